@@ -1,0 +1,197 @@
+"""The exception tree of tentacle_ha.
+
+Every exception the library raises on purpose derives from `TentacleHAError` and
+from the nearest builtin, so callers can catch either::
+
+    TentacleHAError(Exception)
+    ├── ConfigError(ValueError)              a Tentacle.config cannot be read or written safely
+    │   ├── ConfigParseError                 malformed XML, empty file, wrong root, garbage
+    │   │   ├── ConfigEncodingError          bytes that do not decode as the file says
+    │   │   └── UnsafeXMLError               DOCTYPE / entity declarations: refused, never resolved
+    │   ├── UnsupportedConstructError        well-formed, but not safe to edit (child element in <set>)
+    │   ├── FileTooLargeError                over the size limit; not loaded
+    │   ├── ConfigValueError                 a stored value does not parse as its type
+    │   └── TrustedServersError              the TrustedOctopusServers JSON array is broken
+    ├── KeyNotFoundError(KeyError)           no such key in the document
+    ├── InvalidValueError(ValueError)        a value given by the caller cannot be written
+    ├── ClusterError(ValueError)             a cluster description is invalid
+    ├── CommandError(ValueError)             a Tentacle command cannot be built as asked
+    ├── CheckFailedError(RuntimeError)       raised only by CheckReport.raise_for_failures()
+    ├── FleetError(RuntimeError)             a fleet operation failed for some files
+    │   └── ConflictError                    a file changed between plan and apply
+    ├── WriteError(OSError)                  an atomic write failed; the original is intact
+    └── InternalError(AssertionError)        our parser and lxml disagree: a bug in tentacle_ha
+
+Messages read ``path:line:col: message`` (compiler style), or ``path: message``
+when there is no position. The parts are also attributes: ``path``, ``line``,
+``col`` and ``message``. Positions are 1-based; ``col`` counts characters.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CheckFailedError",
+    "ClusterError",
+    "CommandError",
+    "ConfigEncodingError",
+    "ConfigError",
+    "ConfigParseError",
+    "ConfigValueError",
+    "ConflictError",
+    "FileTooLargeError",
+    "FleetError",
+    "InternalError",
+    "InvalidValueError",
+    "KeyNotFoundError",
+    "TentacleHAError",
+    "TrustedServersError",
+    "UnsafeXMLError",
+    "UnsupportedConstructError",
+    "WriteError",
+]
+
+
+class TentacleHAError(Exception):
+    """Base of every error raised by tentacle_ha.
+
+    Args:
+        message: what went wrong, one line, no trailing period needed.
+        path: the file (or ``<bytes>`` for in-memory input) the error is about.
+        line: 1-based line, when the error has a position.
+        col: 1-based column in characters, when the error has a position.
+    """
+
+    message: str
+    path: str | None
+    line: int | None
+    col: int | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        col: int | None = None,
+    ) -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        self.col = col
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = []
+        if self.path is not None:
+            parts.append(self.path)
+            if self.line is not None:
+                parts.append(str(self.line))
+                if self.col is not None:
+                    parts.append(str(self.col))
+        if not parts:
+            return self.message
+        return ":".join(parts) + ": " + self.message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross process boundaries in fleet work; keep the keywords.
+        return (
+            _rebuild,
+            (type(self), self.message, self.path, self.line, self.col),
+            self.__dict__,
+        )
+
+
+def _rebuild(
+    cls: type[TentacleHAError],
+    message: str,
+    path: str | None,
+    line: int | None,
+    col: int | None,
+) -> TentacleHAError:
+    err = cls.__new__(cls)
+    TentacleHAError.__init__(err, message, path=path, line=line, col=col)
+    return err
+
+
+class ConfigError(TentacleHAError, ValueError):
+    """A Tentacle.config cannot be read or written safely; nothing was written."""
+
+
+class ConfigParseError(ConfigError):
+    """The bytes are not a well-formed ``<octopus-settings>`` document."""
+
+
+class ConfigEncodingError(ConfigParseError):
+    """The bytes do not decode in the encoding the BOM or declaration names."""
+
+
+class UnsafeXMLError(ConfigParseError):
+    """A DOCTYPE or entity declaration: refused, never resolved, nothing fetched."""
+
+
+class UnsupportedConstructError(ConfigError):
+    """Well-formed XML that cannot be edited safely, e.g. an element inside <set>."""
+
+
+class FileTooLargeError(ConfigError):
+    """The file is over the size limit and was not loaded."""
+
+
+class ConfigValueError(ConfigError):
+    """A stored value does not parse as the type its key holds.
+
+    The message follows Tentacle's own: ``Unable to parse configuration key
+    'KEY' as a 'TYPE'``; the stored value is included unless it is a secret.
+    """
+
+
+class TrustedServersError(ConfigError):
+    """The ``Tentacle.Communication.TrustedOctopusServers`` JSON is broken.
+
+    The position points into the file, at the JSON error.
+    """
+
+
+class KeyNotFoundError(TentacleHAError, KeyError):
+    """The document has no such key (compared ignoring case, as Tentacle does)."""
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would repr-quote the message; keep ours.
+        return TentacleHAError.__str__(self)
+
+
+class InvalidValueError(TentacleHAError, ValueError):
+    """A value given by the caller cannot be written (e.g. a bad thumbprint)."""
+
+
+class ClusterError(TentacleHAError, ValueError):
+    """A cluster description is invalid; the position points into the TOML file."""
+
+
+class CommandError(TentacleHAError, ValueError):
+    """A Tentacle command line cannot be built as asked."""
+
+
+class CheckFailedError(TentacleHAError, RuntimeError):
+    """One or more connectivity checks failed (opt-in, via raise_for_failures())."""
+
+
+class FleetError(TentacleHAError, RuntimeError):
+    """A fleet operation failed for one or more files."""
+
+
+class ConflictError(FleetError):
+    """A file changed between plan and apply; it was left alone."""
+
+
+class WriteError(TentacleHAError, OSError):
+    """Writing a file failed; the original file is intact."""
+
+
+class InternalError(TentacleHAError, AssertionError):
+    """tentacle_ha's scanner and lxml disagree about a document: a bug in tentacle_ha.
+
+    Please report it with the file that caused it (secrets removed).
+    """
