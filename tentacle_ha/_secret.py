@@ -21,13 +21,14 @@ class Secret:
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
-        if not isinstance(value, str):
-            msg = f"Secret holds a str, not {type(value).__name__}"
+        checked: object = value
+        if not isinstance(checked, str):
+            msg = f"Secret holds a str, not {type(checked).__name__}"
             raise TypeError(msg)
         self._value = value
 
     def reveal(self) -> str:
-        """Return the secret value itself. Call this only to use or print it on purpose."""
+        """Return the value itself: only to use it, or to print it on purpose."""
         return self._value
 
     def __repr__(self) -> str:

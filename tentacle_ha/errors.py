@@ -4,23 +4,23 @@ Every exception the library raises on purpose derives from `TentacleHAError` and
 from the nearest builtin, so callers can catch either::
 
     TentacleHAError(Exception)
-    ├── ConfigError(ValueError)              a Tentacle.config cannot be read or written safely
-    │   ├── ConfigParseError                 malformed XML, empty file, wrong root, garbage
-    │   │   ├── ConfigEncodingError          bytes that do not decode as the file says
-    │   │   └── UnsafeXMLError               DOCTYPE / entity declarations: refused, never resolved
-    │   ├── UnsupportedConstructError        well-formed, but not safe to edit (child element in <set>)
-    │   ├── FileTooLargeError                over the size limit; not loaded
-    │   ├── ConfigValueError                 a stored value does not parse as its type
-    │   └── TrustedServersError              the TrustedOctopusServers JSON array is broken
-    ├── KeyNotFoundError(KeyError)           no such key in the document
-    ├── InvalidValueError(ValueError)        a value given by the caller cannot be written
-    ├── ClusterError(ValueError)             a cluster description is invalid
-    ├── CommandError(ValueError)             a Tentacle command cannot be built as asked
-    ├── CheckFailedError(RuntimeError)       raised only by CheckReport.raise_for_failures()
-    ├── FleetError(RuntimeError)             a fleet operation failed for some files
-    │   └── ConflictError                    a file changed between plan and apply
-    ├── WriteError(OSError)                  an atomic write failed; the original is intact
-    └── InternalError(AssertionError)        our parser and lxml disagree: a bug in tentacle_ha
+    ├── ConfigError(ValueError)          a Tentacle.config cannot be used safely
+    │   ├── ConfigParseError             malformed XML, empty, wrong root, garbage
+    │   │   ├── ConfigEncodingError      bytes that do not decode as declared
+    │   │   └── UnsafeXMLError           DOCTYPE / entities: refused, not resolved
+    │   ├── UnsupportedConstructError    well-formed but unsafe to edit
+    │   ├── FileTooLargeError            over the size limit; not loaded
+    │   ├── ConfigValueError             a stored value does not parse as its type
+    │   └── TrustedServersError          the TrustedOctopusServers JSON is broken
+    ├── KeyNotFoundError(KeyError)       no such key in the document
+    ├── InvalidValueError(ValueError)    a value from the caller cannot be written
+    ├── ClusterError(ValueError)         a cluster description is invalid
+    ├── CommandError(ValueError)         a Tentacle command cannot be built
+    ├── CheckFailedError(RuntimeError)   raised only by raise_for_failures()
+    ├── FleetError(RuntimeError)         a fleet operation failed for some files
+    │   └── ConflictError                a file changed between plan and apply
+    ├── WriteError(OSError)              a write failed; the original is intact
+    └── InternalError(AssertionError)    scanner and lxml disagree: our bug
 
 Messages read ``path:line:col: message`` (compiler style), or ``path: message``
 when there is no position. The parts are also attributes: ``path``, ``line``,

@@ -1,0 +1,562 @@
+"""Private: bytes <-> text, and a span scanner over the Tentacle.config XML subset.
+
+lxml is the authority on well-formedness; this module never decides whether a
+document is XML. It records, for text lxml has already accepted, where every
+child of ``<octopus-settings>`` starts and ends, so that edits can splice the
+original text and leave every other character alone.
+
+The scanner works on decoded text (``str``), not bytes: the file may be UTF-16.
+Decoding is checked to be lossless (``encode(decode(b)) == b``), so a splice in
+the text is a splice in the bytes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import threading
+from typing import TYPE_CHECKING
+from typing import Final
+
+from lxml import etree
+
+from tentacle_ha.errors import ConfigEncodingError
+from tentacle_ha.errors import ConfigParseError
+from tentacle_ha.errors import InternalError
+from tentacle_ha.errors import UnsafeXMLError
+from tentacle_ha.errors import UnsupportedConstructError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = [
+    "ROOT",
+    "Decoded",
+    "Node",
+    "Scan",
+    "decode",
+    "dominant_newline",
+    "line_col",
+    "parse_tree",
+    "scan",
+    "set_value",
+]
+
+ROOT: Final = "octopus-settings"
+SET: Final = "set"
+
+_BOMS: Final = (
+    (codecs.BOM_UTF32_LE, None),  # checked before UTF-16 LE, which it starts with
+    (codecs.BOM_UTF32_BE, None),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_DECLARED = re.compile(
+    rb"""\A<\?xml\s[^>]*?encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""",
+)
+
+# Tokens of well-formed XML without a DOCTYPE. Only ever run on text that
+# lxml has accepted (or, for the prolog check, on a prefix of it).
+_TOKEN = re.compile(
+    r"""
+    (?P<text>[^<]+)
+    |(?P<comment><!--.*?-->)
+    |(?P<cdata><!\[CDATA\[.*?\]\]>)
+    |(?P<pi><\?.*?\?>)
+    |(?P<end></[^\s>]+\s*>)
+    |(?P<start><(?P<name>[^\s/>!?]+)(?P<attrs>(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(?P<empty>/?)>)
+    |(?P<decl><!)
+    """,
+    re.DOTALL | re.VERBOSE,
+)
+_ATTR = re.compile(r"""([^\s=/>]+)\s*=\s*(["'])""")
+
+
+class Decoded:
+    """The text of a document and how to turn it back into the same bytes."""
+
+    __slots__ = ("bom", "codec", "text")
+
+    def __init__(self, bom: bytes, codec: str, text: str) -> None:
+        self.bom = bom
+        self.codec = codec
+        self.text = text
+
+    def encode(self, text: str) -> bytes:
+        return self.bom + text.encode(self.codec)
+
+    def can_encode(self, char: str) -> bool:
+        try:
+            char.encode(self.codec)
+        except UnicodeEncodeError:
+            return False
+        return True
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of *offset* in *text*.
+
+    CRLF counts as one line break, as do lone CR and LF (XML's rules).
+    """
+    before = text[:offset]
+    line = before.count("\n") + before.count("\r") - before.count("\r\n") + 1
+    start = max(before.rfind("\n"), before.rfind("\r")) + 1
+    return line, offset - start + 1
+
+
+def dominant_newline(text: str) -> str:
+    """The newline most used in *text* (CRLF, LF or CR); "" if it has none."""
+    crlf = text.count("\r\n")
+    lf = text.count("\n") - crlf
+    cr = text.count("\r") - crlf
+    best = max(crlf, lf, cr)
+    if best == 0:
+        return ""
+    if best == crlf:
+        return "\r\n"
+    return "\n" if best == lf else "\r"
+
+
+def decode(data: bytes, path: str) -> Decoded:
+    """Decode *data* the way the file says it is encoded, losslessly.
+
+    A BOM decides the encoding; without one, the XML declaration does; without
+    that, UTF-8. The result re-encodes to exactly *data*.
+
+    Raises:
+        ConfigParseError: the file is empty.
+        ConfigEncodingError: unknown or unsupported encoding, bytes that do not
+            decode, or an encoding that does not round-trip.
+    """
+    if not data.strip(b" \t\r\n\x00"):
+        raise ConfigParseError("file is empty", path=path, line=1, col=1)
+    bom, codec = b"", ""
+    for mark, name in _BOMS:
+        if data.startswith(mark):
+            if name is None:
+                raise ConfigEncodingError(
+                    "UTF-32 files are not supported", path=path, line=1, col=1
+                )
+            bom, codec = mark, name
+            break
+    if not codec:
+        declared = _DECLARED.match(data)
+        codec = declared.group(1).decode("ascii") if declared else "utf-8"
+        try:
+            codec = codecs.lookup(codec).name
+        except LookupError:
+            raise ConfigEncodingError(
+                f"unknown encoding {codec!r} in the XML declaration",
+                path=path,
+                line=1,
+                col=1,
+            ) from None
+        if codec in {"utf-16", "utf-32"} or codec.startswith("utf-32"):
+            raise ConfigEncodingError(
+                f"encoding {codec!r} needs a byte order mark", path=path, line=1, col=1
+            )
+    body = data[len(bom) :]
+    try:
+        text = body.decode(codec)
+    except UnicodeDecodeError as exc:
+        good = body[: exc.start].decode(codec, errors="replace")
+        line, col = line_col(good, len(good))
+        raise ConfigEncodingError(
+            f"bytes do not decode as {codec} (byte offset {len(bom) + exc.start})",
+            path=path,
+            line=line,
+            col=col,
+        ) from None
+    if text.encode(codec) != body:
+        raise ConfigEncodingError(
+            f"encoding {codec!r} does not round-trip byte for byte",
+            path=path,
+            line=1,
+            col=1,
+        )
+    return Decoded(bom, codec, text)
+
+
+_parsers = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    parser: etree.XMLParser | None = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=False,
+            remove_blank_text=False,
+            remove_comments=False,
+            remove_pis=False,
+            strip_cdata=True,
+            collect_ids=False,
+        )
+        _parsers.parser = parser
+    return parser
+
+
+def _refuse_doctype(text: str, path: str) -> None:
+    """Refuse a DOCTYPE (and so any entity declaration) before lxml sees it."""
+    pos = 0
+    for match in _TOKEN.finditer(text):
+        if match.start() != pos:  # not tokenisable: leave it to lxml
+            return
+        pos = match.end()
+        kind = match.lastgroup
+        if kind == "decl":
+            line, col = line_col(text, match.start())
+            raise UnsafeXMLError(
+                "DOCTYPE and entity declarations are refused (never resolved)",
+                path=path,
+                line=line,
+                col=col,
+            )
+        if kind in {"start", "end"}:
+            return
+
+
+def parse_tree(data: bytes, text: str, path: str) -> etree._Element:
+    """Parse with hardened lxml and return the root element.
+
+    Raises:
+        UnsafeXMLError: a DOCTYPE or entity declaration.
+        ConfigParseError: lxml rejects the document, or the root is wrong.
+    """
+    _refuse_doctype(text, path)
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        line, col = exc.position
+        message = (exc.msg or "malformed XML").strip()
+        message = re.sub(r", line \d+, column \d+$", "", message)
+        raise ConfigParseError(
+            f"malformed XML: {message}", path=path, line=line or 1, col=col or 1
+        ) from None
+    except (ValueError, TypeError) as exc:  # e.g. lxml refusing an odd encoding
+        raise ConfigParseError(
+            f"malformed XML: {exc}", path=path, line=1, col=1
+        ) from None
+    if root.getroottree().docinfo.doctype:  # defence in depth
+        raise UnsafeXMLError(
+            "DOCTYPE and entity declarations are refused (never resolved)",
+            path=path,
+            line=1,
+            col=1,
+        )
+    return root
+
+
+class Node:
+    """One child of the root: whitespace, a <set>, or anything else (kept verbatim).
+
+    For a <set>: ``start_tag`` is its start tag as written (for a self-closing
+    element, the whole element), ``content`` the raw text between the tags,
+    ``value`` lxml's reading of that text, ``key`` lxml's reading of the key.
+    """
+
+    __slots__ = ("content", "key", "kind", "offset", "start_tag", "text", "value")
+
+    WS: Final = "ws"
+    SET: Final = "set"
+    OTHER: Final = "other"
+
+    def __init__(
+        self,
+        kind: str,
+        text: str,
+        offset: int,
+        *,
+        key: str = "",
+        start_tag: str = "",
+        content: str = "",
+        value: str = "",
+    ) -> None:
+        self.kind = kind
+        self.text = text
+        self.offset = offset
+        self.key = key
+        self.start_tag = start_tag
+        self.content = content
+        self.value = value
+
+    @property
+    def self_closing(self) -> bool:
+        return self.start_tag.endswith("/>")
+
+    @property
+    def content_offset(self) -> int:
+        """Offset of the content in the original text (or -1 for new nodes)."""
+        if self.offset < 0:
+            return -1
+        return self.offset + len(self.start_tag)
+
+    @property
+    def quote(self) -> str:
+        match = _ATTR.search(self.start_tag)
+        return match.group(2) if match else '"'
+
+
+class Scan:
+    """The document as head + children of the root + tail."""
+
+    __slots__ = ("head", "nodes", "root_self_closing", "tail")
+
+    def __init__(
+        self, head: str, nodes: list[Node], tail: str, *, root_self_closing: bool
+    ) -> None:
+        self.head = head
+        self.nodes = nodes
+        self.tail = tail
+        self.root_self_closing = root_self_closing
+
+    def render(self) -> str:
+        parts = [self.head]
+        parts.extend(node.text for node in self.nodes)
+        parts.append(self.tail)
+        return "".join(parts)
+
+
+def _tokens(text: str, start: int) -> Iterator[re.Match[str]]:
+    pos = start
+    for match in _TOKEN.finditer(text, start):
+        if match.start() != pos:
+            line, col = line_col(text, pos)
+            raise InternalError(
+                "scanner lost its place in XML that lxml accepted",
+                line=line,
+                col=col,
+            )
+        pos = match.end()
+        yield match
+
+
+def _value_of(elem: etree._Element) -> str:
+    """The text of a <set> as Tentacle's XmlSerializer reads it."""
+    parts = [elem.text or ""]
+    parts.extend(child.tail or "" for child in elem)
+    return "".join(parts)
+
+
+def scan(text: str, root: etree._Element, path: str) -> Scan:  # noqa: C901, PLR0912, PLR0915 -- one linear pass over the token stream reads best as one function
+    """Split lxml-accepted *text* into head, root children and tail.
+
+    Raises:
+        ConfigParseError: the root element is not <octopus-settings>.
+        UnsupportedConstructError: a <set> without a key, or with an element inside.
+        InternalError: the scanner and lxml disagree.
+    """
+    tokens = _tokens(text, 0)
+    root_match: re.Match[str] | None = None
+    for match in tokens:
+        if match.lastgroup == "start":
+            root_match = match
+            break
+    if root_match is None:  # pragma: no cover - lxml guarantees a root
+        raise InternalError("no root element found", path=path)
+    if root.tag != ROOT or root_match.group("name") != ROOT:
+        line, col = line_col(text, root_match.start())
+        name = root_match.group("name")
+        raise ConfigParseError(
+            f"root element is <{name}>, expected <{ROOT}>: not a Tentacle.config",
+            path=path,
+            line=line,
+            col=col,
+        )
+    head = text[: root_match.end()]
+    if root_match.group("empty"):
+        return Scan(head, [], text[root_match.end() :], root_self_closing=True)
+
+    elements = [child for child in root if isinstance(child.tag, str)]
+    element_index = 0
+    nodes: list[Node] = []
+    depth = 0  # depth below the root; 1 = inside a direct child element
+    current_start = 0
+    current_set: re.Match[str] | None = None
+    current_kind = ""
+    for match in tokens:
+        kind = match.lastgroup
+        if depth == 0:
+            if kind == "end":
+                tail = text[match.start() :]
+                break
+            if kind == "text":
+                node_kind = Node.WS if not match.group().strip() else Node.OTHER
+                nodes.append(Node(node_kind, match.group(), match.start()))
+                continue
+            if kind != "start":
+                nodes.append(Node(Node.OTHER, match.group(), match.start()))
+                continue
+            if element_index >= len(elements):  # pragma: no cover - lxml agrees
+                raise InternalError("more elements than lxml saw", path=path)
+            elem = elements[element_index]
+            element_index += 1
+            is_set = elem.tag == SET and match.group("name") == SET
+            if is_set and elem.get("key") is None:
+                line, col = line_col(text, match.start())
+                raise UnsupportedConstructError(
+                    "<set> has no key attribute", path=path, line=line, col=col
+                )
+            if match.group("empty"):
+                if is_set:
+                    nodes.append(
+                        Node(
+                            Node.SET,
+                            match.group(),
+                            match.start(),
+                            key=elem.get("key", ""),
+                            start_tag=match.group(),
+                        )
+                    )
+                else:
+                    nodes.append(Node(Node.OTHER, match.group(), match.start()))
+                continue
+            depth = 1
+            current_start = match.start()
+            current_set = match if is_set else None
+            current_kind = Node.SET if is_set else Node.OTHER
+            continue
+        # Inside a direct child of the root.
+        if kind == "start":
+            if current_set is not None:
+                line, col = line_col(text, match.start())
+                raise UnsupportedConstructError(
+                    f"element <{match.group('name')}> inside <set>: Tentacle "
+                    "settings hold text only",
+                    path=path,
+                    line=line,
+                    col=col,
+                )
+            if not match.group("empty"):
+                depth += 1
+        elif kind == "end":
+            depth -= 1
+            if depth == 0:
+                whole = text[current_start : match.end()]
+                if current_set is None:
+                    nodes.append(Node(current_kind, whole, current_start))
+                    continue
+                elem = elements[element_index - 1]
+                start_tag = current_set.group()
+                nodes.append(
+                    Node(
+                        Node.SET,
+                        whole,
+                        current_start,
+                        key=elem.get("key", ""),
+                        start_tag=start_tag,
+                        content=text[current_set.end() : match.start()],
+                        value=_value_of(elem),
+                    )
+                )
+    else:  # pragma: no cover - lxml guarantees the root is closed
+        raise InternalError("root element not closed", path=path)
+    if element_index != len(elements):  # pragma: no cover - defensive
+        raise InternalError("fewer elements than lxml saw", path=path)
+    return Scan(head, nodes, tail, root_self_closing=False)
+
+
+# Characters XML 1.0 allows in text.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def set_value(
+    node: Node,
+    value: str,
+    *,
+    escape_quotes: bool,
+    newline: str,
+    decoded: Decoded,
+) -> None:
+    """Give a <set> node a new value, written in the file's own style.
+
+    An empty value gives a self-closing element, as Tentacle writes null.
+    """
+    if not value:
+        if not node.self_closing:
+            tag = node.start_tag[:-1].rstrip()
+            node.start_tag = tag + " />"
+        node.content = ""
+        node.value = ""
+        node.text = node.start_tag
+        return
+    if node.self_closing:
+        node.start_tag = node.start_tag[:-2].rstrip() + ">"
+    node.content = escape_text(
+        value, escape_quotes=escape_quotes, newline=newline, decoded=decoded
+    )
+    node.value = value
+    node.text = node.start_tag + node.content + "</set>"
+
+
+def escape_text(
+    value: str, *, escape_quotes: bool, newline: str, decoded: Decoded
+) -> str:
+    """Escape *value* for XML text content in the style of the file.
+
+    ``&``, ``<`` and ``>`` always; ``"`` and ``'`` when the file escapes them;
+    CR as a character reference (it would not survive XML's newline
+    normalisation); LF as the file's newline; characters the file's encoding
+    cannot hold as character references.
+
+    Raises:
+        ValueError: *value* holds a character XML 1.0 does not allow.
+    """
+    bad = _NOT_XML.search(value)
+    if bad:
+        msg = f"character U+{ord(bad.group()):04X} is not allowed in XML"
+        raise ValueError(msg)
+    out = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if escape_quotes:
+        out = out.replace('"', "&quot;").replace("'", "&apos;")
+    out = out.replace("\r", "&#xD;")
+    if newline and newline != "\n":
+        out = out.replace("\n", newline)
+    if not decoded.codec.startswith("utf"):
+        out = "".join(c if decoded.can_encode(c) else f"&#x{ord(c):X};" for c in out)
+    return out
+
+
+def escape_attr(value: str, quote: str) -> str:
+    """Escape *value* for an attribute delimited by *quote*."""
+    out = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = out.replace(quote, "&quot;" if quote == '"' else "&apos;")
+    return out.replace("\t", "&#x9;").replace("\n", "&#xA;").replace("\r", "&#xD;")
+
+
+def raw_offset(raw: str, index: int) -> int:
+    """Map an index into the decoded value to an index into its *raw* text.
+
+    Used to point a JSON error inside a value at the right file column.
+    """
+    pos = 0
+    seen = 0
+    length = len(raw)
+    while pos < length and seen < index:
+        if raw.startswith("<![CDATA[", pos):
+            end = raw.find("]]>", pos)
+            inner_start = pos + 9
+            take = min(index - seen, end - inner_start)
+            seen += take
+            pos = inner_start + take
+            if seen < index:
+                pos = end + 3
+            continue
+        if raw.startswith("<!--", pos):
+            pos = raw.find("-->", pos) + 3
+            continue
+        if raw.startswith("<?", pos):
+            pos = raw.find("?>", pos) + 2
+            continue
+        if raw[pos] == "&":
+            pos = raw.find(";", pos) + 1
+        elif raw.startswith("\r\n", pos):
+            pos += 2
+        else:
+            pos += 1
+        seen += 1
+    return pos

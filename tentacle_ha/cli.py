@@ -1,0 +1,466 @@
+"""The ``tentacle-ha`` command line.
+
+Conventions: what a command is asked to produce (a value, a summary, a diff,
+commands, JSON) goes to stdout; status lines, warnings and errors go to
+stderr, one line each. Exit codes: 0 ok, 1 failure or (with ``--check``)
+drift found, 2 usage. No traceback unless ``--debug``.
+
+Every command that writes accepts ``--diff`` (print a unified diff, write
+nothing) and ``--check`` (write nothing; exit 1 if the file would change).
+A command that changes nothing leaves the file alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import TextIO
+
+from tentacle_ha import __version__
+from tentacle_ha._secret import REDACTED
+from tentacle_ha._secret import Secret
+from tentacle_ha.config import TentacleConfig
+from tentacle_ha.config import is_secret_key
+from tentacle_ha.config import load
+from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.servers import TRUSTED_SERVERS_KEY
+from tentacle_ha.servers import CommunicationStyle
+from tentacle_ha.servers import TrustedServers
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from collections.abc import Sequence
+
+__all__ = ["main"]
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001 -- argparse has no public name for it
+
+
+class _Out:
+    """Where output goes; swapped in tests through `main`'s streams."""
+
+    def __init__(self, stdout: TextIO, stderr: TextIO) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def out(self, text: str = "") -> None:
+        self.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+
+    def err(self, text: str) -> None:
+        self.stderr.write(text.rstrip("\n") + "\n")
+
+    def json(self, value: object) -> None:
+        self.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+# -- shared pieces -------------------------------------------------------------
+
+
+def _load(path: str) -> TentacleConfig:
+    return load(path)
+
+
+def _mutate(
+    args: argparse.Namespace, io: _Out, edit: Callable[[TentacleConfig], object]
+) -> int:
+    """Load, edit, then diff, check or save; the shape of every writing command."""
+    doc = _load(args.config)
+    edit(doc)
+    changed = doc.changed
+    if args.diff:
+        io.out(doc.diff(reveal=getattr(args, "reveal_secrets", False)))
+    if args.check or args.diff:
+        if changed:
+            if args.check:
+                keys = ", ".join(doc.changed_keys)
+                io.err(f"{doc.name}: would change {keys}")
+            return 1 if args.check else 0
+        io.err(f"{doc.name}: up to date")
+        return 0
+    if not changed:
+        io.err(f"{doc.name}: unchanged")
+        return 0
+    keys = ", ".join(doc.changed_keys)
+    doc.save(backup_suffix=args.backup_suffix)
+    io.err(f"{doc.name}: updated {keys}")
+    return 0
+
+
+def _add_write_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("writing")
+    group.add_argument(
+        "--diff",
+        action="store_true",
+        help="print a unified diff of the change and write nothing",
+    )
+    group.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the file would change",
+    )
+    group.add_argument(
+        "--backup",
+        dest="backup_suffix",
+        nargs="?",
+        const=".bak",
+        default=None,
+        metavar="SUFFIX",
+        help="keep the previous bytes beside the file (default suffix: .bak)",
+    )
+
+
+def _style_name(style: CommunicationStyle) -> str:
+    if style is CommunicationStyle.TENTACLE_ACTIVE:
+        return "polling"
+    if style is CommunicationStyle.TENTACLE_PASSIVE:
+        return "listening"
+    return style.octopus_name
+
+
+def _servers_table(servers: TrustedServers) -> list[str]:
+    rows = [("#", "STYLE", "THUMBPRINT", "ADDRESS", "SUBSCRIPTION")]
+    rows.extend(
+        (
+            str(i),
+            _style_name(s.communication_style),
+            s.thumbprint,
+            s.address or "-",
+            s.subscription_id or "-",
+        )
+        for i, s in enumerate(servers, 1)
+    )
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def _shown(key: str, value: str | Secret | None, *, reveal: bool) -> str | None:
+    if isinstance(value, Secret):
+        return value.reveal() if reveal else REDACTED
+    if value is not None and is_secret_key(key) and not reveal:
+        return REDACTED
+    return value
+
+
+# -- show / get / set / unset ---------------------------------------------------
+
+
+def _cmd_show(args: argparse.Namespace, io: _Out) -> int:
+    doc = _load(args.config)
+    reveal = args.reveal_secrets
+    settings = {
+        key: _shown(key, doc.get(key, reveal=reveal), reveal=reveal) for key in doc
+    }
+    servers: TrustedServers | None
+    servers_error: str | None = None
+    try:
+        servers = doc.trusted_servers
+    except TentacleHAError as exc:
+        servers, servers_error = None, str(exc)
+    if args.json:
+        payload: dict[str, Any] = {
+            "path": doc.path,
+            "encoding": doc.encoding,
+            "bom": doc.has_bom,
+            "newline": doc.newline,
+            "settings": settings,
+            "trusted_servers": servers.to_list() if servers is not None else None,
+        }
+        if servers_error:
+            payload["trusted_servers_error"] = servers_error
+        io.json(payload)
+    else:
+        newline = {"\r\n": "CRLF", "\n": "LF", "\r": "CR", "": "no newlines"}
+        bom = " with BOM" if doc.has_bom else ""
+        io.out(f"{doc.name}  ({doc.encoding}{bom}, {newline[doc.newline]})")
+        width = max((len(k) for k in settings), default=0)
+        for key, value in settings.items():
+            if key.upper() == TRUSTED_SERVERS_KEY.upper():
+                continue
+            io.out(f"  {key.ljust(width)}  {'' if value is None else value}")
+        if servers is not None:
+            io.out(f"Trusted servers ({len(servers)}):")
+            for line in _servers_table(servers):
+                io.out("  " + line)
+    if servers_error:
+        io.err(servers_error)
+        return 1
+    return 0
+
+
+def _cmd_get(args: argparse.Namespace, io: _Out) -> int:
+    doc = _load(args.config)
+    value = doc[args.key]
+    if isinstance(value, Secret):
+        if not args.reveal_secrets:
+            io.err(
+                f"{doc.name}: {args.key} is a secret; pass --reveal-secrets to print it"
+            )
+            io.out(REDACTED)
+            return 0
+        value = value.reveal()
+    io.out("" if value is None else value)
+    return 0
+
+
+def _read_value(args: argparse.Namespace) -> str:
+    if args.value == "-":
+        return sys.stdin.read().rstrip("\r\n")
+    return str(args.value)
+
+
+def _cmd_set(args: argparse.Namespace, io: _Out) -> int:
+    value = _read_value(args)
+    return _mutate(args, io, lambda doc: doc.set(args.key, value))
+
+
+def _cmd_unset(args: argparse.Namespace, io: _Out) -> int:
+    if args.empty:
+        return _mutate(args, io, lambda doc: doc.set(args.key, None))
+    return _mutate(args, io, lambda doc: doc.delete(args.key, missing_ok=True))
+
+
+# -- servers --------------------------------------------------------------------
+
+
+def _cmd_servers_list(args: argparse.Namespace, io: _Out) -> int:
+    doc = _load(args.config)
+    servers = doc.trusted_servers
+    if args.json:
+        io.json(servers.to_list())
+    else:
+        for line in _servers_table(servers):
+            io.out(line)
+    return 0
+
+
+def _edit_servers(
+    change: Callable[[TrustedServers], TrustedServers],
+) -> Callable[[TentacleConfig], None]:
+    def edit(doc: TentacleConfig) -> None:
+        doc.trusted_servers = change(doc.trusted_servers)
+
+    return edit
+
+
+def _cmd_servers_add(args: argparse.Namespace, io: _Out) -> int:
+    style = CommunicationStyle.parse(args.style)
+    if style is CommunicationStyle.TENTACLE_PASSIVE:
+        if args.address or args.subscription_id:
+            msg = "a listening entry has no --address or --subscription-id"
+            raise InvalidValueError(msg)
+        change = _edit_servers(lambda s: s.add_listening(args.thumbprint))
+    else:
+        if not args.address:
+            msg = "a polling entry needs --address https://host:port"
+            raise InvalidValueError(msg)
+        change = _edit_servers(
+            lambda s: s.add_polling(
+                args.thumbprint, args.address, subscription_id=args.subscription_id
+            )
+        )
+    return _mutate(args, io, change)
+
+
+def _cmd_servers_remove(args: argparse.Namespace, io: _Out) -> int:
+    if not args.thumbprint and not args.address:
+        msg = "give --thumbprint, --address or both"
+        raise InvalidValueError(msg)
+    return _mutate(
+        args,
+        io,
+        _edit_servers(
+            lambda s: s.remove(thumbprint=args.thumbprint, address=args.address)
+        ),
+    )
+
+
+def _cmd_servers_rotate(args: argparse.Namespace, io: _Out) -> int:
+    return _mutate(
+        args,
+        io,
+        _edit_servers(lambda s: s.rotate(args.old, args.new, staged=args.staged)),
+    )
+
+
+def _cmd_servers_keep(args: argparse.Namespace, io: _Out) -> int:
+    return _mutate(
+        args,
+        io,
+        _edit_servers(
+            lambda s: s.keep_only(args.address, keep_listening=not args.drop_listening)
+        ),
+    )
+
+
+# -- parser ---------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tentacle-ha",
+        description=(
+            "Edit, plan and check Octopus Deploy polling Tentacles for High "
+            "Availability clusters."
+        ),
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show a traceback on errors"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_config_commands(sub)
+    _add_servers_commands(sub)
+    return parser
+
+
+def _add_config_commands(sub: _Subparsers) -> None:
+    show = sub.add_parser("show", help="summarise a Tentacle.config")
+    show.add_argument("config", metavar="CONFIG")
+    show.add_argument("--json", action="store_true", help="JSON on stdout")
+    show.add_argument(
+        "--reveal-secrets", action="store_true", help="print secret values too"
+    )
+    show.set_defaults(handler=_cmd_show)
+
+    get = sub.add_parser("get", help="print one setting's value")
+    get.add_argument("config", metavar="CONFIG")
+    get.add_argument("key", metavar="KEY")
+    get.add_argument("--reveal-secrets", action="store_true", help="print a secret")
+    get.set_defaults(handler=_cmd_get)
+
+    set_ = sub.add_parser("set", help="set one setting")
+    set_.add_argument("config", metavar="CONFIG")
+    set_.add_argument("key", metavar="KEY")
+    set_.add_argument("value", metavar="VALUE", help="the value, or - to read stdin")
+    _add_write_options(set_)
+    set_.set_defaults(handler=_cmd_set)
+
+    unset = sub.add_parser("unset", help="remove one setting")
+    unset.add_argument("config", metavar="CONFIG")
+    unset.add_argument("key", metavar="KEY")
+    unset.add_argument(
+        "--empty",
+        action="store_true",
+        help="keep the key as an empty element, as Tentacle does for null",
+    )
+    _add_write_options(unset)
+    unset.set_defaults(handler=_cmd_unset)
+
+
+def _add_servers_commands(sub: _Subparsers) -> None:
+    servers = sub.add_parser("servers", help="the TrustedOctopusServers list")
+    ssub = servers.add_subparsers(
+        dest="servers_command", metavar="ACTION", required=True
+    )
+
+    slist = ssub.add_parser("list", help="list trusted servers")
+    slist.add_argument("config", metavar="CONFIG")
+    slist.add_argument("--json", action="store_true", help="JSON on stdout")
+    slist.set_defaults(handler=_cmd_servers_list)
+
+    add = ssub.add_parser(
+        "add", help="add or update an entry (a polling node, or a listening trust)"
+    )
+    add.add_argument("config", metavar="CONFIG")
+    add.add_argument(
+        "--thumbprint", required=True, help="server certificate thumbprint"
+    )
+    add.add_argument("--address", help="comms address, e.g. https://node2:10943")
+    add.add_argument(
+        "--subscription-id",
+        help="poll://.../ (default: reuse this thumbprint's, else a new one)",
+    )
+    add.add_argument(
+        "--style",
+        default="polling",
+        choices=["polling", "listening"],
+        help="default: polling",
+    )
+    _add_write_options(add)
+    add.set_defaults(handler=_cmd_servers_add)
+
+    remove = ssub.add_parser(
+        "remove", help="remove entries by thumbprint and/or address"
+    )
+    remove.add_argument("config", metavar="CONFIG")
+    remove.add_argument("--thumbprint")
+    remove.add_argument("--address")
+    _add_write_options(remove)
+    remove.set_defaults(handler=_cmd_servers_remove)
+
+    rotate = ssub.add_parser("rotate", help="move trust to a new server certificate")
+    rotate.add_argument("config", metavar="CONFIG")
+    rotate.add_argument("--old", required=True, help="current thumbprint")
+    rotate.add_argument("--new", required=True, help="new thumbprint")
+    rotate.add_argument(
+        "--staged",
+        action="store_true",
+        help="trust the new thumbprint beside the old one (finish later without)",
+    )
+    _add_write_options(rotate)
+    rotate.set_defaults(handler=_cmd_servers_rotate)
+
+    keep = ssub.add_parser(
+        "keep", help="keep only the given polling addresses (clear-trusted-servers)"
+    )
+    keep.add_argument("config", metavar="CONFIG")
+    keep.add_argument(
+        "--address", action="append", required=True, help="an address to keep (repeat)"
+    )
+    keep.add_argument(
+        "--drop-listening",
+        action="store_true",
+        help="remove listening entries too (kept by default)",
+    )
+    _add_write_options(keep)
+    keep.set_defaults(handler=_cmd_servers_keep)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the command line; return the exit code.
+
+    .. versionadded:: 0.1.0
+    """
+    io = _Out(stdout or sys.stdout, stderr or sys.stderr)
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help, --version or a usage error
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    handler: Callable[[argparse.Namespace, _Out], int] = args.handler
+    try:
+        return handler(args, io)
+    except TentacleHAError as exc:
+        if args.debug:
+            raise
+        if exc.path is None and isinstance(getattr(args, "config", None), str):
+            exc.path = args.config
+        io.err(str(exc))
+        return 1
+    except OSError as exc:
+        if args.debug:
+            raise
+        where = exc.filename if exc.filename is not None else "tentacle-ha"
+        io.err(f"{os.fsdecode(where)}: {exc.strerror or exc}")
+        return 1
+    except KeyboardInterrupt:
+        io.err("interrupted")
+        return 130
