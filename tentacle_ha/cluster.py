@@ -366,7 +366,7 @@ def loads_cluster(text: str, *, path: str | None = None) -> Cluster:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message, line, col = _split_toml_error(str(exc))
+        message, line, col = _split_toml_error(str(exc), text)
         raise ClusterError(
             message, path=path or "<string>", line=line, col=col
         ) from exc
@@ -432,14 +432,10 @@ def _toml_str(value: str) -> str:
 _TOML_POS = re.compile(r"^(?P<msg>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$")
 
 
-def _split_toml_error(text: str) -> tuple[str, int | None, int | None]:
-    match = _TOML_POS.match(text)
-    if match is None:
-        return (
-            text.replace(" (at end of document)", " at the end of the file"),
-            None,
-            None,
-        )
+def _split_toml_error(message: str, text: str) -> tuple[str, int, int]:
+    match = _TOML_POS.match(message)
+    if match is None:  # "(at end of document)": point just past the last character
+        return message.replace(" (at end of document)", ""), *_line_col(text)
     return match["msg"], int(match["line"]), int(match["col"])
 
 
@@ -492,11 +488,12 @@ class _Locator:
                         closing = quotes
 
     def find(self, table: _Table, key: str | None) -> tuple[int | None, int | None]:
-        for spot in (
-            self.keys.get((table, key)) if key else None,
-            self.tables.get(table),
-            self.keys.get((("", None), table[0])),
-        ):
+        root: _Table = ("", None)
+        candidates = [self.keys.get((table, key)) if key else None]
+        if table == root and key:  # a misplaced table: [name] or [[name]]
+            candidates += [self.tables.get((key, None)), self.tables.get((key, 0))]
+        candidates += [self.tables.get(table), self.keys.get((root, table[0]))]
+        for spot in candidates:
             if spot is not None:
                 return spot
         return None, None
