@@ -36,10 +36,12 @@ import os
 import socket
 import ssl
 import time
+import urllib.request
 import uuid
 from typing import TYPE_CHECKING
 from typing import Final
 from typing import NoReturn
+from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 import attrs
@@ -50,8 +52,12 @@ from tentacle_ha._proxy import ProxyRefusedError
 from tentacle_ha._proxy import connect_tunnel
 from tentacle_ha._proxy import format_authority
 from tentacle_ha._proxy import parse_status
+from tentacle_ha._secret import Secret
+from tentacle_ha.cluster import load_cluster
+from tentacle_ha.config import load as load_config
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.servers import CommunicationStyle
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -60,7 +66,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from collections.abc import Sequence
 
-    from tentacle_ha._secret import Secret
+    from tentacle_ha.cluster import Cluster
+    from tentacle_ha.config import ProxySettings
+    from tentacle_ha.config import TentacleConfig
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -75,12 +83,16 @@ __all__ = [
     "NodeTarget",
     "PollTarget",
     "check_api",
+    "check_command",
     "check_node",
     "check_poll",
+    "proxy_from_settings",
     "render_json",
     "render_table",
     "run_checks",
     "run_checks_sync",
+    "targets_from_cluster",
+    "targets_from_config",
     "thumbprint",
 ]
 
@@ -748,9 +760,12 @@ def _httpx_failure(exc: httpx.HTTPError, *, proxied: bool) -> _Stop:
     for matches, status, what in rules:
         if matches:
             return _Stop(status, f"{what}: {text}")
-    cause = next((e for e in chain if isinstance(e, OSError)), None)
-    if cause is not None:
-        return _connect_failure(cause, "connect")
+    # anyio wraps the per-address errors in a plain OSError: use the innermost
+    # one that carries an errno.
+    os_errors = [e for e in chain if isinstance(e, OSError)]
+    with_errno = [e for e in os_errors if e.errno is not None]
+    if os_errors:
+        return _connect_failure((with_errno or os_errors)[-1], "connect")
     return _Stop(CheckStatus.UNREACHABLE, f"connect failed: {text}")
 
 
@@ -997,4 +1012,195 @@ def run_checks_sync(
     """
     return asyncio.run(
         run_checks(targets, timeout=timeout, concurrency=concurrency, strict=strict)
+    )
+
+
+# --------------------------------------------------------------------------
+# Adapters: Tentacle.config and cluster descriptions -> targets, and the
+# ``tentacle-ha check`` command. Kept apart so they follow config.py and
+# cluster.py without touching the checks above.
+# --------------------------------------------------------------------------
+
+
+def proxy_from_settings(
+    settings: ProxySettings,
+    *,
+    scheme: str = "https",
+    system: Mapping[str, str] | None = None,
+) -> HttpProxy | None:
+    """Return the proxy Tentacle would use for a connection, from its proxy keys.
+
+    Tentacle's rule: a configured host is used; with no host and
+    ``use_default_proxy`` the system proxy is used; otherwise none. The system
+    proxy is read as `urllib.request.getproxies` does (``https_proxy`` and
+    friends, or the Windows and macOS settings) for ``scheme`` (``wss`` counts
+    as ``https``); ``no_proxy`` is not consulted.
+
+    Args:
+        settings: ``doc.polling_proxy`` or ``doc.web_proxy``.
+        scheme: the scheme of the address the connection goes to.
+        system: the system proxies by scheme; `urllib.request.getproxies()`
+            when None.
+
+    Raises:
+        InvalidValueError: the system proxy URL cannot be read.
+
+    .. versionadded:: 0.1.0
+    """
+    if settings.host:
+        return HttpProxy(
+            host=settings.host,
+            port=settings.port,
+            username=settings.username,
+            password=settings.password,
+        )
+    if not settings.use_default_proxy:
+        return None
+    proxies = urllib.request.getproxies() if system is None else system
+    url = proxies.get("https" if scheme.lower() == "wss" else scheme.lower())
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        port = parts.port or 80
+    except ValueError as exc:
+        raise InvalidValueError(f"system proxy {url!r} is not a URL: {exc}") from exc
+    if not parts.hostname:
+        raise InvalidValueError(f"system proxy {url!r} has no host")
+    password = None if parts.password is None else Secret(unquote(parts.password))
+    username = None if parts.username is None else unquote(parts.username)
+    return HttpProxy(
+        host=parts.hostname, port=port, username=username, password=password
+    )
+
+
+def targets_from_config(
+    doc: TentacleConfig, *, system_proxies: Mapping[str, str] | None = None
+) -> list[PollTarget]:
+    """One `PollTarget` per polling entry of a Tentacle.config, in file order.
+
+    Entries with ``CommunicationStyle`` TentacleActive (2) and an ``Address``
+    are checked, through the polling proxy (``Octopus.Server.Proxy.*``) when
+    one applies; listening entries have nothing to poll.
+
+    Args:
+        doc: the loaded config.
+        system_proxies: as ``system`` in `proxy_from_settings`.
+
+    Raises:
+        TrustedServersError: the trusted-servers JSON is broken.
+        InvalidValueError: an address is not https:// or wss://.
+
+    .. versionadded:: 0.1.0
+    """
+    settings = doc.polling_proxy
+    targets = []
+    for server in doc.trusted_servers:
+        if server.communication_style != CommunicationStyle.TENTACLE_ACTIVE:
+            continue
+        if not server.address:
+            continue
+        scheme = urlsplit(server.address).scheme
+        proxy = proxy_from_settings(settings, scheme=scheme, system=system_proxies)
+        targets.append(
+            PollTarget(
+                address=server.address, thumbprint=server.thumbprint, proxy=proxy
+            )
+        )
+    return targets
+
+
+def targets_from_cluster(
+    cluster: Cluster,
+    *,
+    api_key: Secret | None = None,
+    web_proxy: HttpProxy | None = None,
+    verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+    poll: bool = False,
+) -> list[CheckTarget]:
+    """The registration check, one ping per node with a web URL, and optionally polls.
+
+    Args:
+        cluster: the cluster description.
+        api_key: sent to ``{server_url}/api``.
+        web_proxy: the proxy for REST calls.
+        verify: certificate verification for https URLs (see `ApiTarget`).
+        poll: also check each of ``cluster.comms_addresses()`` against the
+            cluster thumbprint (direct, no proxy).
+
+    .. versionadded:: 0.1.0
+    """
+    checked_verify = _to_verify(verify)
+    targets: list[CheckTarget] = [
+        ApiTarget(
+            server_url=cluster.server_url,
+            api_key=api_key,
+            proxy=web_proxy,
+            verify=checked_verify,
+            name="server",
+        )
+    ]
+    targets.extend(
+        NodeTarget(
+            web_url=node.web_url, proxy=web_proxy, verify=checked_verify, name=node.name
+        )
+        for node in cluster.nodes
+        if node.web_url
+    )
+    if poll:
+        targets.extend(
+            PollTarget(address=address, thumbprint=cluster.thumbprint)
+            for address in cluster.comms_addresses()
+        )
+    return targets
+
+
+def check_command(
+    config: str | os.PathLike[str],
+    *,
+    cluster: str | os.PathLike[str] | None = None,
+    json_output: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    strict: bool = False,
+    api_key_env: str = "OCTOPUS_API_KEY",
+    environ: Mapping[str, str] | None = None,
+) -> tuple[int, str]:
+    """Run ``tentacle-ha check CONFIG [--cluster FILE]``; return (exit code, stdout).
+
+    Checks every polling entry of CONFIG (through its polling proxy) and, with
+    a cluster file, the registration path (with the API key from the
+    ``api_key_env`` environment variable when set, through CONFIG's web proxy)
+    and each node's ping. Exit code 0 when every path is ok (draining is a
+    warning unless ``strict``), else 1. The output is the table, or JSON.
+
+    Raises:
+        ConfigError: CONFIG cannot be read.
+        ClusterError: the cluster file cannot be read.
+        CheckFailedError: there is nothing to check.
+        InvalidValueError: ``timeout`` or ``concurrency`` is out of range.
+
+    .. versionadded:: 0.1.0
+    """
+    env = os.environ if environ is None else environ
+    doc = load_config(config)
+    targets: list[CheckTarget] = list(targets_from_config(doc))
+    if cluster is not None:
+        description = load_cluster(os.fspath(cluster))
+        key = env.get(api_key_env)
+        scheme = urlsplit(description.server_url).scheme
+        targets += targets_from_cluster(
+            description,
+            api_key=Secret(key) if key else None,
+            web_proxy=proxy_from_settings(doc.web_proxy, scheme=scheme),
+        )
+    if not targets:
+        raise CheckFailedError(
+            "no polling servers to check (and no --cluster)", path=os.fspath(config)
+        )
+    report = run_checks_sync(
+        targets, timeout=timeout, concurrency=concurrency, strict=strict
+    )
+    return report.exit_code, render_json(report) if json_output else render_table(
+        report
     )
