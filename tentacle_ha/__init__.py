@@ -1,6 +1,12 @@
 """tentacle_ha: Octopus Deploy polling Tentacles for High Availability clusters."""
 
 from tentacle_ha._secret import Secret
+from tentacle_ha.config import KEYS
+from tentacle_ha.config import ProxySettings
+from tentacle_ha.config import TentacleConfig
+from tentacle_ha.config import dumps
+from tentacle_ha.config import load
+from tentacle_ha.config import loads
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import CommandError
@@ -19,13 +25,21 @@ from tentacle_ha.errors import TrustedServersError
 from tentacle_ha.errors import UnsafeXMLError
 from tentacle_ha.errors import UnsupportedConstructError
 from tentacle_ha.errors import WriteError
+from tentacle_ha.servers import CommunicationStyle
+from tentacle_ha.servers import TrustedServer
+from tentacle_ha.servers import TrustedServers
+from tentacle_ha.servers import generate_subscription_id
+from tentacle_ha.servers import normalize_thumbprint
+from tentacle_ha.servers import same_address
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "KEYS",
     "CheckFailedError",
     "ClusterError",
     "CommandError",
+    "CommunicationStyle",
     "ConfigEncodingError",
     "ConfigError",
     "ConfigParseError",
@@ -36,11 +50,21 @@ __all__ = [
     "InternalError",
     "InvalidValueError",
     "KeyNotFoundError",
+    "ProxySettings",
     "Secret",
+    "TentacleConfig",
     "TentacleHAError",
+    "TrustedServer",
+    "TrustedServers",
     "TrustedServersError",
     "UnsafeXMLError",
     "UnsupportedConstructError",
     "WriteError",
     "__version__",
+    "dumps",
+    "generate_subscription_id",
+    "load",
+    "loads",
+    "normalize_thumbprint",
+    "same_address",
 ]

@@ -361,6 +361,9 @@ def scan(text: str, root: etree._Element, path: str) -> Scan:  # noqa: C901, PLR
     if root.tag != ROOT or root_match.group("name") != ROOT:
         line, col = line_col(text, root_match.start())
         name = root_match.group("name")
+        namespace = etree.QName(root).namespace
+        if namespace and root.prefix is None:
+            name += f" xmlns={namespace!r}"
         raise ConfigParseError(
             f"root element is <{name}>, expected <{ROOT}>: not a Tentacle.config",
             path=path,

@@ -254,7 +254,7 @@ def _edit_servers(
 
 
 def _cmd_servers_add(args: argparse.Namespace, io: _Out) -> int:
-    style = CommunicationStyle.parse(args.style)
+    style = CommunicationStyle.parse(args.style, aliases=True)
     if style is CommunicationStyle.TENTACLE_PASSIVE:
         if args.address or args.subscription_id:
             msg = "a listening entry has no --address or --subscription-id"

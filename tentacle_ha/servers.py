@@ -96,12 +96,13 @@ class CommunicationStyle(enum.IntEnum):
         return _OCTOPUS_NAMES[self]
 
     @classmethod
-    def parse(cls, value: object) -> CommunicationStyle:
+    def parse(cls, value: object, *, aliases: bool = False) -> CommunicationStyle:
         """Read a style as Tentacle does: a number, a member name, or null (None).
 
         Member names are case-sensitive, as .NET's ``Enum.Parse`` is; a string
-        of digits is read as the number. CLI spellings ``polling`` and
-        ``listening`` are also accepted.
+        of digits is read as the number. With *aliases*, the command-line
+        spellings ``polling``/``active`` and ``listening``/``passive`` (any
+        case) are accepted too.
 
         Raises:
             ValueError: anything else.
@@ -114,7 +115,9 @@ class CommunicationStyle(enum.IntEnum):
             text = value.strip()
             if text.lstrip("-").isdigit():
                 return cls(int(text))
-            by_name = _BY_OCTOPUS_NAME.get(text) or _ALIASES.get(text.lower())
+            by_name = _BY_OCTOPUS_NAME.get(text)
+            if by_name is None and aliases:
+                by_name = _ALIASES.get(text.lower())
             if by_name is not None:
                 return by_name
         msg = f"not a CommunicationStyle: {value!r}"
@@ -311,8 +314,9 @@ class TrustedServer:
             out[name] = json.loads(raw)
         return out
 
-    def _render(self, item_sep: str, key_sep: str) -> str:
-        fields = [
+    def _fields(self) -> list[tuple[str, str]]:
+        """``(name, JSON text)`` pairs in Tentacle's order, then the extras."""
+        return [
             ("Thumbprint", _json_value(self.thumbprint)),
             ("CommunicationStyle", str(int(self.communication_style))),
             ("Address", _json_value(self.address)),
@@ -320,8 +324,6 @@ class TrustedServer:
             ("SubscriptionId", _json_value(self.subscription_id)),
             *self.extra,
         ]
-        body = item_sep.join(f"{_json_value(k)}{key_sep}{v}" for k, v in fields)
-        return "{" + body + "}"
 
 
 def _check_address(address: str) -> None:
@@ -357,64 +359,71 @@ def _check_subscription_id(value: str) -> None:
 
 @attrs.frozen
 class _Layout:
-    """How an array was laid out, so an edit can keep the layout."""
+    """How an array was laid out, so an edit can keep the layout.
 
-    per_line: bool = False
+    The defaults are Tentacle's compact form. Each field is the exact
+    whitespace (and comma) found at that place in the original text.
+    """
+
     open: str = ""  # between '[' and the first '{'
     sep: str = ","  # between '}' and the next '{'
     close: str = ""  # between the last '}' and ']'
-    item_sep: str = ","
-    key_sep: str = ":"
-    indent: str = ""  # fully indented layout: the indent unit
-    newline: str = ""
+    entry_open: str = ""  # between '{' and the first key
+    item_sep: str = ","  # between a value and the next key
+    key_sep: str = ":"  # between a key and its value
+    entry_close: str = ""  # between the last value and '}'
 
     def render(self, servers: Sequence[TrustedServer]) -> str:
         if not servers:
             return "[]"
-        if self.indent:
-            return self._render_indented(servers)
-        entries = [s._render(self.item_sep, self.key_sep) for s in servers]  # noqa: SLF001 -- module-private renderer
-        if self.per_line:
-            return "[" + self.open + self.sep.join(entries) + self.close + "]"
-        return "[" + ",".join(entries) + "]"
+        entries = [
+            "{"
+            + self.entry_open
+            + self.item_sep.join(
+                f"{_json_value(k)}{self.key_sep}{v}" for k, v in s._fields()
+            )
+            + self.entry_close
+            + "}"
+            for s in servers
+        ]
+        return "[" + self.open + self.sep.join(entries) + self.close + "]"
 
-    def _render_indented(self, servers: Sequence[TrustedServer]) -> str:
-        nl, unit = self.newline, self.indent
-        blocks = []
-        for server in servers:
-            fields = server.to_dict()
-            lines = [
-                f"{unit * 2}{_json_value(k)}: {_json_value(v)}"
-                for k, v in fields.items()
-            ]
-            blocks.append(unit + "{" + nl + ("," + nl).join(lines) + nl + unit + "}")
-        return "[" + nl + ("," + nl).join(blocks) + nl + "]"
+
+def _object_layout(text: str, start: int) -> dict[str, str]:
+    """The whitespace inside the JSON object at *start* (already known valid)."""
+    decoder = json.JSONDecoder()
+    ws = _WS.match
+    pos = start + 1
+    after_open = ws(text, pos).end()  # type: ignore[union-attr]  # always matches
+    if text.startswith("}", after_open):
+        return {}
+    found: dict[str, str] = {"entry_open": text[pos:after_open]}
+    pos = after_open
+    while True:
+        _, pos = decoder.raw_decode(text, pos)  # the key
+        colon = ws(text, pos).end()  # type: ignore[union-attr]  # always matches
+        value_start = ws(text, colon + 1).end()  # type: ignore[union-attr]  # always matches
+        found.setdefault("key_sep", text[pos:value_start])
+        _, pos = decoder.raw_decode(text, value_start)
+        after = ws(text, pos).end()  # type: ignore[union-attr]  # always matches
+        if text.startswith("}", after):
+            found["entry_close"] = text[pos:after]
+            return found
+        next_key = ws(text, after + 1).end()  # type: ignore[union-attr]  # always matches
+        found.setdefault("item_sep", text[pos:next_key])
+        pos = next_key
 
 
 def _detect_layout(text: str, spans: list[tuple[int, int]]) -> _Layout:
     """Work out how *text* (a JSON array with entries at *spans*) is laid out."""
     if not spans:
         return _Layout()
-    first = text[spans[0][0] : spans[0][1]]
-    spaced = re.search(r'"\s*:\s+', first) is not None
-    item_sep, key_sep = (", ", ": ") if spaced else (",", ":")
-    if "\n" not in text and "\r" not in text:
-        return _Layout(item_sep=item_sep, key_sep=key_sep)
-    if any("\n" in text[a:b] or "\r" in text[a:b] for a, b in spans):
-        newline = "\r\n" if "\r\n" in text else "\n"
-        match = re.search(r"[\r\n]([ \t]+)\{", text)
-        unit = match.group(1) if match else "  "
-        return _Layout(indent=unit, newline=newline)
     opening = text[text.index("[") + 1 : spans[0][0]]
-    sep = text[spans[0][1] : spans[1][0]] if len(spans) > 1 else "," + opening
     closing = text[spans[-1][1] : text.rindex("]")]
+    # With one entry, guess the separator from the opening: "\n  " -> ",\n  ".
+    sep = text[spans[0][1] : spans[1][0]] if len(spans) > 1 else "," + opening
     return _Layout(
-        per_line=True,
-        open=opening,
-        sep=sep,
-        close=closing,
-        item_sep=item_sep,
-        key_sep=key_sep,
+        open=opening, sep=sep, close=closing, **_object_layout(text, spans[0][0])
     )
 
 
@@ -443,10 +452,10 @@ def _string_field(entry: dict[str, Any], name: str, index: int) -> str | None:
     raise _LocatedError(msg, index)
 
 
-def _entry(pairs: list[tuple[str, Any]], index: int, number: int) -> TrustedServer:
+def _entry(pairs: dict[str, Any], index: int, number: int) -> TrustedServer:
     known: dict[str, Any] = {}
     extra: dict[str, str] = {}
-    for name, value in pairs:
+    for name, value in pairs.items():
         canonical = _KNOWN.get(name.lower())
         if canonical is None:
             extra[name] = _json_value(value)  # last one wins, as Newtonsoft reads
@@ -474,7 +483,7 @@ _WS = re.compile(r"[ \t\r\n]*")
 
 
 def _parse(text: str) -> tuple[tuple[TrustedServer, ...], list[tuple[int, int]]]:
-    decoder = json.JSONDecoder(object_pairs_hook=list)
+    decoder = json.JSONDecoder()
     pos = _WS.match(text, 0).end()  # type: ignore[union-attr]  # always matches
     if not text.startswith("[", pos):
         msg = "TrustedOctopusServers must be a JSON array"
@@ -491,9 +500,7 @@ def _parse(text: str) -> tuple[tuple[TrustedServer, ...], list[tuple[int, int]]]
                 value, pos = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as exc:
                 raise _LocatedError(f"invalid JSON: {exc.msg}", exc.pos) from None
-            if not isinstance(value, list) or (
-                value and not isinstance(value[0], tuple)
-            ):
+            if not isinstance(value, dict):
                 msg = f"entry {len(servers) + 1} is not a JSON object"
                 raise _LocatedError(msg, start)
             servers.append(_entry(value, start, len(servers) + 1))
