@@ -1,0 +1,4 @@
+"C:\Program Files\Octopus Deploy\Tentacle\Tentacle.exe" register-with --instance=Tentacle --server=https://octopus.example.com "--apiKey=%OCTOPUS_API_KEY%" --comms-style=TentacleActive --server-comms-address=https://node1.example.com:10943 --space=Default "--name=Web 01" "--policy=Default Machine Policy" --environment=Production --role=web-server
+"C:\Program Files\Octopus Deploy\Tentacle\Tentacle.exe" poll-server --instance=Tentacle --server=https://octopus.example.com "--apiKey=%OCTOPUS_API_KEY%" --server-comms-address=https://node2.example.com:10943
+"C:\Program Files\Octopus Deploy\Tentacle\Tentacle.exe" poll-server --instance=Tentacle --server=https://octopus.example.com "--apiKey=%OCTOPUS_API_KEY%" --server-comms-address=https://node3.example.com:10943
+"C:\Program Files\Octopus Deploy\Tentacle\Tentacle.exe" service --restart --instance=Tentacle
