@@ -56,6 +56,12 @@ __all__ = [
 ]
 
 CMD_MAX_LINE: Final = 8191
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
 _SEPARATORS: Final = " \t"
 _CMD_OPERATORS: Final = frozenset("^&|<>()")
 _CMD_UNCARRIABLE: Final = frozenset("\r\n\x00\x1a")

@@ -19,6 +19,7 @@ This module knows nothing of clusters: it takes plain parameters.
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import re
 import shlex
@@ -47,6 +48,7 @@ __all__ = [
     "DEFAULT_COMMS_PORT",
     "LINUX_EXECUTABLE",
     "SECRET_ENVIRONMENT",
+    "SHELLS",
     "TENTACLE_OPTIONS",
     "WINDOWS_EXECUTABLE",
     "InstanceArgs",
@@ -71,11 +73,25 @@ __all__ = [
 ]
 
 LINUX_EXECUTABLE: Final = "/opt/octopus/tentacle/Tentacle"
+"""Where the Linux packages install Tentacle."""
+
 WINDOWS_EXECUTABLE: Final = "C:\\Program Files\\Octopus Deploy\\Tentacle\\Tentacle.exe"
+"""Where the Windows installer puts Tentacle."""
+
 DEFAULT_COMMS_PORT: Final = 10943
+"""The port Tentacle polls when only ``--server`` is given."""
+
 _MAX_PORT: Final = 65535
 
 Shell = Literal["posix", "powershell", "cmd"]
+"""The shells `render` writes for."""
+
+SHELLS: Final[tuple[Shell, ...]] = ("posix", "powershell", "cmd")
+"""Every `Shell`, e.g. for a command-line ``choices=``."""
+
+
+def __dir__() -> list[str]:
+    return __all__
 
 
 class OptionKind(enum.Enum):
@@ -266,8 +282,11 @@ def _check_option(
 
 # --- address derivation ------------------------------------------------------
 
-_DEFAULT_PORTS: Final = MappingProxyType({"http": 80, "https": 443})
-_WEB_SOCKET_PORTS: Final = MappingProxyType({"https": 443, "wss": 443})
+_Schemes = tuple[tuple[str, int], ...]  # accepted schemes and their default ports
+_DEFAULT_PORTS: Final[_Schemes] = (("http", 80), ("https", 443))
+_WEB_SOCKET_PORTS: Final[_Schemes] = (("https", 443), ("wss", 443))
+_KEEP_PORTS: Final[_Schemes] = (*_DEFAULT_PORTS, ("wss", 443))
+_NOT_URL_TEXT: Final = re.compile(r"[^!-~]")  # whitespace, controls, non-ASCII
 _DNS_HOST: Final = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_.])?")
 _NUMBER: Final = r"(?:0x[0-9a-f]*|[0-9]+)"
 _NUMERIC_HOST: Final = re.compile(
@@ -283,7 +302,6 @@ class _Url:
     scheme: str  # lower case
     host: str  # as .NET Uri.Host gives it: lower case, IPv6 bracketed
     port: int  # explicit, else the scheme default
-    explicit_port: bool
     parts: SplitResult
 
 
@@ -311,8 +329,9 @@ def _canonical_host(host: str, what: str) -> str:
     return host
 
 
-def _parse_url(value: str, what: str, schemes: Mapping[str, int]) -> _Url:
-    if not value.isascii() or any(c.isspace() or not c.isprintable() for c in value):
+@functools.lru_cache(maxsize=1024)  # a plan parses the same few URLs many times
+def _parse_url(value: str, what: str, schemes: _Schemes) -> _Url:
+    if _NOT_URL_TEXT.search(value):
         raise CommandError(f"{what}: {value!r} holds whitespace, controls or non-ASCII")
     if "\\" in value:
         raise CommandError(f"{what}: {value!r} holds a backslash")
@@ -321,8 +340,9 @@ def _parse_url(value: str, what: str, schemes: Mapping[str, int]) -> _Url:
     except ValueError:  # urlsplit checks bracketed hosts itself
         raise CommandError(f"{what}: {value!r} is not an IPv6 address") from None
     scheme = parts.scheme.lower()
-    if scheme not in schemes or not parts.hostname:
-        wanted = " or ".join(f"{s}://" for s in schemes)
+    defaults = dict(schemes)
+    if scheme not in defaults or not parts.hostname:
+        wanted = " or ".join(f"{s}://" for s, _ in schemes)
         raise CommandError(f"{what}: {value!r} is not an absolute {wanted} URL")
     try:
         port = parts.port
@@ -331,10 +351,7 @@ def _parse_url(value: str, what: str, schemes: Mapping[str, int]) -> _Url:
     if port == 0:
         raise CommandError(f"{what}: {value!r} has port 0")
     host = _canonical_host(parts.hostname, what)
-    explicit = port is not None
-    return _Url(
-        scheme, host, port if port is not None else schemes[scheme], explicit, parts
-    )
+    return _Url(scheme, host, defaults[scheme] if port is None else port, parts)
 
 
 def _check_port(port: int, what: str) -> None:
@@ -346,7 +363,7 @@ def _web_socket_address(web_socket: str) -> str:
     try:
         url = _parse_url(web_socket, "--server-web-socket", _WEB_SOCKET_PORTS)
     except CommandError as exc:
-        if urlsplit(web_socket).scheme.lower() not in _WEB_SOCKET_PORTS:
+        if urlsplit(web_socket).scheme.lower() not in dict(_WEB_SOCKET_PORTS):
             raise CommandError("The websocket address must start with wss://") from exc
         raise
     if url.parts.username is not None:
@@ -357,7 +374,7 @@ def _web_socket_address(web_socket: str) -> str:
         # Tentacle keeps the Uri it parsed; its OriginalString is what was typed.
         return web_socket
     # https -> wss via UriBuilder: canonical host, default port left out (inferred).
-    port = f":{url.port}" if url.port != _WEB_SOCKET_PORTS["wss"] else ""
+    port = "" if url.port == dict(_WEB_SOCKET_PORTS)["wss"] else f":{url.port}"
     query = f"?{url.parts.query}" if url.parts.query else ""
     fragment = f"#{url.parts.fragment}" if url.parts.fragment else ""
     return f"wss://{url.host}{port}{url.parts.path or '/'}{query}{fragment}"
@@ -727,9 +744,6 @@ def clear_trusted_servers(
     return TentacleCommand("clear-trusted-servers", options)
 
 
-_KEEP_PORTS: Final = MappingProxyType({**_DEFAULT_PORTS, "wss": 443})
-
-
 def update_trust(
     old_thumbprint: str, new_thumbprint: str, **more: Unpack[InstanceArgs]
 ) -> TentacleCommand:
@@ -819,6 +833,14 @@ _DEFAULT_EXECUTABLE: Final = MappingProxyType(
 )
 
 
+_ENV_ARGS: Final = MappingProxyType(
+    {
+        name: _winargs.EnvArg(f"--{name}=", env)
+        for name, env in SECRET_ENVIRONMENT.items()
+    }
+)
+
+
 def _args(
     command: TentacleCommand, secrets: Literal["reveal", "reference", "redact"]
 ) -> list[str | _winargs.EnvArg]:
@@ -834,7 +856,7 @@ def _args(
         elif secrets == "redact":
             out.append(f"{prefix}={_redacted(option.value)}")
         else:
-            out.append(_winargs.EnvArg(f"{prefix}=", SECRET_ENVIRONMENT[option.name]))
+            out.append(_ENV_ARGS[option.name])
     return out
 
 
