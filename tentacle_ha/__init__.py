@@ -29,6 +29,7 @@ from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServer
 from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import generate_subscription_id
+from tentacle_ha.servers import is_valid_thumbprint
 from tentacle_ha.servers import normalize_thumbprint
 from tentacle_ha.servers import same_address
 
@@ -63,6 +64,7 @@ __all__ = [
     "__version__",
     "dumps",
     "generate_subscription_id",
+    "is_valid_thumbprint",
     "load",
     "loads",
     "normalize_thumbprint",

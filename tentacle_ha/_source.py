@@ -40,6 +40,8 @@ __all__ = [
     "parse_tree",
     "scan",
     "set_value",
+    "settings_of",
+    "value_of",
 ]
 
 ROOT: Final = "octopus-settings"
@@ -265,12 +267,11 @@ class Node:
     SET: Final = "set"
     OTHER: Final = "other"
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- a plain record, built on the hot path
         self,
         kind: str,
         text: str,
         offset: int,
-        *,
         key: str = "",
         start_tag: str = "",
         content: str = "",
@@ -335,14 +336,149 @@ def _tokens(text: str, start: int) -> Iterator[re.Match[str]]:
         yield match
 
 
-def _value_of(elem: etree._Element) -> str:
+def value_of(elem: etree._Element) -> str:
     """The text of a <set> as Tentacle's XmlSerializer reads it."""
     parts = [elem.text or ""]
     parts.extend(child.tail or "" for child in elem)
     return "".join(parts)
 
 
-def scan(text: str, root: etree._Element, path: str) -> Scan:  # noqa: C901, PLR0912, PLR0915 -- one linear pass over the token stream reads best as one function
+# The common case, matched in one step: whitespace, then a <set> whose only
+# attribute is a plain key and whose content is plain text. For these, XML's
+# only transformation is newline normalisation, so no tree walk is needed.
+_SIMPLE_SET = re.compile(
+    r"""([ \t\r\n]*)(<set\s+key\s*=\s*(?:"([^"<&\t\r\n]*)"|'([^'<&\t\r\n]*)')\s*"""
+    r"""(?:/>|>([^<&]*)</set\s*>))"""
+)
+
+
+def _plain_value(raw: str) -> str:
+    if "\r" in raw:
+        return raw.replace("\r\n", "\n").replace("\r", "\n")
+    return raw
+
+
+class _Walker:
+    """Scans the children of the root, one child at a time."""
+
+    __slots__ = ("count", "elements", "path", "root", "text")
+
+    def __init__(self, text: str, root: etree._Element, path: str) -> None:
+        self.text = text
+        self.root = root
+        self.path = path
+        self.count = 0  # element children seen so far
+        self.elements: list[etree._Element] | None = None
+
+    def element(self, index: int) -> etree._Element:
+        if self.elements is None:
+            self.elements = [c for c in self.root if isinstance(c.tag, str)]
+        if index >= len(self.elements):  # pragma: no cover - lxml agrees
+            raise InternalError("more elements than lxml saw", path=self.path)
+        return self.elements[index]
+
+    def error(
+        self, cls: type[UnsupportedConstructError], message: str, at: int
+    ) -> None:
+        line, col = line_col(self.text, at)
+        raise cls(message, path=self.path, line=line, col=col)
+
+    def walk(self, pos: int) -> tuple[list[Node], int]:
+        """Nodes from *pos* to the root's end tag; returns them and its offset."""
+        text = self.text
+        nodes: list[Node] = []
+        simple = _SIMPLE_SET.match
+        append = nodes.append
+        ws_kind, set_kind = Node.WS, Node.SET
+        while True:
+            match = simple(text, pos)
+            if match is not None:
+                ws, whole, key, key2, raw = match.groups()
+                start = match.start(2)
+                if ws:
+                    append(Node(ws_kind, ws, pos))
+                if key is None:
+                    key = key2
+                if raw is None:
+                    append(Node(set_kind, whole, start, key, whole))
+                else:
+                    tag = whole[: match.start(5) - start]
+                    value = _plain_value(raw) if "\r" in raw else raw
+                    append(Node(set_kind, whole, start, key, tag, raw, value))
+                self.count += 1
+                pos = match.end()
+                continue
+            end = self._slow(pos, nodes)
+            if end < 0:
+                return nodes, pos
+            pos = end
+
+    def _slow(self, pos: int, nodes: list[Node]) -> int:  # noqa: C901 -- one child, every shape
+        """Scan one child at *pos* with the general tokenizer; -1 at the root's end."""
+        text = self.text
+        tokens = _tokens(text, pos)
+        first = next(tokens)
+        kind = first.lastgroup
+        if kind == "end":
+            return -1
+        if kind == "text":
+            node_kind = Node.WS if not first.group().strip() else Node.OTHER
+            nodes.append(Node(node_kind, first.group(), pos))
+            return first.end()
+        if kind != "start":
+            nodes.append(Node(Node.OTHER, first.group(), pos))
+            return first.end()
+        elem = self.element(self.count)
+        self.count += 1
+        is_set = elem.tag == SET and first.group("name") == SET
+        if is_set and elem.get("key") is None:
+            self.error(UnsupportedConstructError, "<set> has no key attribute", pos)
+        if first.group("empty"):
+            if is_set:
+                whole = first.group()
+                key = elem.get("key", "")
+                nodes.append(Node(Node.SET, whole, pos, key=key, start_tag=whole))
+            else:
+                nodes.append(Node(Node.OTHER, first.group(), pos))
+            return first.end()
+        depth = 1
+        for match in tokens:
+            kind = match.lastgroup
+            if kind == "start":
+                if is_set:
+                    self.error(
+                        UnsupportedConstructError,
+                        f"element <{match.group('name')}> inside <set>: Tentacle "
+                        "settings hold text only",
+                        match.start(),
+                    )
+                if not match.group("empty"):
+                    depth += 1
+            elif kind == "end":
+                depth -= 1
+                if depth == 0:
+                    whole = text[pos : match.end()]
+                    if not is_set:
+                        nodes.append(Node(Node.OTHER, whole, pos))
+                    else:
+                        nodes.append(
+                            Node(
+                                Node.SET,
+                                whole,
+                                pos,
+                                key=elem.get("key", ""),
+                                start_tag=first.group(),
+                                content=text[first.end() : match.start()],
+                                value=value_of(elem),
+                            )
+                        )
+                    return match.end()
+        raise InternalError(  # pragma: no cover - lxml guarantees closed elements
+            "element not closed", path=self.path
+        )
+
+
+def scan(text: str, root: etree._Element, path: str) -> Scan:
     """Split lxml-accepted *text* into head, root children and tail.
 
     Raises:
@@ -350,9 +486,8 @@ def scan(text: str, root: etree._Element, path: str) -> Scan:  # noqa: C901, PLR
         UnsupportedConstructError: a <set> without a key, or with an element inside.
         InternalError: the scanner and lxml disagree.
     """
-    tokens = _tokens(text, 0)
     root_match: re.Match[str] | None = None
-    for match in tokens:
+    for match in _tokens(text, 0):
         if match.lastgroup == "start":
             root_match = match
             break
@@ -373,94 +508,19 @@ def scan(text: str, root: etree._Element, path: str) -> Scan:  # noqa: C901, PLR
     head = text[: root_match.end()]
     if root_match.group("empty"):
         return Scan(head, [], text[root_match.end() :], root_self_closing=True)
+    walker = _Walker(text, root, path)
+    nodes, end = walker.walk(root_match.end())
+    element_count = sum(1 for c in root if isinstance(c.tag, str))
+    if walker.count != element_count:  # pragma: no cover - defensive
+        raise InternalError("the scanner and lxml count different elements", path=path)
+    return Scan(head, nodes, text[end:], root_self_closing=False)
 
-    elements = [child for child in root if isinstance(child.tag, str)]
-    element_index = 0
-    nodes: list[Node] = []
-    depth = 0  # depth below the root; 1 = inside a direct child element
-    current_start = 0
-    current_set: re.Match[str] | None = None
-    current_kind = ""
-    for match in tokens:
-        kind = match.lastgroup
-        if depth == 0:
-            if kind == "end":
-                tail = text[match.start() :]
-                break
-            if kind == "text":
-                node_kind = Node.WS if not match.group().strip() else Node.OTHER
-                nodes.append(Node(node_kind, match.group(), match.start()))
-                continue
-            if kind != "start":
-                nodes.append(Node(Node.OTHER, match.group(), match.start()))
-                continue
-            if element_index >= len(elements):  # pragma: no cover - lxml agrees
-                raise InternalError("more elements than lxml saw", path=path)
-            elem = elements[element_index]
-            element_index += 1
-            is_set = elem.tag == SET and match.group("name") == SET
-            if is_set and elem.get("key") is None:
-                line, col = line_col(text, match.start())
-                raise UnsupportedConstructError(
-                    "<set> has no key attribute", path=path, line=line, col=col
-                )
-            if match.group("empty"):
-                if is_set:
-                    nodes.append(
-                        Node(
-                            Node.SET,
-                            match.group(),
-                            match.start(),
-                            key=elem.get("key", ""),
-                            start_tag=match.group(),
-                        )
-                    )
-                else:
-                    nodes.append(Node(Node.OTHER, match.group(), match.start()))
-                continue
-            depth = 1
-            current_start = match.start()
-            current_set = match if is_set else None
-            current_kind = Node.SET if is_set else Node.OTHER
-            continue
-        # Inside a direct child of the root.
-        if kind == "start":
-            if current_set is not None:
-                line, col = line_col(text, match.start())
-                raise UnsupportedConstructError(
-                    f"element <{match.group('name')}> inside <set>: Tentacle "
-                    "settings hold text only",
-                    path=path,
-                    line=line,
-                    col=col,
-                )
-            if not match.group("empty"):
-                depth += 1
-        elif kind == "end":
-            depth -= 1
-            if depth == 0:
-                whole = text[current_start : match.end()]
-                if current_set is None:
-                    nodes.append(Node(current_kind, whole, current_start))
-                    continue
-                elem = elements[element_index - 1]
-                start_tag = current_set.group()
-                nodes.append(
-                    Node(
-                        Node.SET,
-                        whole,
-                        current_start,
-                        key=elem.get("key", ""),
-                        start_tag=start_tag,
-                        content=text[current_set.end() : match.start()],
-                        value=_value_of(elem),
-                    )
-                )
-    else:  # pragma: no cover - lxml guarantees the root is closed
-        raise InternalError("root element not closed", path=path)
-    if element_index != len(elements):  # pragma: no cover - defensive
-        raise InternalError("fewer elements than lxml saw", path=path)
-    return Scan(head, nodes, tail, root_self_closing=False)
+
+def settings_of(root: etree._Element) -> list[tuple[str, str]]:
+    """``(key, value)`` of every <set> child, in order, as lxml reads them."""
+    return [
+        (child.get("key", ""), value_of(child)) for child in root if child.tag == SET
+    ]
 
 
 # Characters XML 1.0 allows in text.

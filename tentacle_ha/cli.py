@@ -52,7 +52,7 @@ class _Out:
         self.stderr = stderr
 
     def out(self, text: str = "") -> None:
-        self.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        self.stdout.write(text if text.endswith("\n") else text + "\n")
 
     def err(self, text: str) -> None:
         self.stderr.write(text.rstrip("\n") + "\n")
@@ -75,7 +75,7 @@ def _mutate(
     doc = _load(args.config)
     edit(doc)
     changed = doc.changed
-    if args.diff:
+    if args.diff and changed:
         io.out(doc.diff(reveal=getattr(args, "reveal_secrets", False)))
     if args.check or args.diff:
         if changed:

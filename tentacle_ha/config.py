@@ -23,6 +23,7 @@ are opaque: kept exactly, returned as `Secret`, and never shown unless asked.
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import os
 import re
@@ -100,6 +101,7 @@ SECRET_KEYS: Final = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _fold(key: str) -> str:
     """Case folding as .NET's OrdinalIgnoreCase does it (simple upper case)."""
     if key.isascii():
@@ -677,9 +679,10 @@ class TentacleConfig:
 
     def _update(self, indices: list[int], text: str) -> None:
         self._write_value(self._scan.nodes[indices[0]], text)
-        for index in reversed(indices[1:]):
-            self._remove_node(index)
-        self._reindex()
+        if len(indices) > 1:
+            for index in reversed(indices[1:]):
+                self._remove_node(index)
+            self._reindex()
 
     def _remove_node(self, index: int) -> None:
         nodes = self._scan.nodes
@@ -813,13 +816,13 @@ class TentacleConfig:
 
     def _verify(self, data: bytes, text: str) -> None:
         try:
-            check = TentacleConfig(data, path=self._path)
+            root = _source.parse_tree(data, text, self.name)
         except TentacleHAError as exc:
             raise InternalError(
                 f"an edit produced a document that does not read back: {exc.message}",
                 path=self.name,
             ) from exc
-        if check._expected() != self._expected() or check._decoded.text != text:
+        if root.tag != _source.ROOT or _source.settings_of(root) != self._expected():
             raise InternalError(
                 "an edit produced a document that reads back differently",
                 path=self.name,

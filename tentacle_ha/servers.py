@@ -30,9 +30,11 @@ Where this module deliberately differs from Tentacle, for safety:
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import re
 import secrets
+from json.encoder import encode_basestring
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -195,6 +197,7 @@ def generate_subscription_id() -> str:
 _DEFAULT_PORTS: Final = {"https": 443, "http": 80, "wss": 443, "ws": 80}
 
 
+@functools.lru_cache(maxsize=4096)
 def _address_key(address: str) -> tuple[object, ...]:
     """What makes two addresses the same URI, ignoring case and default ports."""
     try:
@@ -224,6 +227,10 @@ def same_address(a: str | None, b: str | None) -> bool:
 
 
 def _json_value(value: object) -> str:
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return encode_basestring(value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -482,6 +489,21 @@ def _entry(pairs: dict[str, Any], index: int, number: int) -> TrustedServer:
 _WS = re.compile(r"[ \t\r\n]*")
 
 
+def _parse_fast(text: str) -> tuple[TrustedServer, ...] | None:
+    """Parse the common case in one C call; None (or an error) sends it to `_parse`.
+
+    `_parse` redoes the work slowly but knows where every entry is, for
+    positioned errors and for keeping the layout.
+    """
+    value = json.loads(text)
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        return None
+    try:
+        return tuple(_entry(item, 0, n) for n, item in enumerate(value, 1))
+    except _LocatedError:
+        return None
+
+
 def _parse(text: str) -> tuple[tuple[TrustedServer, ...], list[tuple[int, int]]]:
     decoder = json.JSONDecoder()
     pos = _WS.match(text, 0).end()  # type: ignore[union-attr]  # always matches
@@ -549,7 +571,7 @@ class TrustedServers(Sequence[TrustedServer]):
                 raise TypeError(msg)
         self._source = _source
         self._parsed = _parsed
-        self._layout = _layout or _Layout()
+        self._layout = _layout
 
     # -- reading and writing -------------------------------------------------
 
@@ -574,6 +596,12 @@ class TrustedServers(Sequence[TrustedServer]):
         if text is None or not text.strip():
             return cls(_source=text, _parsed=())
         try:
+            servers = _parse_fast(text)
+        except (ValueError, TypeError):
+            servers = None
+        if servers is not None:
+            return cls(servers, _source=text, _parsed=servers)
+        try:
             servers, spans = _parse(text)
         except _LocatedError as exc:
             if locate is not None:
@@ -596,6 +624,10 @@ class TrustedServers(Sequence[TrustedServer]):
         """The JSON text to store: the original text when nothing changed."""
         if self._source is not None and self._servers == self._parsed:
             return self._source
+        if self._layout is None:
+            self._layout = _Layout()
+            if self._source is not None and self._source.strip():
+                self._layout = _detect_layout(self._source, _parse(self._source)[1])
         return self._layout.render(self._servers)
 
     def to_list(self) -> list[dict[str, Any]]:

@@ -367,7 +367,7 @@ def test_typed_setters_write_tentacle_forms() -> None:
     doc.listen_ip = "::1"
     doc.home = "/etc/octopus"
     doc.application_directory = "/home/Octopus/Applications"
-    doc.certificate_thumbprint = "ab:cd" * 0 + "0123456789abcdef0123456789abcdef01234567"
+    doc.certificate_thumbprint = "0123456789abcdef0123456789abcdef01234567"
     text = doc.dumps().decode()
     assert "<set key='Tentacle.Services.NoListen'>true</set>" in text
     assert "<set key='Tentacle.Services.PortNumber'>10934</set>" in text

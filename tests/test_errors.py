@@ -1,4 +1,4 @@
-"""Every invalid file raises its own error class at its own position, and nothing else."""
+"""Every invalid file raises its own error class at its own position."""
 
 from __future__ import annotations
 
@@ -93,7 +93,8 @@ def test_entities_are_never_resolved(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENT")
     data = (
-        f'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "{secret.as_uri()}">]>\n'
+        '<?xml version="1.0"?>\n'
+        f'<!DOCTYPE x [<!ENTITY e SYSTEM "{secret.as_uri()}">]>\n'
         '<octopus-settings><set key="k">&e;</set></octopus-settings>'
     ).encode()
     with pytest.raises(UnsafeXMLError) as info:
@@ -103,7 +104,10 @@ def test_entities_are_never_resolved(tmp_path: Path) -> None:
 
 def test_doctype_after_comment_is_refused() -> None:
     """A DOCTYPE hidden after comments and PIs is still refused before parsing."""
-    data = b'<?xml version="1.0"?><!-- x --><?p?>\n<!DOCTYPE octopus-settings><octopus-settings/>'
+    data = (
+        b'<?xml version="1.0"?><!-- x --><?p?>\n'
+        b"<!DOCTYPE octopus-settings><octopus-settings/>"
+    )
     with pytest.raises(UnsafeXMLError) as info:
         config.loads(data, path="x.config")
     assert (info.value.line, info.value.col) == (2, 1)

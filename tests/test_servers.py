@@ -1,4 +1,4 @@
-"""TrustedServers: reading what Tentacle reads, writing what it writes, its operations."""
+"""TrustedServers: read what Tentacle reads, write what it writes, operations."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_tentacle_written_array_reads_and_writes_identically() -> None:
     ],
 )
 def test_style_forms_tentacle_accepts(raw: str, style: CommunicationStyle) -> None:
-    """Numbers, member names, numeric strings and null all read as Tentacle reads them."""
+    """Numbers, member names, numeric strings and null read as Tentacle reads them."""
     servers = TrustedServers.from_json(
         f'[{{"Thumbprint":"{T}","CommunicationStyle":{raw}}}]'
     )
@@ -191,7 +191,7 @@ def test_remove_by_thumbprint_address_or_both() -> None:
 
 
 def test_rotate_direct_and_staged() -> None:
-    """Direct rotation swaps in place; staged adds the new beside the old; finishing drops the old."""
+    """Direct swaps in place; staged adds new beside old; finishing drops the old."""
     servers = (
         TrustedServers()
         .add_polling(T, "https://node1:10943", subscription_id=SUB)
@@ -308,7 +308,7 @@ def test_subscription_ids_match_tentacle_pattern() -> None:
     ],
 )
 def test_same_address(a: str | None, b: str | None, *, same: bool) -> None:
-    """Addresses compare as URIs: case, default ports and an empty path do not matter."""
+    """Addresses compare as URIs: case, default ports and empty paths do not count."""
     assert same_address(a, b) is same
 
 
