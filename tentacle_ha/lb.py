@@ -17,9 +17,10 @@ check configuration file (``haproxy -c -f FILE``, ``nginx -t -c FILE``):
 
 * **Web portal and REST API**, for every layout. Also TCP passthrough, on the
   port of the cluster's ``server`` URL (443 for https, 80 for http), to each
-  node's web address: the node's ``web_url``, or its ``address`` on that
-  port. Passthrough keeps the certificates on the nodes, sets no request-body
-  limit (package uploads of 1 GB and more pass) and uses 1 h idle timeouts.
+  node's web address: the node's ``web_url`` (default port by its scheme), or
+  else its ``address`` on the server URL's port. Passthrough keeps the
+  certificates on the nodes, sets no request-body limit (package uploads of
+  1 GB and more pass) and uses 1 h idle timeouts.
   Every node's web address must therefore use the server URL's scheme.
   TLS termination at the load balancer is deliberately not generated.
 
@@ -219,10 +220,12 @@ def _plan(
             raise InvalidValueError(msg) from None
     server = urlsplit(cluster.server_url)
     scheme = server.scheme.lower()
-    port = web_port if web_port is not None else server.port or _DEFAULT_PORTS[scheme]
+    node_port = server.port or _DEFAULT_PORTS[scheme]
+    port = node_port if web_port is None else web_port
     if not 1 <= port <= _MAX_PORT:
         raise InvalidValueError(f"web port {port} is outside 1-65535")
-    web = _Listener("octopus_web", port, _web_servers(cluster, scheme), web=True)
+    servers = _web_servers(cluster, scheme, node_port)
+    web = _Listener("octopus_web", port, servers, web=True)
     listeners = [web]
     if not web_only:
         listeners.extend(_polling(cluster))
@@ -254,11 +257,13 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _web_servers(cluster: Cluster, scheme: str) -> tuple[_Server, ...]:
+def _web_servers(
+    cluster: Cluster, scheme: str, default_port: int
+) -> tuple[_Server, ...]:
     servers = []
     for node in cluster.nodes:
         if node.web_url is None:
-            host, port = node.address, _DEFAULT_PORTS[scheme]
+            host, port = node.address, default_port
         else:
             url = urlsplit(node.web_url)
             if url.scheme.lower() != scheme:
