@@ -6,6 +6,7 @@ import contextlib
 import ipaddress
 import pickle
 import re
+import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -529,3 +530,99 @@ def test_mutated_examples_give_only_cluster_errors(
             break
     with contextlib.suppress(ClusterError):
         loads_cluster("\n".join(lines))
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("address", '""', "nodes[0].address: must not be empty"),
+        (
+            "address",
+            '"fe80::zz"',
+            "nodes[0].address: 'fe80::zz' is not a valid IPv6 address",
+        ),
+        (
+            "address",
+            '"[10.0.0.1]"',
+            "nodes[0].address: '[10.0.0.1]': brackets are for IPv6 addresses only",
+        ),
+        ("address", '"[::1]x"', "nodes[0].address: '[::1]x' is not host[:port]"),
+        ("address", '"h:1x"', "nodes[0].address: 'h:1x': the port must be a number"),
+        (
+            "address",
+            '"h:\u0661"',
+            "nodes[0].address: 'h:\u0661': the port must be a number",
+        ),
+        (
+            "address",
+            '"ftp://h"',
+            "nodes[0].address: 'ftp://h': a comms address is host[:port] or https://host:port",
+        ),
+        (
+            "web_url",
+            '"http://h/?x=1"',
+            (
+                "nodes[0].web_url: 'http://h/?x=1': "
+                "a query or fragment is not allowed here"
+            ),
+        ),
+        (
+            "web_url",
+            '"http://h/a b"',
+            "nodes[0].web_url: 'http://h/a b' must not contain spaces",
+        ),
+        ("web_url", "[]", "nodes[0].web_url: must be a string, not an array"),
+        ("name", "1.5", "nodes[0].name: must be a string, not a float"),
+        ("name", "1979-05-27", "nodes[0].name: must be a string, not a date or time"),
+    ],
+)
+def test_bad_node_values(key: str, value: str, message: str) -> None:
+    """Each kind of bad node value is refused with its own message, at its key."""
+    text = _minimal() + f"{key} = {value}\n"
+    text = text.replace(f'{key} = "node1', f'# {key} = "node1')
+    with pytest.raises(ClusterError) as info:
+        loads_cluster(text, path="c.toml")
+    assert info.value.message == message
+    assert info.value.line == 9
+
+
+def test_bad_websocket_with_space() -> None:
+    """A websocket URL with a space in its path is refused."""
+    text = _minimal("websocket", 'websocket = "wss://o.example.com/a b"')
+    with pytest.raises(
+        ClusterError, match=r"5:1: cluster\.websocket: .* must not contain"
+    ):
+        loads_cluster(text, path="c.toml")
+
+
+def test_positions_skip_multiline_strings() -> None:
+    """Lines inside a multi-line string are not taken for keys when placing errors."""
+    text = _minimal() + (
+        "\n[[tentacles]]\n"
+        'machine_policy = """\\\nroles = 1\\\n"""\n'
+        "os = 'linux'\n"
+        'roles = "web"\n'
+    )
+    with pytest.raises(ClusterError) as info:
+        loads_cluster(text, path="c.toml")
+    assert str(info.value) == (
+        "c.toml:15:1: tentacles[0].roles: must be an array of strings, not a string"
+    )
+
+
+def test_dumps_escapes_control_characters() -> None:
+    """dumps_cluster writes control characters as TOML escapes, not raw bytes."""
+    base = loads_cluster(_minimal())
+    odd = Tentacle(
+        name="a\x01b\x7f", os=TargetOS.LINUX, environments=("e",), roles=("r",)
+    )
+    text = dumps_cluster(attrs.evolve(base, tentacles=(odd,)))
+    assert 'name = "a\\u0001b\\u007F"' in text
+    assert tomllib.loads(text)["tentacles"][0]["name"] == "a\x01b\x7f"
+
+
+def test_module_dir_is_the_public_api() -> None:
+    """dir(tentacle_ha.cluster) lists the public names only."""
+    import tentacle_ha.cluster as module  # noqa: PLC0415 - the module object itself
+
+    assert dir(module) == sorted(module.__all__)

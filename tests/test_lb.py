@@ -316,3 +316,10 @@ def test_rendering_is_deterministic_and_ends_in_newline(cluster: Cluster) -> Non
         assert first.endswith("}\n" if fmt is LBFormat.NGINX else "\n")
         assert not first.endswith("\n\n")
         assert "\t" not in first
+
+
+def test_module_dir_is_the_public_api() -> None:
+    """dir(tentacle_ha.lb) lists the public names only."""
+    import tentacle_ha.lb as module  # noqa: PLC0415 - the module object itself
+
+    assert dir(module) == sorted(module.__all__)
