@@ -21,13 +21,23 @@ from typing import Any
 from typing import TextIO
 
 from tentacle_ha import __version__
+from tentacle_ha import check as _check
+from tentacle_ha import lb as _lb
+from tentacle_ha import plan as _plan
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
+from tentacle_ha.cluster import Cluster
+from tentacle_ha.cluster import TargetOS
+from tentacle_ha.cluster import Tentacle
+from tentacle_ha.cluster import load_cluster
+from tentacle_ha.commands import SHELLS
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import is_secret_key
 from tentacle_ha.config import load
+from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.layout import desired_servers
 from tentacle_ha.servers import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServers
@@ -73,10 +83,15 @@ def _mutate(
 ) -> int:
     """Load, edit, then diff, check or save; the shape of every writing command."""
     doc = _load(args.config)
+    before = _servers_or_none(doc)
     edit(doc)
     changed = doc.changed
     if args.diff and changed:
         io.out(doc.diff(reveal=getattr(args, "reveal_secrets", False)))
+        after = _servers_or_none(doc)
+        if before is not None and after is not None:
+            for line in after.changes(before):
+                io.err(f"{doc.name}: {line}")
     if args.check or args.diff:
         if changed:
             if args.check:
@@ -92,6 +107,13 @@ def _mutate(
     doc.save(backup_suffix=args.backup_suffix)
     io.err(f"{doc.name}: updated {keys}")
     return 0
+
+
+def _servers_or_none(doc: TentacleConfig) -> TrustedServers | None:
+    try:
+        return doc.trusted_servers
+    except TentacleHAError:
+        return None
 
 
 def _add_write_options(parser: argparse.ArgumentParser) -> None:
@@ -303,6 +325,122 @@ def _cmd_servers_keep(args: argparse.Namespace, io: _Out) -> int:
     )
 
 
+def _cmd_servers_sync(args: argparse.Namespace, io: _Out) -> int:
+    cluster = load_cluster(args.cluster)
+    return _mutate(
+        args,
+        io,
+        _edit_servers(
+            lambda s: desired_servers(cluster, s, retire=args.retire_thumbprint or ())
+        ),
+    )
+
+
+# -- plan / lb / check ----------------------------------------------------------
+
+
+def _secret_from_env(name: str, *, needed: bool) -> Secret | None:
+    value = os.environ.get(name)
+    if value:
+        return Secret(value)
+    if needed:
+        msg = f"--reveal-secrets needs the API key in the environment variable {name}"
+        raise InvalidValueError(msg)
+    return None
+
+
+def _tentacles_for(
+    cluster: Cluster, args: argparse.Namespace, config: str | None
+) -> list[Tentacle]:
+    """The Tentacles a plan is for: --tentacle, the config's, or all of them."""
+    tentacles = list(cluster.tentacles)
+    if args.tentacle:
+        chosen = [t for t in tentacles if t.name == args.tentacle]
+        if not chosen:
+            msg = f"no [[tentacles]] entry named {args.tentacle!r}"
+            raise ClusterError(msg, path=cluster.path)
+        return chosen
+    if config is not None:
+        real = os.path.realpath(config)
+        chosen = [
+            t
+            for t in tentacles
+            if t.config_path and os.path.realpath(t.config_path) == real
+        ]
+        if len(chosen) == 1:
+            return chosen
+        if len(tentacles) == 1:
+            return tentacles
+        os_name = TargetOS(args.os) if args.os else TargetOS.LINUX
+        return [Tentacle(instance=args.instance or "Tentacle", os=os_name)]
+    if not tentacles:
+        msg = "the cluster file lists no [[tentacles]]; add one, or pass --config"
+        raise ClusterError(msg, path=cluster.path)
+    return tentacles
+
+
+def _cmd_plan(args: argparse.Namespace, io: _Out) -> int:
+    cluster = load_cluster(args.cluster)
+    key = _secret_from_env(args.api_key_env, needed=args.reveal_secrets)
+    plans: list[_plan.TentaclePlan] = []
+    current = load(args.config).trusted_servers if args.config else None
+    for tentacle in _tentacles_for(cluster, args, args.config):
+        if current is None:
+            plans.append(
+                _plan.plan_registration(
+                    cluster, tentacle, api_key=key, offline=args.offline
+                )
+            )
+        else:
+            plans.append(
+                _plan.plan_migration(
+                    cluster,
+                    tentacle,
+                    current,
+                    retire=args.retire_thumbprint or (),
+                    api_key=key,
+                    offline=args.offline,
+                )
+            )
+    if args.json:
+        io.json([p.to_dict(reveal_secrets=args.reveal_secrets) for p in plans])
+        return 0
+    for index, plan in enumerate(plans):
+        if index:
+            io.out("")
+        if not plan.commands and not plan.notes:
+            io.err(f"{args.config}: already converged with the cluster; nothing to run")
+            continue
+        io.out(plan.render(shell=args.shell, reveal_secrets=args.reveal_secrets))
+    return 0
+
+
+def _cmd_lb(args: argparse.Namespace, io: _Out) -> int:
+    code, text = _lb.run_lb_command(
+        args.cluster,
+        args.format,
+        bind_address=args.bind,
+        web_port=args.web_port,
+        web_only=args.web_only,
+    )
+    io.out(text)
+    return code
+
+
+def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
+    code, text = _check.check_command(
+        args.config,
+        cluster=args.cluster,
+        json_output=args.json,
+        timeout=args.timeout,
+        concurrency=args.concurrency,
+        strict=args.strict,
+        api_key_env=args.api_key_env,
+    )
+    io.out(text)
+    return code
+
+
 # -- parser ---------------------------------------------------------------------
 
 
@@ -323,6 +461,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_config_commands(sub)
     _add_servers_commands(sub)
+    _add_cluster_commands(sub)
     return parser
 
 
@@ -427,6 +566,98 @@ def _add_servers_commands(sub: _Subparsers) -> None:
     )
     _add_write_options(keep)
     keep.set_defaults(handler=_cmd_servers_keep)
+
+    sync = ssub.add_parser(
+        "sync", help="converge the list with a cluster description (any layout)"
+    )
+    sync.add_argument("config", metavar="CONFIG")
+    sync.add_argument("--cluster", required=True, help="the cluster TOML file")
+    sync.add_argument(
+        "--retire-thumbprint",
+        action="append",
+        metavar="THUMBPRINT",
+        help="also drop polling entries of this old certificate (repeat)",
+    )
+    _add_write_options(sync)
+    sync.set_defaults(handler=_cmd_servers_sync)
+
+
+def _add_cluster_commands(sub: _Subparsers) -> None:
+    plan = sub.add_parser(
+        "plan", help="the Tentacle commands that put Tentacles on every node"
+    )
+    plan.add_argument("--cluster", required=True, help="the cluster TOML file")
+    plan.add_argument(
+        "--config",
+        help="plan only the steps from this Tentacle.config to the cluster",
+    )
+    plan.add_argument("--tentacle", help="only the [[tentacles]] entry with this name")
+    plan.add_argument(
+        "--shell",
+        choices=list(SHELLS),
+        help="render for this shell (default: posix on Linux, powershell on Windows)",
+    )
+    plan.add_argument(
+        "--offline",
+        action="store_true",
+        help="poll-server --reuse-server-thumbprint instead of API calls",
+    )
+    plan.add_argument(
+        "--retire-thumbprint", action="append", metavar="THUMBPRINT",
+        help="with --config: drop this old certificate's entries",
+    )  # fmt: skip
+    plan.add_argument(
+        "--instance", help="with --config and no matching tentacle: the instance"
+    )
+    plan.add_argument(
+        "--os",
+        choices=[str(o) for o in TargetOS],
+        help="with --config and no matching tentacle: its OS (default linux)",
+    )
+    plan.add_argument("--json", action="store_true", help="argv lists as JSON")
+    plan.add_argument(
+        "--reveal-secrets",
+        action="store_true",
+        help="put the API key itself in the commands (default: $OCTOPUS_API_KEY)",
+    )
+    plan.add_argument(
+        "--api-key-env",
+        default="OCTOPUS_API_KEY",
+        metavar="NAME",
+        help="environment variable holding the API key (default OCTOPUS_API_KEY)",
+    )
+    plan.set_defaults(handler=_cmd_plan)
+
+    lb = sub.add_parser("lb", help="HAProxy or nginx rules for the cluster")
+    lb.add_argument("--cluster", required=True, help="the cluster TOML file")
+    lb.add_argument("--format", required=True, choices=["haproxy", "nginx"])
+    lb.add_argument("--bind", default="", help="address to listen on (default: all)")
+    lb.add_argument("--web-port", type=int, help="port of the web frontend")
+    lb.add_argument("--web-only", action="store_true", help="only the web/API frontend")
+    lb.set_defaults(handler=_cmd_lb)
+
+    check = sub.add_parser(
+        "check", help="check the registration and polling paths of a Tentacle"
+    )
+    check.add_argument("config", metavar="CONFIG")
+    check.add_argument("--cluster", help="also check the REST API and node pings")
+    check.add_argument("--json", action="store_true", help="JSON on stdout")
+    check.add_argument(
+        "--timeout", type=float, default=_check.DEFAULT_TIMEOUT,
+        help=f"seconds per check (default {_check.DEFAULT_TIMEOUT:g})",
+    )  # fmt: skip
+    check.add_argument(
+        "--concurrency", type=int, default=_check.DEFAULT_CONCURRENCY,
+        help=f"checks at once (default {_check.DEFAULT_CONCURRENCY})",
+    )  # fmt: skip
+    check.add_argument(
+        "--strict", action="store_true", help="a draining node is a failure"
+    )
+    check.add_argument(
+        "--api-key-env", default="OCTOPUS_API_KEY", metavar="NAME",
+        help="environment variable holding the API key (never printed)",
+    )  # fmt: skip
+    check.set_defaults(handler=_cmd_check)
 
 
 def main(

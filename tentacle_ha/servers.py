@@ -34,11 +34,11 @@ import functools
 import json
 import re
 import secrets
-from json.encoder import encode_basestring
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
+from json.encoder import encode_basestring
 from typing import Any
 from typing import Final
 from typing import overload
@@ -813,6 +813,36 @@ class TrustedServers(Sequence[TrustedServer]):
             return any(same_address(server.address, a) for a in keep)
 
         return self._with(s for s in self._servers if kept(s))
+
+    def changes(self, before: TrustedServers) -> list[str]:
+        """One line per entry added (``+``), removed (``-``) or changed (``~``).
+
+        For people reading a diff of the one-line JSON array.
+        """
+
+        def line(mark: str, server: TrustedServer) -> str:
+            style = server.communication_style
+            kind = {
+                CommunicationStyle.TENTACLE_ACTIVE: "polling",
+                CommunicationStyle.TENTACLE_PASSIVE: "listening",
+            }.get(style, style.octopus_name)
+            where = server.address or "(no address)"
+            sub = f" {server.subscription_id}" if server.subscription_id else ""
+            return f"{mark} {kind} {where} {server.thumbprint}{sub}"
+
+        out: list[str] = []
+        matched: list[TrustedServer] = []
+        for old in before:
+            twin = next((s for s in self._servers if s.matches(old)), None)
+            if twin is None:
+                out.append(line("-", old))
+            elif twin != old:
+                out.append(line("~", twin))
+                matched.append(twin)
+            else:
+                matched.append(twin)
+        out.extend(line("+", s) for s in self._servers if s not in matched)
+        return out
 
     def replace_all(self, servers: Iterable[TrustedServer]) -> TrustedServers:
         """The same list object style (layout) with other entries."""
