@@ -267,7 +267,7 @@ class Node:
     SET: Final = "set"
     OTHER: Final = "other"
 
-    def __init__(  # noqa: PLR0913 -- a plain record, built on the hot path
+    def __init__(  # noqa: PLR0917 -- a plain record, built positionally on the hot path
         self,
         kind: str,
         text: str,
@@ -413,7 +413,7 @@ class _Walker:
                 return nodes, pos
             pos = end
 
-    def _slow(self, pos: int, nodes: list[Node]) -> int:  # noqa: C901 -- one child, every shape
+    def _slow(self, pos: int, nodes: list[Node]) -> int:  # noqa: C901, PLR0912 -- one child, every shape
         """Scan one child at *pos* with the general tokenizer; -1 at the root's end."""
         text = self.text
         tokens = _tokens(text, pos)
