@@ -78,6 +78,19 @@ class PlannedCommand:
 
     purpose: str
     command: cmds.TentacleCommand
+    # Redacted argv per executable, filled on first use: shared commands
+    # (poll-server, restart) are built once per cluster and reused.
+    _argvs: dict[str, tuple[str, ...]] = attrs.field(
+        factory=dict, eq=False, repr=False, alias="_argvs"
+    )
+
+    def argv(self, executable: str) -> list[str]:
+        """The argv list with the API key redacted (``API-***``)."""
+        cached = self._argvs.get(executable)
+        if cached is None:
+            cached = tuple(cmds.argv(self.command, executable=executable))
+            self._argvs[executable] = cached
+        return list(cached)
 
 
 @attrs.frozen(kw_only=True)
@@ -145,11 +158,12 @@ class TentaclePlan:
 
     def argvs(self, *, reveal_secrets: bool = False) -> list[list[str]]:
         """Each command as an argv list (the API key as ``API-***`` unless revealed)."""
+        executable = self.executable
+        if not reveal_secrets:
+            return [p.argv(executable) for p in self.commands]
         return [
             cmds.argv(
-                self._with_key(p.command) if reveal_secrets else p.command,
-                executable=self.executable,
-                reveal_secrets=reveal_secrets,
+                self._with_key(p.command), executable=executable, reveal_secrets=True
             )
             for p in self.commands
         ]
@@ -186,37 +200,73 @@ def _comms_options(address: str) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1024)
 def _poll_server(
-    server: str, address: str, instance: str, *, offline: bool
-) -> cmds.TentacleCommand:
+    server: str, address: str, instance: str, purpose: str, *, offline: bool
+) -> PlannedCommand:
     # Identical for every Tentacle with this instance name: built once.
     if offline:
-        return cmds.poll_server(
+        command = cmds.poll_server(
             reuse_server_thumbprint=True, instance=instance, **_comms_options(address)
         )
-    return cmds.poll_server(
-        server=server,
-        api_key=_PLACEHOLDER_KEY,
-        instance=instance,
-        **_comms_options(address),
-    )
+    else:
+        command = cmds.poll_server(
+            server=server,
+            api_key=_PLACEHOLDER_KEY,
+            instance=instance,
+            **_comms_options(address),
+        )
+    return PlannedCommand(purpose=purpose, command=command)
 
 
 @functools.lru_cache(maxsize=1024)
-def _restart(instance: str) -> cmds.TentacleCommand:
-    return cmds.service_restart(instance)
+def _restart(instance: str, purpose: str) -> PlannedCommand:
+    return PlannedCommand(purpose=purpose, command=cmds.service_restart(instance))
+
+
+_RESTART_NEW = "restart so Tentacle starts polling every address"
+_RESTART_CHANGED = "restart so Tentacle picks up the new list"
+
+
+class _View:
+    """What a plan needs of a cluster, worked out once per cluster object."""
+
+    __slots__ = ("addresses", "cluster", "names")
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.addresses = cluster.comms_addresses()
+        if cluster.layout is Layout.LOAD_BALANCER:
+            self.names = dict.fromkeys(self.addresses, "the load balancer")
+        elif cluster.layout is Layout.WEBSOCKET:
+            self.names = dict.fromkeys(self.addresses, "the WebSocket endpoint")
+        else:
+            self.names = dict(
+                zip(self.addresses, (n.name for n in cluster.nodes), strict=True)
+            )
+
+    def name(self, address: str) -> str:
+        found = self.names.get(address)
+        if found is not None:
+            return found
+        return next(
+            (n for a, n in self.names.items() if same_address(a, address)), address
+        )
+
+
+# One slot, keyed by identity: planning 1,000 Tentacles of one cluster works
+# the cluster out once. Holding the cluster keeps its id from being reused.
+_last_view: list[_View] = []
+
+
+def _view(cluster: Cluster) -> _View:
+    if _last_view and _last_view[0].cluster is cluster:
+        return _last_view[0]
+    view = _View(cluster)
+    _last_view[:] = [view]
+    return view
 
 
 def _node_name(cluster: Cluster, address: str) -> str:
-    if cluster.layout is Layout.LOAD_BALANCER:
-        return "the load balancer"
-    if cluster.layout is Layout.WEBSOCKET:
-        return "the WebSocket endpoint"
-    for node, node_address in zip(
-        cluster.nodes, cluster.comms_addresses(), strict=True
-    ):
-        if same_address(node_address, address):
-            return node.name
-    return address
+    return _view(cluster).name(address)
 
 
 def _register(
@@ -264,7 +314,7 @@ def plan_registration(
 
     .. versionadded:: 0.1.0
     """
-    addresses = cluster.comms_addresses()
+    addresses = _view(cluster).addresses
     first, rest = addresses[0], addresses[1:]
     planned = [
         PlannedCommand(
@@ -273,21 +323,32 @@ def plan_registration(
         )
     ]
     planned.extend(
-        PlannedCommand(
-            purpose=f"also poll {_node_name(cluster, address)}",
-            command=_poll_server(
-                cluster.server_url, address, tentacle.instance, offline=offline
-            ),
+        _poll_server(
+            cluster.server_url,
+            address,
+            tentacle.instance,
+            f"also poll {_node_name(cluster, address)}",
+            offline=offline,
         )
         for address in rest
     )
-    planned.append(
-        PlannedCommand(
-            purpose="restart so Tentacle starts polling every address",
-            command=_restart(tentacle.instance),
-        )
+    planned.append(_restart(tentacle.instance, _RESTART_NEW))
+    return TentaclePlan(
+        tentacle=tentacle,
+        commands=tuple(planned),
+        notes=_os_notes(cluster, tentacle),
+        api_key=api_key,
     )
-    return TentaclePlan(tentacle=tentacle, commands=tuple(planned), api_key=api_key)
+
+
+def _os_notes(cluster: Cluster, tentacle: Tentacle) -> tuple[str, ...]:
+    if cluster.layout is Layout.WEBSOCKET and tentacle.os is not TargetOS.WINDOWS:
+        note = (
+            "Tentacle polls over WebSockets only on Windows (Server 2012 and "
+            f"later); this Tentacle runs on {tentacle.os}"
+        )
+        return (note,)
+    return ()
 
 
 def _offline_ok(current: TrustedServers, thumbprint: str) -> bool:
@@ -372,14 +433,12 @@ def plan_migration(  # noqa: C901 -- one branch per step kind
                 has_cluster_entry = True
                 continue
             planned.append(
-                PlannedCommand(
-                    purpose=f"also poll {_node_name(cluster, step.address)}",
-                    command=_poll_server(
-                        cluster.server_url,
-                        step.address,
-                        tentacle.instance,
-                        offline=use_offline,
-                    ),
+                _poll_server(
+                    cluster.server_url,
+                    step.address,
+                    tentacle.instance,
+                    f"also poll {_node_name(cluster, step.address)}",
+                    offline=use_offline,
                 )
             )
         elif step.kind is StepKind.RETIRE and not rotation:
@@ -411,12 +470,10 @@ def plan_migration(  # noqa: C901 -- one branch per step kind
                 "CONFIG --cluster FILE"
             )
     if planned:
-        planned.append(
-            PlannedCommand(
-                purpose="restart so Tentacle picks up the new list",
-                command=_restart(tentacle.instance),
-            )
-        )
+        planned.append(_restart(tentacle.instance, _RESTART_CHANGED))
     return TentaclePlan(
-        tentacle=tentacle, commands=tuple(planned), notes=tuple(notes), api_key=api_key
+        tentacle=tentacle,
+        commands=tuple(planned),
+        notes=(*notes, *_os_notes(cluster, tentacle)),
+        api_key=api_key,
     )
