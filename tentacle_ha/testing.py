@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     _Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+    _Accept = Callable[[asyncio.StreamReader, asyncio.StreamWriter], None]
 
 __all__ = [
     "CertificateBundle",
@@ -92,6 +93,10 @@ _T = TypeVar("_T")
 _CONTROL_TIMEOUT: Final = 30.0
 #: Seconds a finished connection may take to close politely before it is cut.
 _CLOSE_GRACE: Final = 2.0
+#: Connections accepted at most per readiness event of a listening socket.
+_ACCEPT_BURST: Final = 64
+#: Loop turns for already-scheduled close callbacks to run before a loop stops.
+_SETTLE_TURNS: Final = 5
 _BODY_LIMIT: Final = 1 << 20
 _WS_GUID: Final = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _FRIENDLY_PAGE: Final = (
@@ -282,6 +287,12 @@ class _LoopThread:
         try:
             self._loop.run_forever()
         finally:
+            leftover = asyncio.all_tasks(self._loop)
+            for task in leftover:
+                task.cancel()
+            self._loop.run_until_complete(
+                asyncio.gather(*leftover, return_exceptions=True)
+            )
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
 
@@ -290,45 +301,65 @@ class _LoopThread:
         return future.result(_CONTROL_TIMEOUT)
 
     def stop(self) -> None:
+        self.call(_settle())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(_CONTROL_TIMEOUT)
 
 
+async def _settle() -> None:
+    """Give callbacks already scheduled (closing sockets) their turns."""
+    for _ in range(_SETTLE_TURNS):
+        await asyncio.sleep(0)
+
+
 class _Connections:
-    """The handler tasks of some listeners, so that stop can end them all."""
+    """The connections of some listeners, so that stop can end every one of them.
+
+    A connection is registered synchronously when it is accepted (asyncio
+    calls a plain callback from ``connection_made``), so none can slip past a
+    stop, even one whose handler task has not started yet.
+    """
 
     def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._open: dict[asyncio.StreamWriter, asyncio.Task[None]] = {}
 
-    def wrap(
-        self,
-        handler: _Serve,
-    ) -> _Serve:
-        async def tracked(
+    def wrap(self, handler: _Serve) -> _Accept:
+        async def run(
             reader: asyncio.StreamReader, writer: asyncio.StreamWriter
         ) -> None:
-            task = asyncio.current_task()
-            assert task is not None  # noqa: S101  (always inside a task here)
-            self._tasks.add(task)
             try:
                 await handler(reader, writer)
             except (OSError, EOFError, WireError):
                 pass  # the client went away or sent garbage: that is its business
             finally:
-                self._tasks.discard(task)
+                self._open.pop(writer, None)
                 await _close(writer)
 
-        return tracked
+        def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self._open[writer] = asyncio.get_running_loop().create_task(
+                run(reader, writer)
+            )
+
+        return accept
 
     async def cancel_all(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        while self._open:
+            pending = dict(self._open)
+            for task in pending.values():
+                task.cancel()
+            await asyncio.gather(*pending.values(), return_exceptions=True)
+            for writer in pending:
+                # A task cancelled before it ran never reached its finally.
+                if self._open.pop(writer, None) is not None:
+                    writer.transport.abort()
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
     """Close politely (flushing what was written), cut after a grace period."""
+    if writer.transport.is_closing():
+        # Already closing, e.g. after a failed TLS handshake replaced the protocol.
+        writer.transport.abort()
+        return
     try:
         writer.close()
         async with asyncio.timeout(_CLOSE_GRACE):
@@ -352,31 +383,57 @@ def _bound_socket(host: str, port: int) -> socket.socket:
 
 
 class _Listener:
-    """A TCP listener on a fixed port that can also refuse (bound, not listening)."""
+    """A TCP listener on a fixed port that can also refuse (bound, not listening).
 
-    def __init__(
-        self,
-        host: str,
-        handler: _Serve,
-    ) -> None:
+    It accepts by itself rather than through `asyncio.start_server`: Python
+    3.11 leaks the socket of a connection accepted just before
+    ``Server.close()``. Here every accepted socket is either handed to the
+    handler or closed, whenever the listener stops.
+    """
+
+    def __init__(self, host: str, handler: _Accept) -> None:
         self.host = host
         self.port = 0
         self._handler = handler
-        self._server: asyncio.Server | None = None
+        self._sock: socket.socket | None = None
         self._held: socket.socket | None = None
-
-    @property
-    def listening(self) -> bool:
-        return self._server is not None
+        self._pending: dict[socket.socket, asyncio.Task[None]] = {}
 
     async def listen(self) -> None:
-        if self._server is not None:
+        if self._sock is not None:
             return
         sock = self._held or _bound_socket(self.host, self.port)
         self._held = None
         self.port = sock.getsockname()[1]
         sock.listen(128)
-        self._server = await asyncio.start_server(self._handler, sock=sock)
+        sock.settimeout(0)  # non-blocking
+        self._sock = sock
+        loop = asyncio.get_running_loop()
+        loop.add_reader(sock.fileno(), self._on_readable, loop, sock)
+
+    def _protocol(self) -> asyncio.StreamReaderProtocol:
+        return asyncio.StreamReaderProtocol(asyncio.StreamReader(), self._handler)
+
+    def _on_readable(
+        self, loop: asyncio.AbstractEventLoop, sock: socket.socket
+    ) -> None:
+        for _ in range(_ACCEPT_BURST):
+            try:
+                conn, _address = sock.accept()
+            except OSError:  # nothing left (or out of descriptors): wait for more
+                return
+            conn.settimeout(0)
+            self._pending[conn] = loop.create_task(self._connect(loop, conn))
+
+    async def _connect(
+        self, loop: asyncio.AbstractEventLoop, conn: socket.socket
+    ) -> None:
+        try:
+            await loop.connect_accepted_socket(self._protocol, conn)
+        except OSError:
+            conn.close()
+        finally:
+            self._pending.pop(conn, None)
 
     async def refuse(self) -> None:
         """Stop accepting but keep the port, so that connecting is refused."""
@@ -386,10 +443,17 @@ class _Listener:
         self._held = _bound_socket(self.host, self.port)
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        if self._sock is not None:
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+        tasks = list(self._pending.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for conn in list(self._pending):  # cancelled before they ran
+            conn.close()
+        self._pending.clear()
         if self._held is not None:
             self._held.close()
             self._held = None
