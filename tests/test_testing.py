@@ -1,4 +1,4 @@
-"""tentacle_ha.testing: the fakes behave like Octopus nodes and clean up after themselves."""
+"""tentacle_ha.testing: the fakes act like Octopus nodes and clean up after them."""
 
 from __future__ import annotations
 
@@ -72,29 +72,35 @@ def split_response(raw: bytes) -> tuple[list[str], bytes]:
     return head.decode("latin-1").split("\r\n"), body
 
 
-@pytest.mark.integration
-@pytest.mark.timeout(60)
-def test_node_leaves_no_thread_or_port(certificate: CertificateBundle) -> None:
-    """While running the ports accept; after stop no thread is left and they refuse."""
-    before = threads()
-    with FakeOctopusNode(certificate=certificate) as node:
-        ports = (node.comms_port, node.web_port)
-        assert threads() - before
-        assert not any(refused(port) for port in ports)
-    assert threads() == before
-    assert all(refused(port) for port in ports)
+def node_ports(node: FakeOctopusNode) -> list[int]:
+    """The ports a running node listens on."""
+    return [node.comms_port, node.web_port]
+
+
+def cluster_ports(cluster: FakeOctopusCluster) -> list[int]:
+    """The ports a running cluster listens on, its load balancer's first."""
+    lb_port = int(cluster.load_balancer_address.rsplit(":", 1)[1])
+    return [lb_port] + [p for n in cluster.nodes for p in node_ports(n)]
 
 
 @pytest.mark.integration
 @pytest.mark.timeout(60)
-def test_cluster_leaves_no_thread_or_port(certificate: CertificateBundle) -> None:
-    """A cluster with a load balancer runs on one thread and leaves nothing behind."""
+@pytest.mark.parametrize("kind", ["node", "cluster"])
+def test_no_thread_or_port_left_behind(
+    certificate: CertificateBundle, kind: str
+) -> None:
+    """Running: one thread, ports accept. Stopped: no thread, every port refuses."""
     before = threads()
-    with FakeOctopusCluster(3, certificate=certificate, load_balancer=True) as cluster:
-        lb_port = int(cluster.load_balancer_address.rsplit(":", 1)[1])
-        ports = [lb_port] + [
-            p for n in cluster.nodes for p in (n.comms_port, n.web_port)
-        ]
+    service: FakeOctopusNode | FakeOctopusCluster
+    if kind == "node":
+        service = FakeOctopusNode(certificate=certificate)
+    else:
+        service = FakeOctopusCluster(3, certificate=certificate, load_balancer=True)
+    with service:
+        if isinstance(service, FakeOctopusNode):
+            ports = node_ports(service)
+        else:
+            ports = cluster_ports(service)
         assert len(threads() - before) == 1
         assert not any(refused(port) for port in ports)
     assert threads() == before
@@ -146,7 +152,7 @@ def test_failed_start_cleans_up(certificate: CertificateBundle) -> None:
 @pytest.mark.integration
 @pytest.mark.timeout(60)
 def test_restart_keeps_ports(certificate: CertificateBundle) -> None:
-    """A stopped node starts again on the same ports; properties refuse while stopped."""
+    """A node restarts on the same ports; its properties refuse while it is stopped."""
     node = FakeOctopusNode(certificate=certificate)
     with pytest.raises(TentacleHAError, match="not running"):
         _ = node.web_url
@@ -183,7 +189,7 @@ def test_friendly_page(
 def test_mx_subscriber_handshake(
     fake_octopus_node: FakeOctopusNode, newline: bytes
 ) -> None:
-    """``MX`` then the subscriber identity gets ``MX-SERVER 1.0``; the ID is recorded."""
+    """``MX`` and a subscriber identity get ``MX-SERVER 1.0``; the ID is recorded."""
     identity = b"MX-SUBSCRIBER 1.0 poll://abcdefghijklmnopqrst/\r\n\r\n"
     answer = exchange(fake_octopus_node.comms_port, b"MX" + newline * 2 + identity)
     assert answer == b"MX-SERVER 1.0\r\n\r\n"
@@ -219,7 +225,7 @@ def test_ping_modes_switch_at_run_time(fake_octopus_node: FakeOctopusNode) -> No
 @pytest.mark.integration
 @pytest.mark.timeout(60)
 def test_api_key_guards_the_api_not_the_ping(certificate: CertificateBundle) -> None:
-    """/api wants the key (header or Bearer); the ping never does; others are 404/405."""
+    """/api wants the key (header or Bearer), the ping never does; others 404/405."""
     with (
         FakeOctopusNode(certificate=certificate, api_key="API-KEY1") as node,
         httpx.Client(base_url=node.web_url, trust_env=False, timeout=5) as client,
@@ -240,7 +246,7 @@ def test_api_key_guards_the_api_not_the_ping(certificate: CertificateBundle) -> 
 
 
 def test_root_document_shape() -> None:
-    """The root document has what registration looks for: Application, Version, Links."""
+    """The root document has what registration reads: Application, Version, Links."""
     document = FakeOctopusNode(
         "N", version="2024.2.1", certificate=None
     ).root_document()
