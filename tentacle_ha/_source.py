@@ -261,7 +261,17 @@ class Node:
     ``value`` lxml's reading of that text, ``key`` lxml's reading of the key.
     """
 
-    __slots__ = ("content", "key", "kind", "offset", "start_tag", "text", "value")
+    __slots__ = (
+        "content",
+        "end_tag",
+        "key",
+        "kind",
+        "offset",
+        "original_tag",
+        "start_tag",
+        "text",
+        "value",
+    )
 
     WS: Final = "ws"
     SET: Final = "set"
@@ -282,6 +292,8 @@ class Node:
         self.offset = offset
         self.key = key
         self.start_tag = start_tag
+        self.original_tag = start_tag
+        self.end_tag = ""  # learnt on the first edit: '</set>' or e.g. '</set >'
         self.content = content
         self.value = value
 
@@ -534,26 +546,37 @@ def set_value(
     escape_quotes: bool,
     newline: str,
     decoded: Decoded,
+    empty_style: str = " />",
 ) -> None:
     """Give a <set> node a new value, written in the file's own style.
 
-    An empty value gives a self-closing element, as Tentacle writes null.
+    An empty value gives a self-closing element, as Tentacle writes null. The
+    start and end tags are kept as written; a tag that must change form
+    (self-closing <-> open) is derived from the original, so that setting the
+    original value back gives back the original bytes.
     """
+    if not node.end_tag:
+        if node.self_closing:
+            node.end_tag = "</set>"
+        else:
+            node.end_tag = node.text[len(node.start_tag) + len(node.content) :]
+    original = node.original_tag
+    original_empty = original.endswith("/>")
     if not value:
-        if not node.self_closing:
-            tag = node.start_tag[:-1].rstrip()
-            node.start_tag = tag + " />"
+        if original_empty:
+            node.start_tag = original
+        else:
+            node.start_tag = original[:-1].rstrip() + empty_style
         node.content = ""
         node.value = ""
         node.text = node.start_tag
         return
-    if node.self_closing:
-        node.start_tag = node.start_tag[:-2].rstrip() + ">"
+    node.start_tag = original[:-2].rstrip() + ">" if original_empty else original
     node.content = escape_text(
         value, escape_quotes=escape_quotes, newline=newline, decoded=decoded
     )
     node.value = value
-    node.text = node.start_tag + node.content + "</set>"
+    node.text = node.start_tag + node.content + node.end_tag
 
 
 def escape_text(

@@ -252,6 +252,7 @@ class TentacleConfig:
         "_changed",
         "_data",
         "_decoded",
+        "_empty_style",
         "_escape_quotes",
         "_index",
         "_newline",
@@ -288,6 +289,14 @@ class TentacleConfig:
             "&quot;" in node.content
             for node in self._scan.nodes
             if node.kind == _source.Node.SET
+        )
+        self._empty_style = next(
+            (
+                " />" if node.start_tag.endswith(" />") else "/>"
+                for node in self._scan.nodes
+                if node.kind == _source.Node.SET and node.self_closing
+            ),
+            " />",
         )
         self._cache: bytes | None = data
         self._changed: list[str] = []
@@ -675,6 +684,7 @@ class TentacleConfig:
             escape_quotes=self._escape_quotes,
             newline=self._newline,
             decoded=self._decoded,
+            empty_style=self._empty_style,
         )
 
     def _update(self, indices: list[int], text: str) -> None:
@@ -704,11 +714,7 @@ class TentacleConfig:
             attr = "".join(
                 c if self._decoded.can_encode(c) else f"&#x{ord(c):X};" for c in attr
             )
-        empty_style = " />"
-        for node in self._scan.nodes:
-            if node.kind == _source.Node.SET and node.self_closing:
-                empty_style = " />" if node.start_tag.endswith(" />") else "/>"
-                break
+        empty_style = self._empty_style
         start = f"<set key={quote}{attr}{quote}"
         node = _source.Node(
             _source.Node.SET,
