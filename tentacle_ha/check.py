@@ -453,11 +453,20 @@ def render_table(report: CheckReport) -> str:
     warned = len(report.warnings)
     passed = len(report.results) - failed - warned
     verdict = "OK" if report.ok else "FAILED"
-    lines.append(
-        f"{verdict}: {len(report.results)} checks, {passed} ok, "
-        f"{warned} warnings, {failed} failed in {report.elapsed:.3f}s"
+    counts = ", ".join(
+        [
+            _count(len(report.results), "check"),
+            f"{passed} ok",
+            _count(warned, "warning"),
+            f"{failed} failed",
+        ]
     )
+    lines.append(f"{verdict}: {counts} in {report.elapsed:.3f}s")
     return "\n".join(lines) + "\n"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 # --------------------------------------------------------------------------
@@ -779,7 +788,8 @@ async def _get(
     transport: httpx.AsyncBaseTransport | None,
 ) -> httpx.Response:
     client = httpx.AsyncClient(
-        proxy=None if proxy is None else proxy.to_httpx(),
+        # A given transport (tests) replaces the network, proxy included.
+        proxy=None if proxy is None or transport is not None else proxy.to_httpx(),
         verify=verify,
         timeout=httpx.Timeout(seconds),
         transport=transport,
@@ -1026,6 +1036,7 @@ def proxy_from_settings(
     settings: ProxySettings,
     *,
     scheme: str = "https",
+    password: Secret | None = None,
     system: Mapping[str, str] | None = None,
 ) -> HttpProxy | None:
     """Return the proxy Tentacle would use for a connection, from its proxy keys.
@@ -1036,9 +1047,14 @@ def proxy_from_settings(
     friends, or the Windows and macOS settings) for ``scheme`` (``wss`` counts
     as ``https``); ``no_proxy`` is not consulted.
 
+    ``settings.password`` is never used: Tentacle.config keeps proxy passwords
+    encrypted with a machine key, which tentacle_ha does not decrypt. Pass the
+    plain password as ``password``.
+
     Args:
         settings: ``doc.polling_proxy`` or ``doc.web_proxy``.
         scheme: the scheme of the address the connection goes to.
+        password: the plain password for ``settings.username``.
         system: the system proxies by scheme; `urllib.request.getproxies()`
             when None.
 
@@ -1052,7 +1068,7 @@ def proxy_from_settings(
             host=settings.host,
             port=settings.port,
             username=settings.username,
-            password=settings.password,
+            password=password,
         )
     if not settings.use_default_proxy:
         return None
@@ -1075,7 +1091,10 @@ def proxy_from_settings(
 
 
 def targets_from_config(
-    doc: TentacleConfig, *, system_proxies: Mapping[str, str] | None = None
+    doc: TentacleConfig,
+    *,
+    proxy_password: Secret | None = None,
+    system_proxies: Mapping[str, str] | None = None,
 ) -> list[PollTarget]:
     """One `PollTarget` per polling entry of a Tentacle.config, in file order.
 
@@ -1085,6 +1104,8 @@ def targets_from_config(
 
     Args:
         doc: the loaded config.
+        proxy_password: the polling proxy's plain password (see
+            `proxy_from_settings`).
         system_proxies: as ``system`` in `proxy_from_settings`.
 
     Raises:
@@ -1101,7 +1122,9 @@ def targets_from_config(
         if not server.address:
             continue
         scheme = urlsplit(server.address).scheme
-        proxy = proxy_from_settings(settings, scheme=scheme, system=system_proxies)
+        proxy = proxy_from_settings(
+            settings, scheme=scheme, password=proxy_password, system=system_proxies
+        )
         targets.append(
             PollTarget(
                 address=server.address, thumbprint=server.thumbprint, proxy=proxy
@@ -1155,6 +1178,11 @@ def targets_from_cluster(
     return targets
 
 
+def _env_secret(env: Mapping[str, str], name: str) -> Secret | None:
+    value = env.get(name)
+    return Secret(value) if value else None
+
+
 def check_command(
     config: str | os.PathLike[str],
     *,
@@ -1174,6 +1202,11 @@ def check_command(
     and each node's ping. Exit code 0 when every path is ok (draining is a
     warning unless ``strict``), else 1. The output is the table, or JSON.
 
+    Proxy passwords come from the environment variables Tentacle itself reads,
+    ``TENTACLE_POLLING_CUSTOM_PROXY_PASSWORD`` (polling) and
+    ``OCTOPUS_PROXY_PASSWORD`` (web), since Tentacle.config holds them
+    encrypted with a machine key.
+
     Raises:
         ConfigError: CONFIG cannot be read.
         ClusterError: the cluster file cannot be read.
@@ -1184,15 +1217,21 @@ def check_command(
     """
     env = os.environ if environ is None else environ
     doc = load_config(config)
-    targets: list[CheckTarget] = list(targets_from_config(doc))
+    targets: list[CheckTarget] = list(
+        targets_from_config(
+            doc,
+            proxy_password=_env_secret(env, "TENTACLE_POLLING_CUSTOM_PROXY_PASSWORD"),
+        )
+    )
     if cluster is not None:
         description = load_cluster(os.fspath(cluster))
-        key = env.get(api_key_env)
-        scheme = urlsplit(description.server_url).scheme
+        web_proxy = proxy_from_settings(
+            doc.web_proxy,
+            scheme=urlsplit(description.server_url).scheme,
+            password=_env_secret(env, "OCTOPUS_PROXY_PASSWORD"),
+        )
         targets += targets_from_cluster(
-            description,
-            api_key=Secret(key) if key else None,
-            web_proxy=proxy_from_settings(doc.web_proxy, scheme=scheme),
+            description, api_key=_env_secret(env, api_key_env), web_proxy=web_proxy
         )
     if not targets:
         raise CheckFailedError(

@@ -22,6 +22,7 @@ from tentacle_ha.check import CheckStatus
 from tentacle_ha.check import CheckTarget
 from tentacle_ha.check import NodeTarget
 from tentacle_ha.check import PollTarget
+from tentacle_ha.check import check_command
 from tentacle_ha.check import render_json
 from tentacle_ha.check import render_table
 from tentacle_ha.check import run_checks
@@ -418,3 +419,117 @@ def test_elapsed_is_measured(node: FakeOctopusNode) -> None:
     report = run_checks_sync([poll(node), NodeTarget(web_url=node.web_url)])
     wall = time.perf_counter() - started
     assert all(0 < r.elapsed <= report.elapsed <= wall for r in report.results)
+
+
+@pytest.mark.parametrize(
+    ("scheme", "status"),
+    [("https", CheckStatus.NOT_HALIBUT), ("wss", CheckStatus.HTTP_ERROR)],
+)
+def test_garbage_after_tls(
+    certificate: CertificateBundle, scheme: str, status: CheckStatus
+) -> None:
+    """A trusted TLS server answering something that is not HTTP fails the path."""
+
+    async def main() -> CheckResult:
+        async def serve(
+            reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        ) -> None:
+            await reader.readline()
+            writer.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(
+            serve, "127.0.0.1", 0, ssl=certificate.server_context()
+        )
+        port = server.sockets[0].getsockname()[1]
+        try:
+            target = PollTarget(
+                address=f"{scheme}://127.0.0.1:{port}/OctopusComms",
+                thumbprint=certificate.thumbprint,
+            )
+            return (await run_checks([target], timeout=TIMEOUT)).results[0]
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    result = asyncio.run(main())
+    assert result.status is status
+    assert "SSH-2.0" in result.reason
+
+
+def write_config(path: Path, servers: list[str], extra: str = "") -> Path:
+    """A Tentacle.config polling the given addresses with the given extra keys."""
+    entries = ",".join(
+        f'{{"Thumbprint":"{thumbprint}","CommunicationStyle":2,"Address":"{address}",'
+        '"Squid":null,"SubscriptionId":"poll://bcdefghjkmnpqrstuvwx/"}'
+        for address, thumbprint in (s.split("|") for s in servers)
+    )
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<octopus-settings>\n'
+        f"{extra}"
+        '  <set key="Tentacle.Communication.TrustedOctopusServers">'
+        f"[{entries}]</set>\n</octopus-settings>"
+    )
+    return path
+
+
+def write_cluster(path: Path, node: FakeOctopusNode) -> Path:
+    """A unique-address cluster file with the one fake node."""
+    port = node.comms_address.rsplit(":", 1)[1]
+    path.write_text(
+        f'[cluster]\nserver = "{node.web_url}"\nthumbprint = "{node.thumbprint}"\n'
+        'layout = "unique-address"\n\n[[nodes]]\nname = "Node1"\n'
+        f'address = "127.0.0.1"\ncomms_port = {port}\nweb_url = "{node.web_url}"\n'
+    )
+    return path
+
+
+def test_check_command_end_to_end(node: FakeOctopusNode, tmp_path: Path) -> None:
+    """The command checks config polls plus cluster REST; the key comes from env."""
+    config = write_config(
+        tmp_path / "Tentacle.config", [f"{node.comms_address}|{node.thumbprint}"]
+    )
+    cluster = write_cluster(tmp_path / "cluster.toml", node)
+    code, text = check_command(
+        config, cluster=cluster, json_output=True, environ={"OCTOPUS_API_KEY": API_KEY}
+    )
+    data = json.loads(text)
+    assert (code, data["ok"]) == (0, True), text
+    assert [r["kind"] for r in data["results"]] == [
+        "poll",
+        "registration",
+        "node_health",
+    ]
+    assert API_KEY not in text
+    code, table = check_command(config, cluster=cluster, environ={})
+    assert code == 1
+    assert "HTTP 401" in table
+    code, table = check_command(config, environ={})
+    assert code == 0
+    assert table.startswith("TARGET")
+
+
+def test_check_command_polling_proxy_password_from_env(
+    node: FakeOctopusNode, proxy: ConnectProxy, tmp_path: Path
+) -> None:
+    """The polling proxy's password comes from Tentacle's env variable, not the file."""
+    proxy_keys = (
+        '  <set key="Octopus.Server.Proxy.ProxyHost">127.0.0.1</set>\n'
+        f'  <set key="Octopus.Server.Proxy.ProxyPort">{proxy.port}</set>\n'
+        '  <set key="Octopus.Server.Proxy.ProxyUsername">tentacle</set>\n'
+        '  <set key="Octopus.Server.Proxy.ProxyPassword">bWFjaGluZS1rZXk=</set>\n'
+    )
+    config = write_config(
+        tmp_path / "Tentacle.config",
+        [f"{node.comms_address}|{node.thumbprint}"],
+        proxy_keys,
+    )
+    env = {"TENTACLE_POLLING_CUSTOM_PROXY_PASSWORD": PROXY_PASSWORD}
+    code, text = check_command(config, json_output=True, environ=env)
+    assert code == 0, text
+    assert json.loads(text)["results"][0]["proxy"] == f"127.0.0.1:{proxy.port}"
+    code, text = check_command(config, json_output=True, environ={})
+    assert code == 1
+    assert json.loads(text)["results"][0]["status"] == "proxy_error"
+    assert PROXY_PASSWORD not in text
