@@ -62,7 +62,7 @@ texts = st.text(
     st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=12
 ).filter(lambda s: s == s.strip())
 text_lists = st.lists(texts, min_size=1, max_size=3, unique_by=str.lower).map(tuple)
-thumbprints = st.from_regex(r"[0-9A-F]{40}", fullmatch=True)
+thumbprints = st.binary(min_size=20, max_size=20).map(lambda b: b.hex().upper())
 node_names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,12}", fullmatch=True)
 
 
@@ -113,7 +113,7 @@ def clusters(draw: st.DrawFn, layouts: tuple[Layout, ...] = tuple(Layout)) -> Cl
         st.lists(
             st.tuples(node_names, hosts, ports, st.none() | urls()),
             min_size=1,
-            max_size=6,
+            max_size=5,
             unique_by=(lambda n: n[0].lower(), lambda n: (_host_key(n[1]), n[2])),
         )
     )
@@ -128,7 +128,7 @@ def clusters(draw: st.DrawFn, layouts: tuple[Layout, ...] = tuple(Layout)) -> Cl
     members = draw(
         st.lists(
             tentacles(),
-            max_size=3,
+            max_size=2,
             unique_by=(
                 lambda t: t.name or object(),
                 lambda t: t.config_path or object(),
