@@ -19,6 +19,7 @@ import codecs
 import functools
 import json
 import string
+from typing import TYPE_CHECKING
 from typing import Final
 
 import attrs
@@ -27,6 +28,9 @@ from hypothesis import strategies as st
 from tentacle_ha._secret import Secret
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServer
+
+if TYPE_CHECKING:
+    import random
 
 __all__ = [
     "ASCII_KEYS",
@@ -464,6 +468,7 @@ def render_entries(
 
 # -- document styles ----------------------------------------------------------
 
+
 _UTF8_NAMES: Final = ("utf-8", "UTF-8", "Utf-8")
 _UTF16_NAMES: Final = ("utf-16", "UTF-16")
 _SINGLE_BYTE: Final = {
@@ -500,6 +505,7 @@ class Style:
     outer_misc: bool
     unknown_attrs: bool
     spaced_attrs: bool
+    spaced_end_tags: bool
     sorted_keys: bool
     case_duplicates: bool
     tail: str
@@ -562,6 +568,7 @@ def styles(draw: st.DrawFn) -> Style:
         outer_misc=draw(_BOOLS),
         unknown_attrs=draw(_BOOLS),
         spaced_attrs=draw(_BOOLS),
+        spaced_end_tags=draw(_BOOLS),
         sorted_keys=draw(_BOOLS),
         case_duplicates=draw(_BOOLS),
         tail=draw(_choice(("", "newline", "newline2", "comment", "spaces"))),
@@ -590,6 +597,7 @@ def tentacle_styles() -> st.SearchStrategy[Style]:
         outer_misc=st.just(False),  # noqa: FBT003
         unknown_attrs=st.just(False),  # noqa: FBT003
         spaced_attrs=st.just(False),  # noqa: FBT003
+        spaced_end_tags=st.just(False),  # noqa: FBT003
         sorted_keys=st.just(True),  # noqa: FBT003
         case_duplicates=st.just(False),  # noqa: FBT003
         tail=st.just(""),
@@ -681,6 +689,9 @@ class _Writer:
 
     def __init__(self, draw: st.DrawFn, style: Style) -> None:
         self.draw = draw
+        # Per-character spelling choices come from one seeded Random: drawing
+        # each through Hypothesis made documents ten times slower to build.
+        self.rng: random.Random = draw(st.randoms(use_true_random=True))
         self.style = style
         self.parts: list[str] = []
         self.length = 0
@@ -694,14 +705,23 @@ class _Writer:
     def text(self) -> str:
         return "".join(self.parts)
 
+    def choose(self, options: tuple[str, ...] | list[str]) -> str:
+        return self.rng.choice(options)
+
+    def randint(self, low: int, high: int) -> int:
+        return self.rng.randint(low, high)
+
+    def coin(self) -> bool:
+        return bool(self.rng.getrandbits(1))
+
     def newline(self) -> str:
         choice = self.style.newline
         if choice == "mixed":
-            return self.draw(_choice(("\n", "\r\n")))
+            return self.choose(("\n", "\r\n"))
         return choice
 
     def pick(self, choice: str, options: list[str]) -> str:
-        return self.draw(_choice(tuple(options))) if choice == "mixed" else choice
+        return self.choose(options) if choice == "mixed" else choice
 
     def encodable(self, char: str) -> bool:
         if self.style.codec.startswith("utf"):
@@ -713,20 +733,20 @@ class _Writer:
         return True
 
     def char_ref(self, char: str) -> str:
-        form = self.draw(_choice(("&#{};", "&#x{:X};", "&#x{:x};")))
+        form = self.choose(("&#{};", "&#x{:X};", "&#x{:x};"))
         return form.format(ord(char))
 
     def literal_or_ref(self, char: str) -> str:
         if not self.encodable(char):
             return self.char_ref(char)
-        if self.style.char_refs and self.draw(_ints(0, 7)) == 0:
+        if self.style.char_refs and self.randint(0, 7) == 0:
             return self.char_ref(char)
         return char
 
 
-# Characters with a fixed set of spellings in element content. A literal CR
-# would read as LF, so CR is always a character reference; a literal newline
-# may be LF or CRLF (both read as LF).
+# Characters with a fixed set of spellings in element content, the plain one
+# first. A literal CR would read as LF, so CR is always a character reference;
+# a literal newline may be LF or CRLF (both read as LF).
 _TEXT_FORMS: Final = {
     "&": ("&amp;", "&#38;", "&#x26;"),
     "<": ("&lt;", "&#60;", "&#x3C;"),
@@ -743,7 +763,7 @@ def _text_char(w: _Writer, char: str, before: str) -> str:
         return "&gt;"  # a literal ']]>' is not allowed in text
     forms = _TEXT_FORMS.get(char)
     if forms is not None:
-        return w.draw(_choice(forms))
+        return w.choose(forms) if w.style.char_refs else forms[0]
     entity = _QUOTE_ENTITIES.get(char)
     if entity is not None:
         style = w.pick(w.style.escape_quotes, ["literal", "entity"])
@@ -761,10 +781,10 @@ def _content(w: _Writer, value: str) -> str:
     out = ""
     i = 0
     while i < len(value):
-        if w.style.inner_misc and w.draw(_ints(0, 5)) == 0:
-            out += w.draw(_choice(_COMMENTS[:3] + _PIS))
-        if w.style.cdata and w.draw(_ints(0, 4)) == 0:
-            size = w.draw(_ints(1, len(value) - i))
+        if w.style.inner_misc and w.randint(0, 5) == 0:
+            out += w.choose(_COMMENTS[:3] + _PIS)
+        if w.style.cdata and w.randint(0, 4) == 0:
+            size = w.randint(1, len(value) - i)
             chunk = value[i : i + size]
             if _cdata_ok(w, chunk):
                 out += "<![CDATA[" + chunk.replace("\n", w.newline() or "\n") + "]]>"
@@ -772,8 +792,8 @@ def _content(w: _Writer, value: str) -> str:
                 continue
         out += _text_char(w, value[i], out)
         i += 1
-    if w.style.inner_misc and w.draw(_ints(0, 3)) == 0:
-        out += w.draw(_choice(_COMMENTS[:3] + _PIS))
+    if w.style.inner_misc and w.randint(0, 3) == 0:
+        out += w.choose(_COMMENTS[:3] + _PIS)
     return out
 
 
@@ -795,18 +815,18 @@ def _attr_value(w: _Writer, key: str, quote: str) -> str:
 
 def _start_tag_attrs(w: _Writer, key: str) -> str:
     quote = w.pick(w.style.quote, ['"', "'"])
-    equals = w.draw(_choice(("=", " = "))) if w.style.spaced_attrs else "="
+    equals = w.choose(("=", " = ")) if w.style.spaced_attrs else "="
     attrs_ = [f"key{equals}{quote}{_attr_value(w, key, quote)}{quote}"]
-    if w.style.unknown_attrs and w.draw(_BOOLS):
-        extra = w.draw(_choice(_UNKNOWN_ATTRS))
-        attrs_.insert(w.draw(_ints(0, 1)), extra)
+    if w.style.unknown_attrs and w.coin():
+        extra = w.choose(_UNKNOWN_ATTRS)
+        attrs_.insert(w.randint(0, 1), extra)
     return " " + " ".join(attrs_)
 
 
 def _write_set(w: _Writer, key: str, value: str) -> SetSpec:
     start = w.length
     tag = "<set" + _start_tag_attrs(w, key)
-    if w.style.spaced_attrs and w.draw(_BOOLS):
+    if w.style.spaced_attrs and w.coin():
         tag += " "
     raw = _content(w, value) if value else ""
     form = "></set>" if raw else w.pick(w.style.empty, [" />", "/>", "></set>"])
@@ -817,7 +837,7 @@ def _write_set(w: _Writer, key: str, value: str) -> SetSpec:
     else:
         content_start = w.add(tag + ">") + len(tag) + 1
         w.add(raw)
-        spaced = w.style.spaced_attrs and w.draw(_BOOLS)
+        spaced = w.style.spaced_end_tags and w.coin()
         w.add("</set >" if spaced else "</set>")
     return SetSpec(
         key=key,
@@ -858,7 +878,7 @@ def _entries(
 
 
 def _misc(w: _Writer) -> str:
-    return w.draw(_choice(_COMMENTS + _PIS + _UNKNOWN_ELEMENTS))
+    return w.choose(_COMMENTS + _PIS + _UNKNOWN_ELEMENTS)
 
 
 def _write_head(w: _Writer) -> None:
@@ -867,7 +887,7 @@ def _write_head(w: _Writer) -> None:
         w.add(style.declaration)
         if not style.declaration.endswith("' ?>"):  # create-instance: no break
             w.add(w.newline())
-    elif style.newline and w.draw(_BOOLS):
+    elif style.newline and w.coin():
         w.add(w.newline())
     if style.head_misc:
         w.add(_COMMENTS[1] if style.head_misc == "comment" else _PIS[1])
@@ -923,17 +943,17 @@ def documents(
     root_start = w.add(_root_start(w))
     sets: list[SetSpec] = []
     if not pairs and chosen.self_closing_root:
-        w.add(draw(_choice((" />", "/>"))))
+        w.add(w.choose((" />", "/>")))
     else:
         w.add(">")
         for key, value in pairs:
             w.add(w.newline() + chosen.indent)
-            if chosen.outer_misc and draw(_ints(0, 3)) == 0:
+            if chosen.outer_misc and w.randint(0, 3) == 0:
                 w.add(_misc(w) + w.newline() + chosen.indent)
             sets.append(_write_set(w, key, value))
-        if chosen.outer_misc and draw(_BOOLS):
+        if chosen.outer_misc and w.coin():
             w.add(w.newline() + chosen.indent + _misc(w))
-        closing_break = True if pairs else draw(_BOOLS)
+        closing_break = True if pairs else w.coin()
         if closing_break:
             w.add(w.newline())
         w.add("</octopus-settings>")
@@ -1058,7 +1078,12 @@ def edit_values(key: str) -> st.SearchStrategy[tuple[Value, str]]:
     Keys of a known type get values valid for that type, in the spellings
     users give (``True``, `` FALSE ``, ``+5``, lower-case thumbprints, ...).
     """
-    typed = TYPED_VALUES.get(fold(key))
+    return _edit_values(fold(key))
+
+
+@functools.cache
+def _edit_values(folded: str) -> st.SearchStrategy[tuple[Value, str]]:
+    typed = TYPED_VALUES.get(folded)
     if typed is None:
         return _PLAIN_VALUES
     blank: st.SearchStrategy[tuple[Value, str]] = st.sampled_from(
@@ -1068,3 +1093,10 @@ def edit_values(key: str) -> st.SearchStrategy[tuple[Value, str]]:
 
 
 NEW_KEYS: Final = st.one_of(st.sampled_from(REAL_KEYS), ASCII_KEYS, _ANY_KEYS)
+
+
+def spellings(key: str) -> st.SearchStrategy[str]:
+    """*key* as a caller may spell it: lookup ignores case."""
+    if key.isascii() and key.swapcase() != key:
+        return st.sampled_from([key, key.swapcase()])
+    return st.just(key)

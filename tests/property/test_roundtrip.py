@@ -20,12 +20,15 @@ from hypothesis import note
 from hypothesis import settings
 from hypothesis import strategies as st
 from strategies import NEW_KEYS
+from strategies import TYPED_VALUES
 from strategies import GeneratedDoc
 from strategies import documents
 from strategies import edit_values
 from strategies import fold
+from strategies import spellings
 from strategies import tentacle_styles
 from xml_oracle import assert_agrees
+from xml_oracle import body_text
 from xml_oracle import lxml_view
 from xml_oracle import show_diff
 
@@ -66,7 +69,15 @@ def _insert_and_delete(
     assert config.set(key, value) is True
     edited = assert_agrees(config, {**model, fold(key): (key, stored)})
     show_diff(original, edited)
-    assert config.delete(key) is True
+    # One contiguous insertion: a common prefix and suffix make up the input.
+    before = body_text(original, config.encoding)
+    after = body_text(edited, config.encoding)
+    prefix = next(
+        (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
+        len(before),
+    )
+    assert after.endswith(before[prefix:])
+    assert config.delete(data.draw(spellings(key), label="deleted as")) is True
     assert config.dumps() == original
     assert not config.changed
 
@@ -85,6 +96,12 @@ class TestIdentity:
         assert lxml_view(doc.data) == expected  # the generator's own bookkeeping
         assert_agrees(config, expected)
         assert list(config) == _first_spellings(doc)
+        # Setting a key to the value it reads as is a no-op.
+        for spec in doc.singles():
+            if spec.value.strip() and fold(spec.key) not in TYPED_VALUES:
+                assert config.set(spec.key, spec.value) is False
+        assert config.dumps() == doc.data
+        assert not config.changed
         assert config.has_bom == bool(doc.style.bom)
         assert (
             codecs.lookup(config.encoding).name == codecs.lookup(doc.style.codec).name
