@@ -1,6 +1,19 @@
 """tentacle_ha: Octopus Deploy polling Tentacles for High Availability clusters."""
 
 from tentacle_ha._secret import Secret
+from tentacle_ha.cluster import Cluster
+from tentacle_ha.cluster import Layout
+from tentacle_ha.cluster import Node
+from tentacle_ha.cluster import TargetOS
+from tentacle_ha.cluster import TenantedDeployment
+from tentacle_ha.cluster import Tentacle
+from tentacle_ha.cluster import TentacleKind
+from tentacle_ha.cluster import dumps_cluster
+from tentacle_ha.cluster import load_cluster
+from tentacle_ha.cluster import loads_cluster
+from tentacle_ha.commands import Option
+from tentacle_ha.commands import OptionKind
+from tentacle_ha.commands import TentacleCommand
 from tentacle_ha.config import KEYS
 from tentacle_ha.config import ProxySettings
 from tentacle_ha.config import TentacleConfig
@@ -25,6 +38,16 @@ from tentacle_ha.errors import TrustedServersError
 from tentacle_ha.errors import UnsafeXMLError
 from tentacle_ha.errors import UnsupportedConstructError
 from tentacle_ha.errors import WriteError
+from tentacle_ha.layout import Step
+from tentacle_ha.layout import StepKind
+from tentacle_ha.layout import desired_servers
+from tentacle_ha.layout import migration_steps
+from tentacle_ha.lb import LBFormat
+from tentacle_ha.lb import render_lb
+from tentacle_ha.plan import PlannedCommand
+from tentacle_ha.plan import TentaclePlan
+from tentacle_ha.plan import plan_migration
+from tentacle_ha.plan import plan_registration
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServer
 from tentacle_ha.servers import TrustedServers
@@ -38,6 +61,7 @@ __version__ = "0.1.0"
 __all__ = [
     "KEYS",
     "CheckFailedError",
+    "Cluster",
     "ClusterError",
     "CommandError",
     "CommunicationStyle",
@@ -51,10 +75,24 @@ __all__ = [
     "InternalError",
     "InvalidValueError",
     "KeyNotFoundError",
+    "LBFormat",
+    "Layout",
+    "Node",
+    "Option",
+    "OptionKind",
+    "PlannedCommand",
     "ProxySettings",
     "Secret",
+    "Step",
+    "StepKind",
+    "TargetOS",
+    "TenantedDeployment",
+    "Tentacle",
+    "TentacleCommand",
     "TentacleConfig",
     "TentacleHAError",
+    "TentacleKind",
+    "TentaclePlan",
     "TrustedServer",
     "TrustedServers",
     "TrustedServersError",
@@ -62,11 +100,19 @@ __all__ = [
     "UnsupportedConstructError",
     "WriteError",
     "__version__",
+    "desired_servers",
     "dumps",
+    "dumps_cluster",
     "generate_subscription_id",
     "is_valid_thumbprint",
     "load",
+    "load_cluster",
     "loads",
+    "loads_cluster",
+    "migration_steps",
     "normalize_thumbprint",
+    "plan_migration",
+    "plan_registration",
+    "render_lb",
     "same_address",
 ]
