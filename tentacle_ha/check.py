@@ -498,7 +498,7 @@ async def _timed(
     work: Callable[[], Awaitable[_Outcome]],
     stage: Callable[[], str],
 ) -> tuple[_Outcome, float]:
-    """Run ``work`` under ``timeout``; a `_Stop` or the timeout becomes the outcome."""
+    """Run ``work`` for at most ``seconds``; a `_Stop` or the timeout is the outcome."""
     started = time.perf_counter()
     try:
         async with asyncio.timeout(seconds):
@@ -860,6 +860,8 @@ async def check_api(
         if code != _HTTP_OK:
             hint = {401: ": API key missing or rejected", 403: ": API key not allowed"}
             reason = f"HTTP {code}{hint.get(code, '')}"
+            if response.has_redirect_location:
+                reason += f", redirected to {response.headers['Location']}"
             return _Outcome(CheckStatus.HTTP_ERROR, reason, code)
         body = _json_object(response)
         if body is None or not (

@@ -441,6 +441,7 @@ class _Listener:
             return
         await self.close()
         self._held = _bound_socket(self.host, self.port)
+        self.port = self._held.getsockname()[1]
 
     async def close(self) -> None:
         if self._sock is not None:
@@ -858,12 +859,15 @@ class FakeOctopusNode(_Service):
         if not head:
             return
         fields = _headers(head)
-        length = int(fields.get("content-length", "0") or "0")
-        if 0 < length <= _BODY_LIMIT:
-            await reader.readexactly(length)
+        length = fields.get("content-length", "0")
+        if length.isdigit() and 0 < int(length) <= _BODY_LIMIT:
+            await reader.readexactly(int(length))
         request = head[0].split()
-        path = request[1].split("?")[0] if len(request) > 1 else ""
-        writer.write(self._route(request[0], path, fields))
+        if len(request) == 3:  # noqa: PLR2004  (method, target, version)
+            answer = self._route(request[0], request[1].split("?")[0], fields)
+        else:
+            answer = _json_response("400 Bad Request", {"ErrorMessage": "Bad request"})
+        writer.write(answer)
         await writer.drain()
 
     def _route(self, method: str, path: str, fields: dict[str, str]) -> bytes:

@@ -396,6 +396,20 @@ def test_registration_statuses(
     assert got.target == "https://octopus.example.com/api"
 
 
+def test_registration_redirect_is_reported() -> None:
+    """A redirect is not followed; its target is named in the reason."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        del request
+        return httpx.Response(
+            301, headers={"Location": "https://octopus.example.com/api"}
+        )
+
+    got = run_api(handler, target=ApiTarget(server_url="http://octopus.example.com"))
+    assert (got.status, got.http_status) == (CheckStatus.HTTP_ERROR, 301)
+    assert got.reason == "HTTP 301, redirected to https://octopus.example.com/api"
+
+
 def test_registration_non_json_body() -> None:
     """A 200 HTML page (e.g. a captive portal) is not the root document."""
     got = run_api(answer(200, text="<html>login</html>"))

@@ -168,6 +168,19 @@ def test_restart_keeps_ports(certificate: CertificateBundle) -> None:
 
 @pytest.mark.integration
 @pytest.mark.timeout(60)
+def test_node_can_start_refusing(certificate: CertificateBundle) -> None:
+    """Started in refuse mode the comms port is reserved and refuses; then it serves."""
+    with FakeOctopusNode(certificate=certificate, comms_mode=CommsMode.REFUSE) as node:
+        port = node.comms_port
+        assert port != 0
+        assert refused(port)
+        node.comms_mode = CommsMode.HALIBUT
+        assert node.comms_port == port
+        assert exchange(port, b"GET / HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.0 200 OK")
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     "request_bytes",
     [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"POST /handshake HTTP/1.1\r\n\r\n"],
@@ -243,6 +256,23 @@ def test_api_key_guards_the_api_not_the_ping(certificate: CertificateBundle) -> 
         assert client.get("/api/octopusservernodes/ping").status_code == 200
         assert client.get("/api/elsewhere").status_code == 404
         assert client.post("/api", content=b"{}").status_code == 405
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_web_api_answers_malformed_requests(
+    fake_octopus_node: FakeOctopusNode,
+) -> None:
+    """A broken request line gets 400; an odd Content-Length is ignored, not fatal."""
+    port = fake_octopus_node.web_port
+    for raw, status in [
+        (b"GARBAGE\r\n\r\n", b"HTTP/1.1 400 Bad Request"),
+        (b"GET /api HTTP/1.1\r\nContent-Length: x\r\n\r\n", b"HTTP/1.1 200 OK"),
+        (b"POST /api HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", b"HTTP/1.1 405"),
+    ]:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            client.sendall(raw)
+            assert client.recv(65536).startswith(status)
 
 
 def test_root_document_shape() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from typing import TYPE_CHECKING
 
@@ -533,3 +534,27 @@ def test_check_command_polling_proxy_password_from_env(
     assert code == 1
     assert json.loads(text)["results"][0]["status"] == "proxy_error"
     assert PROXY_PASSWORD not in text
+
+
+def ipv6_loopback() -> bool:
+    """True when this machine can listen on ::1."""
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback here")
+def test_ipv6_addresses(certificate: CertificateBundle) -> None:
+    """Bracketed IPv6 addresses work for poll, websocket and ping; wrong trust fails."""
+    with FakeOctopusNode(certificate=certificate, host="::1") as node:
+        assert node.comms_address.startswith("https://[::1]:")
+        targets: list[CheckTarget] = [
+            poll(node),
+            PollTarget(address=node.websocket_address, thumbprint=node.thumbprint),
+            NodeTarget(web_url=node.web_url),
+        ]
+        assert run_checks_sync(targets, timeout=TIMEOUT).ok
+        assert one(poll(node, "2" * 40)).status is CheckStatus.THUMBPRINT_MISMATCH
