@@ -1,0 +1,1521 @@
+"""Fleet work: find Tentacle.config files, then plan and apply one edit to all.
+
+Finding the files
+    `discover_instances` reads Tentacle's instance index files, as Tentacle
+    does (``<machineHome>/Tentacle/Instances/*.config``, JSON with ``Name`` and
+    ``ConfigurationFilePath``); `expand_paths` turns files, folders and glob
+    patterns into the configs to work on, skipping (with a `Finding`) what it
+    must not load: files over 16 MiB, binary files, symlinks leading out of
+    the given folders. Both accept a *root* (a mounted image, a test tree).
+
+Editing
+    An edit is a small picklable object with ``apply(doc)`` and
+    ``describe()``: `SyncToCluster` (which is also how to *migrate layout*:
+    sync to a cluster description of the new layout), `AddNode`,
+    `RemoveNode`, `Rotate`, `KeepOnly`, `SetKey`, `UnsetKey`,
+    `SetPollingConnectionCount`.
+
+    `plan` writes nothing and yields a `FilePlan` per file (status, hashes,
+    diff with secrets redacted). `apply` writes, yielding a `FileOutcome` per
+    file. For each file it takes an advisory lock (a sidecar
+    ``.<name>.tentacle-ha-lock`` file, never deleted), removes temporary files
+    a killed run left for it, reads, edits, re-checks the bytes on disk and
+    replaces the file atomically (mode and owner kept, optional backup). So
+    concurrent runs serialise instead of losing updates, and a crash at any
+    moment leaves every file either as it was or as planned. A file that
+    changed since a reviewed plan, or while it was being edited by a program
+    that does not take the lock (Tentacle itself), is a ``conflict`` and left
+    alone. One file's failure never stops the others. Applying twice writes
+    nothing the second time.
+
+Both stream: files are found lazily and edited in parallel worker processes
+with a bounded number of chunks in flight, so memory stays flat however large
+the fleet.
+
+Where this differs from Tentacle, for safety: `AddNode` copies the
+SubscriptionId as ``poll-server`` does and refuses when there is none to copy;
+`SyncToCluster` never invents a SubscriptionId (the server would not know it);
+`RemoveNode` and `KeepOnly` refuse to leave a polling Tentacle with nothing
+to poll.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextlib
+import enum
+import errno
+import glob
+import hashlib
+import itertools
+import json
+import multiprocessing
+import os
+import posixpath
+import re
+import stat
+import sys
+import threading
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Final
+from typing import Generic
+from typing import Literal
+from typing import TypeVar
+
+import attrs
+
+from tentacle_ha._atomic import TEMP_SUFFIX
+from tentacle_ha._atomic import write_atomic
+from tentacle_ha._lock import LOCK_SUFFIX
+from tentacle_ha._lock import file_lock
+from tentacle_ha._secret import REDACTED
+from tentacle_ha.audit import Finding
+from tentacle_ha.audit import Severity
+from tentacle_ha.config import MAX_FILE_SIZE
+from tentacle_ha.config import TentacleConfig
+from tentacle_ha.config import is_secret_key
+from tentacle_ha.config import loads
+from tentacle_ha.errors import FileTooLargeError
+from tentacle_ha.errors import FleetError
+from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.layout import desired_servers
+from tentacle_ha.layout import subscription_for
+from tentacle_ha.servers import TrustedServer
+from tentacle_ha.servers import TrustedServers
+from tentacle_ha.servers import normalize_thumbprint
+from tentacle_ha.servers import same_address
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from collections.abc import Iterable
+    from collections.abc import Iterator
+    from collections.abc import Mapping
+
+    from tentacle_ha.cluster import Cluster
+
+__all__ = [
+    "MACHINE_HOME_ENV",
+    "PLAN_FORMAT",
+    "AddNode",
+    "Edit",
+    "FileOutcome",
+    "FilePlan",
+    "Instance",
+    "KeepOnly",
+    "RemoveNode",
+    "ReviewedPlan",
+    "Rotate",
+    "SetKey",
+    "SetPollingConnectionCount",
+    "Status",
+    "SyncToCluster",
+    "UnsetKey",
+    "apply",
+    "default_jobs",
+    "default_machine_home",
+    "discover_instances",
+    "expand_paths",
+    "load_plan",
+    "plan",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+MACHINE_HOME_ENV: Final = "TentacleMachineConfigurationHomeDirectory"
+"""The environment variable that moves Tentacle's machine-wide home."""
+
+PLAN_FORMAT: Final = "tentacle-ha-fleet-plan/1"
+"""The ``format`` of a saved ``fleet plan --json`` document."""
+
+_SNIFF_SIZE: Final = 4096
+_INDEX_MAX: Final = 1024 * 1024
+_CHUNK: Final = 32
+_AHEAD: Final = 4
+
+Platform = Literal["linux", "windows"]
+
+
+def _describe_os(exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0, "")
+    reason = exc.strerror or str(exc)
+    return f"{reason} ({name})" if name else reason
+
+
+def _finding(severity: Severity, code: str, path: str, message: str) -> Finding:
+    return Finding(severity=severity, code=code, path=path, message=message)
+
+
+# -- instances -------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Instance:
+    """A Tentacle instance from its index file (no public constructor).
+
+    Attributes:
+        name: the instance name (``Name``), if the index file gives one.
+        config_path: ``ConfigurationFilePath`` exactly as written.
+        path: where that file is read here (under the discovery root), or
+            None when the index file is unusable.
+        index_path: the index file.
+        problem: why the index file is unusable, or None.
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: str | None
+    config_path: str | None
+    path: Path | None
+    index_path: Path
+    problem: str | None = None
+
+
+def _host_platform() -> Platform:
+    return "windows" if sys.platform == "win32" else "linux"
+
+
+def default_machine_home(
+    *, platform: Platform | None = None, environ: Mapping[str, str] | None = None
+) -> str:
+    """Tentacle's machine-wide home, where the ``Tentacle/Instances`` folder is.
+
+    ``$TentacleMachineConfigurationHomeDirectory`` when set; otherwise
+    ``/etc/octopus`` on Linux and ``%ProgramData%\\Octopus`` on Windows.
+
+    .. versionadded:: 0.1.0
+    """
+    env = os.environ if environ is None else environ
+    override = env.get(MACHINE_HOME_ENV, "").strip()
+    if override:
+        return override
+    if (platform or _host_platform()) == "windows":
+        data = env.get("ProgramData", "").strip() or "C:\\ProgramData"
+        return data.rstrip("\\/") + "\\Octopus"
+    return "/etc/octopus"
+
+
+_DRIVE: Final = re.compile(r"^(?:[\\/]{2}[?.][\\/])?([A-Za-z]):[\\/]?(.*)$", re.DOTALL)
+_UNC: Final = re.compile(
+    r"^[\\/]{2}(?![?.][\\/])([^\\/]+)[\\/]+([^\\/]+)[\\/]*(.*)$", re.DOTALL
+)
+
+
+def _safe_parts(text: str, separators: str) -> list[str]:
+    """Path parts with ``.`` and ``..`` resolved, never climbing above the top."""
+    parts: list[str] = []
+    for part in re.split(f"[{re.escape(separators)}]+", text):
+        if part in {"", "."}:
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return parts
+
+
+def _local_path(text: str, *, root: Path | None, platform: Platform) -> Path | None:
+    """Where the absolute path *text* (of a *platform* machine) is read here.
+
+    Under *root*, ``/etc/x`` is ``root/etc/x``, ``C:\\x`` is ``root/C/x`` and
+    ``\\\\server\\share\\x`` is ``root/UNC/server/share/x``. None when *text*
+    is not absolute.
+    """
+    if platform == "windows":
+        drive = _DRIVE.match(text)
+        unc = _UNC.match(text)
+        if drive:
+            head, rest = [drive.group(1).upper()], drive.group(2)
+        elif unc:
+            head, rest = ["UNC", unc.group(1), unc.group(2)], unc.group(3)
+        else:
+            return None
+        if root is None:
+            return Path(text)
+        return root.joinpath(*head, *_safe_parts(rest, "\\/"))
+    if not text.startswith("/"):
+        return None
+    if root is None:
+        return Path(posixpath.normpath(text))
+    return root.joinpath(*_safe_parts(text, "/"))
+
+
+class _BrokenIndexError(ValueError):
+    """Why an instance index file cannot be used."""
+
+
+def _index_fields(index: Path) -> tuple[str | None, str]:
+    """``Name`` and ``ConfigurationFilePath`` of an instance index file."""
+    try:
+        if index.stat().st_size > _INDEX_MAX:
+            msg = "instance index file is over 1 MiB; not read"
+            raise _BrokenIndexError(msg)
+        raw = index.read_bytes()
+    except OSError as exc:
+        msg = f"cannot read the instance index file: {_describe_os(exc)}"
+        raise _BrokenIndexError(msg) from exc
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        msg = f"instance index file is not JSON: {exc}"
+        raise _BrokenIndexError(msg) from exc
+    if not isinstance(data, dict):
+        msg = "instance index file is not a JSON object"
+        raise _BrokenIndexError(msg)
+    fields = {str(k).lower(): v for k, v in data.items()}  # Newtonsoft ignores case
+    name, config = fields.get("name"), fields.get("configurationfilepath")
+    if not isinstance(config, str) or not config.strip():
+        msg = "instance index file has no ConfigurationFilePath"
+        raise _BrokenIndexError(msg)
+    return (name if isinstance(name, str) else None), config
+
+
+def _read_index(index: Path, root: Path | None, platform: Platform) -> Instance:
+    try:
+        name, config = _index_fields(index)
+    except _BrokenIndexError as exc:
+        return Instance(
+            name=None, config_path=None, path=None, index_path=index, problem=str(exc)
+        )
+    local = _local_path(config.strip(), root=root, platform=platform)
+    problem = None
+    if local is None:
+        problem = f"ConfigurationFilePath {config!r} is not an absolute path"
+    return Instance(
+        name=name, config_path=config, path=local, index_path=index, problem=problem
+    )
+
+
+def discover_instances(
+    *,
+    root: str | os.PathLike[str] | None = None,
+    machine_home: str | None = None,
+    platform: Platform | None = None,
+) -> list[Instance]:
+    """The Tentacle instances registered on a machine, as Tentacle lists them.
+
+    Reads every ``*.config`` index file in ``<machineHome>/Tentacle/Instances``
+    (sorted by name). An index file that cannot be used is still listed, with
+    `Instance.problem` set, so nothing is silently missed.
+
+    Args:
+        root: a folder that stands for the machine's file system: every
+            absolute path (the machine home and each ``ConfigurationFilePath``)
+            is read below it; Windows paths map ``C:\\x`` to ``root/C/x``.
+        machine_home: the machine home (default: `default_machine_home()` of
+            *platform*).
+        platform: whose conventions to use (default: this machine's).
+
+    .. versionadded:: 0.1.0
+    """
+    system: Platform = platform or _host_platform()
+    home = (
+        machine_home
+        if machine_home is not None
+        else default_machine_home(platform=system)
+    )
+    top = Path(root) if root is not None else None
+    base = _local_path(home, root=top, platform=system)
+    if base is None:
+        base = (top or Path()) / home
+    folder = base / "Tentacle" / "Instances"
+    try:
+        names = sorted(
+            entry.name
+            for entry in os.scandir(folder)
+            if entry.name.lower().endswith(".config") and entry.is_file()
+        )
+    except OSError:
+        return []
+    return [_read_index(folder / name, top, system) for name in names]
+
+
+# -- finding files -------------------------------------------------------------------
+
+
+def _is_config_name(name: str) -> bool:
+    return name.lower().endswith(".config")
+
+
+def _is_tentacle_name(name: str) -> bool:
+    return name.lower().startswith("tentacle") and _is_config_name(name)
+
+
+def _read_head(path: str) -> bytes:
+    fd = os.open(
+        path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    )
+    try:
+        return os.read(fd, _SNIFF_SIZE)
+    finally:
+        os.close(fd)
+
+
+def _sniff(head: bytes) -> str:
+    """``config``, ``json``, ``binary`` or ``other``, from the first bytes."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "other"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        codec = "utf-16-le" if head.startswith(b"\xff\xfe") else "utf-16-be"
+        text = head[2 : len(head) - len(head) % 2].decode(codec, "ignore")
+    elif b"\x00" in head:
+        return "binary"
+    else:
+        text = head.decode("latin-1")
+    text = text.lstrip("\ufeff\xef\xbb\xbf \t\r\n")
+    if "<octopus-settings" in text:
+        return "config"
+    if text.startswith(("{", "[")):
+        return "json"
+    return "other"
+
+
+def _unreadable(path: str, exc: OSError, what: str = "read") -> Finding:
+    return _finding(
+        Severity.ERROR, "unreadable", path, f"cannot {what}: {_describe_os(exc)}"
+    )
+
+
+def _not_loadable(path: str, info: os.stat_result) -> Finding | None:
+    """Why a file found by `os.stat` must not even be opened, if it must not."""
+    if not stat.S_ISREG(info.st_mode):
+        return _finding(
+            Severity.WARNING, "not-a-file", path, "not a regular file; skipped"
+        )
+    if info.st_size > MAX_FILE_SIZE:
+        return _finding(
+            Severity.WARNING,
+            "file-too-large",
+            path,
+            f"{info.st_size} bytes, over the {MAX_FILE_SIZE // (1024 * 1024)} MiB "
+            "limit; skipped without reading it",
+        )
+    return None
+
+
+def _candidate(path: str, *, explicit: bool) -> Path | Finding | None:
+    """*path* if it is to be worked on, a finding why not, or None (not a config)."""
+    file = Path(path)
+    try:
+        info = file.stat()
+        problem = _not_loadable(path, info)
+        if problem is not None:
+            return problem if explicit or stat.S_ISREG(info.st_mode) else None
+        kind = _sniff(_read_head(path))
+    except OSError as exc:
+        return _unreadable(path, exc)
+    if kind == "binary":
+        return _finding(
+            Severity.WARNING, "binary-file", path, "binary content (NUL bytes); skipped"
+        )
+    if explicit or kind == "config":
+        return file
+    if kind == "other" and _is_tentacle_name(file.name):
+        return file  # a broken Tentacle.config: loading it says what is wrong
+    return None
+
+
+def _inside(real: str, roots: tuple[str, ...]) -> bool:
+    return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _broken_link(path: str, real: str) -> Finding:
+    return _finding(
+        Severity.WARNING,
+        "broken-symlink",
+        path,
+        f"points at {real}, which does not exist",
+    )
+
+
+def _symlink(
+    path: str, roots: tuple[str, ...], *, follow: bool
+) -> tuple[str | None, Finding | None]:
+    """How the crawl takes a symlink: as a "dir" or "file", with a finding, or not."""
+    real = os.path.realpath(path)
+    target = Path(real)
+    if not target.exists():
+        if _is_config_name(Path(path).name):
+            return None, _broken_link(path, real)
+        return None, None
+    is_dir = target.is_dir()
+    if _inside(real, roots):
+        # The crawl reaches the target under its own name; do not count it twice.
+        if is_dir or _is_config_name(target.name):
+            return None, None
+        return "file", None
+    if not follow:
+        return None, _finding(
+            Severity.WARNING,
+            "symlink-outside-roots",
+            path,
+            f"points outside the given folders, at {real}; not followed "
+            "(--follow-symlinks follows it)",
+        )
+    return ("dir" if is_dir else "file"), None
+
+
+def _entry_kind(
+    entry: os.DirEntry[str], roots: tuple[str, ...], *, follow: bool
+) -> tuple[str | None, Finding | None]:
+    if entry.is_symlink():
+        return _symlink(entry.path, roots, follow=follow)
+    if entry.is_dir(follow_symlinks=False):
+        return "dir", None
+    return ("file" if entry.is_file(follow_symlinks=False) else None), None
+
+
+def _crawl(
+    top: str, roots: tuple[str, ...], *, follow: bool
+) -> Iterator[Path | Finding]:
+    """Depth-first, sorted, streaming: a folder's files, then its subfolders."""
+    stack = [top]
+    visited = {os.path.realpath(top)}
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield _unreadable(folder, exc, "list")
+            continue
+        subfolders: list[str] = []
+        for entry in entries:
+            kind, problem = _entry_kind(entry, roots, follow=follow)
+            if problem is not None:
+                yield problem
+            if kind == "dir":
+                real = os.path.realpath(entry.path)
+                if real not in visited:
+                    visited.add(real)
+                    subfolders.append(entry.path)
+            elif kind == "file" and _is_config_name(entry.name):
+                found = _candidate(entry.path, explicit=False)
+                if found is not None:
+                    yield found
+        stack.extend(reversed(subfolders))
+
+
+def expand_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    follow_symlinks: bool = False,
+    roots: Iterable[str | os.PathLike[str]] | None = None,
+) -> Iterator[Path | Finding]:
+    """The Tentacle.config files named by *paths*, streamed, with findings.
+
+    - A file is taken as it is (even if its name does not end in
+      ``.config``), unless it is over 16 MiB or binary: then a `Finding`
+      says so and the file is never read (a too-large one is not opened).
+    - A folder is searched recursively, in sorted order, for ``*.config``
+      files that look like Tentacle configs (the first 4 KiB hold
+      ``<octopus-settings``, or the name starts with ``Tentacle``). Instance
+      index files (JSON), temporary files, lock files and backups are not
+      configs and are never returned.
+    - A pattern with ``*``, ``?`` or ``[`` that names no existing path is
+      expanded as a glob (``**`` recurses); its matches are sorted.
+
+    Inside a folder, a symlink leading outside *roots* (by default, that
+    folder) gives a ``symlink-outside-roots`` finding and is not followed,
+    unless *follow_symlinks*. A symlink to a place inside is skipped: the
+    crawl reaches its target under its own name.
+
+    .. versionadded:: 0.1.0
+    """
+    fixed = tuple(os.path.realpath(r) for r in roots) if roots is not None else None
+    for arg in paths:
+        text = os.fspath(arg)
+        if not os.path.lexists(text) and glob.has_magic(text):
+            matches = sorted(glob.iglob(text, recursive=True))  # noqa: PTH207 -- takes absolute patterns too
+            if not matches:
+                yield _finding(Severity.ERROR, "not-found", text, "matches no file")
+            for match in matches:
+                yield from _expand_one(match, fixed, follow=follow_symlinks)
+        else:
+            yield from _expand_one(text, fixed, follow=follow_symlinks)
+
+
+def _expand_one(
+    text: str, roots: tuple[str, ...] | None, *, follow: bool
+) -> Iterator[Path | Finding]:
+    path = Path(text)
+    if path.is_dir():
+        yield from _crawl(text, roots or (os.path.realpath(text),), follow=follow)
+    elif path.is_symlink() and not path.exists():
+        yield _broken_link(text, os.path.realpath(text))
+    elif not path.exists():
+        yield _finding(Severity.ERROR, "not-found", text, "no such file or folder")
+    else:
+        found = _candidate(text, explicit=True)
+        if found is not None:
+            yield found
+
+
+# -- reading -----------------------------------------------------------------------
+
+
+def _read_config_bytes(path: str) -> bytes:
+    """Read one config: a regular file, at most `MAX_FILE_SIZE` bytes, never blocking.
+
+    Raises:
+        FileTooLargeError: over the limit (at most the limit + 1 bytes read).
+        FleetError: not a regular file (a folder, a FIFO...).
+        OSError: as `os.open` does.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise FleetError(f"is {what}, not a config file", path=path)
+        if info.st_size > MAX_FILE_SIZE:
+            raise FileTooLargeError(
+                f"file is {info.st_size} bytes; the limit is {MAX_FILE_SIZE}", path=path
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_FILE_SIZE:
+            chunk = os.read(fd, max(info.st_size + 1 - size, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_FILE_SIZE:
+            raise FileTooLargeError(f"file grew over {MAX_FILE_SIZE} bytes", path=path)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TentacleHAError):
+        if exc.line is not None:
+            where = f"{exc.line}:{exc.col}" if exc.col is not None else str(exc.line)
+            return f"{where}: {exc.message}"
+        return exc.message
+    if isinstance(exc, OSError):
+        return _describe_os(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# -- edits ---------------------------------------------------------------------------
+
+
+class Edit:
+    """One change to apply to many configs: a picklable value.
+
+    Subclasses implement `apply` and `describe`, and may refuse a file with
+    `skip_reason`. `apply` raising a `TentacleHAError` fails that file only.
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = ()
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Change *doc* in place (a no-op when it is already as wanted)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line saying exactly what the edit does (secrets hidden)."""
+        raise NotImplementedError
+
+    def skip_reason(self, doc: TentacleConfig) -> str | None:  # noqa: ARG002 -- the default applies everywhere
+        """Why this edit does not concern *doc* (it is then skipped), or None."""
+        return None
+
+
+def _not_polling(doc: TentacleConfig) -> str | None:
+    if not doc.trusted_servers.polling():
+        return "not a polling Tentacle (no polling entries)"
+    return None
+
+
+def _keep_polling(doc: TentacleConfig, new: TrustedServers, what: str) -> None:
+    """Refuse an edit that would leave a polling Tentacle with nothing to poll."""
+    if doc.trusted_servers.polling() and not new.polling():
+        raise FleetError(f"{what} would leave no polling entry; refused", path=doc.name)
+
+
+def _thumbprints(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(normalize_thumbprint(v) for v in values)
+
+
+@attrs.frozen
+class SyncToCluster(Edit):
+    """Make the polling entries exactly what *cluster* needs (`desired_servers`).
+
+    Migrating between layouts is this edit with a cluster description of the
+    new layout: new addresses are added, old ones removed, the SubscriptionId
+    kept. Thumbprints in *retire* lose their polling entries (the end of a
+    certificate rotation). A Tentacle without polling entries is skipped; one
+    with no SubscriptionId for this cluster fails (register it first).
+
+    .. versionadded:: 0.1.0
+    """
+
+    cluster: Cluster
+    retire: tuple[str, ...] = attrs.field(default=(), converter=_thumbprints)
+
+    def skip_reason(self, doc: TentacleConfig) -> str | None:
+        """Skip Tentacles that do not poll."""
+        return _not_polling(doc)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Converge *doc*'s trusted servers on the cluster.
+
+        Raises:
+            FleetError: no SubscriptionId for this cluster to keep.
+        """
+        servers = doc.trusted_servers
+        wanted = self.cluster.comms_addresses()
+        if subscription_for(self.cluster.thumbprint, wanted, servers) is None:
+            raise FleetError(
+                "polls other servers only: no SubscriptionId for this cluster "
+                "to keep (register the Tentacle with the cluster first)",
+                path=doc.name,
+            )
+        doc.trusted_servers = desired_servers(self.cluster, servers, retire=self.retire)
+
+    def describe(self) -> str:
+        """The cluster's layout, thumbprint and addresses."""
+        where = self.cluster.path or self.cluster.server_url
+        text = (
+            f"sync to cluster {where}: {self.cluster.layout} layout, thumbprint "
+            f"{self.cluster.thumbprint}, addresses "
+            f"{', '.join(self.cluster.comms_addresses())}"
+        )
+        if self.retire:
+            text += f"; retire {', '.join(self.retire)}"
+        return text
+
+
+def _address(value: str) -> str:
+    text = value.strip()
+    if not text:
+        msg = "an address cannot be empty"
+        raise InvalidValueError(msg)
+    return text
+
+
+@attrs.frozen
+class AddNode(Edit):
+    """Poll one more address, as ``poll-server`` does.
+
+    The SubscriptionId is copied from the Tentacle's polling entry with the
+    same thumbprint (ignoring case); a Tentacle with none fails, like
+    ``poll-server``. An entry already there is left as it is.
+
+    Raises:
+        InvalidValueError: on construction, a bad thumbprint or address.
+
+    .. versionadded:: 0.1.0
+    """
+
+    thumbprint: str = attrs.field(converter=normalize_thumbprint)
+    address: str = attrs.field(converter=_address)
+
+    def __attrs_post_init__(self) -> None:
+        TrustedServer.polling(self.thumbprint, self.address)  # validates
+
+    def skip_reason(self, doc: TentacleConfig) -> str | None:
+        """Skip Tentacles that do not poll."""
+        return _not_polling(doc)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Add the entry.
+
+        Raises:
+            FleetError: no polling entry with this thumbprint to copy from.
+        """
+        servers = doc.trusted_servers
+        sub = servers.subscription_id_for(self.thumbprint)
+        if sub is None:
+            raise FleetError(
+                f"no polling entry for thumbprint {self.thumbprint} to copy the "
+                "SubscriptionId from (poll-server fails the same way)",
+                path=doc.name,
+            )
+        doc.trusted_servers = servers.add_polling(
+            self.thumbprint, self.address, subscription_id=sub
+        )
+
+    def describe(self) -> str:
+        """The address and thumbprint."""
+        return f"add node {self.address} (thumbprint {self.thumbprint})"
+
+
+@attrs.frozen
+class RemoveNode(Edit):
+    """Stop polling *address* (every polling entry there, any thumbprint).
+
+    Refuses to remove a Tentacle's last polling entry.
+
+    .. versionadded:: 0.1.0
+    """
+
+    address: str = attrs.field(converter=_address)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Remove the entries.
+
+        Raises:
+            FleetError: it would leave no polling entry.
+        """
+        servers = doc.trusted_servers
+        new = servers.replace_all(
+            s
+            for s in servers
+            if not (s.is_polling and same_address(s.address, self.address))
+        )
+        _keep_polling(doc, new, f"removing {self.address}")
+        doc.trusted_servers = new
+
+    def describe(self) -> str:
+        """The address."""
+        return f"remove node {self.address}"
+
+
+@attrs.frozen
+class Rotate(Edit):
+    """Move trust from certificate *old* to *new* (`TrustedServers.rotate`).
+
+    Staged: the new thumbprint is trusted beside the old one; rotate again
+    without *staged* (or sync with ``retire``) to finish.
+
+    .. versionadded:: 0.1.0
+    """
+
+    old: str = attrs.field(converter=normalize_thumbprint)
+    new: str = attrs.field(converter=normalize_thumbprint)
+    staged: bool = attrs.field(default=False, kw_only=True)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Rotate the entries of *old*."""
+        doc.trusted_servers = doc.trusted_servers.rotate(
+            self.old, self.new, staged=self.staged
+        )
+
+    def describe(self) -> str:
+        """Old, new, staged."""
+        how = "staged rotation" if self.staged else "rotate"
+        return f"{how} {self.old} -> {self.new}"
+
+
+def _addresses(values: Iterable[str]) -> tuple[str, ...]:
+    addresses = tuple(_address(v) for v in values)
+    if not addresses:
+        msg = "keep at least one address"
+        raise InvalidValueError(msg)
+    return addresses
+
+
+@attrs.frozen
+class KeepOnly(Edit):
+    """Keep only polling entries at *addresses* (``clear-trusted-servers --keep``).
+
+    Listening entries stay. Refuses to leave a polling Tentacle with nothing
+    to poll.
+
+    .. versionadded:: 0.1.0
+    """
+
+    addresses: tuple[str, ...] = attrs.field(converter=_addresses)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Drop the other polling entries.
+
+        Raises:
+            FleetError: none of the addresses is polled.
+        """
+        new = doc.trusted_servers.keep_only(self.addresses)
+        _keep_polling(doc, new, "keeping only " + ", ".join(self.addresses))
+        doc.trusted_servers = new
+
+    def describe(self) -> str:
+        """The addresses kept."""
+        return f"keep only {', '.join(self.addresses)}"
+
+
+def _check_setting(key: str, value: str | None) -> None:
+    """Refuse, once and up front, a value no file could store."""
+    loads(b"<octopus-settings />").set(key, value)
+
+
+@attrs.frozen
+class SetKey(Edit):
+    """Set one setting, as Tentacle would store it (`TentacleConfig.set`).
+
+    The value of a secret key never shows in `describe` or the repr.
+
+    Raises:
+        InvalidValueError: on construction, a value the key cannot hold.
+
+    .. versionadded:: 0.1.0
+    """
+
+    key: str
+    value: str | None = attrs.field(repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        _check_setting(self.key, self.value)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Set it."""
+        doc.set(self.key, self.value)
+
+    def describe(self) -> str:
+        """Key and value (``***`` for a secret)."""
+        shown = REDACTED if is_secret_key(self.key) else repr(self.value)
+        return f"set {self.key} = {shown}"
+
+
+@attrs.frozen
+class UnsetKey(Edit):
+    """Remove one setting's element(s); a missing key is not an error.
+
+    .. versionadded:: 0.1.0
+    """
+
+    key: str
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Remove it."""
+        doc.delete(self.key, missing_ok=True)
+
+    def describe(self) -> str:
+        """The key."""
+        return f"unset {self.key}"
+
+
+def _count(value: int) -> int:
+    checked: object = value
+    if (
+        not isinstance(checked, int)
+        or isinstance(checked, bool)
+        or not 1 <= value <= 2**31 - 1
+    ):
+        msg = f"the polling connection count is a whole number from 1, not {value!r}"
+        raise InvalidValueError(msg)
+    return value
+
+
+@attrs.frozen
+class SetPollingConnectionCount(Edit):
+    """Set ``Tentacle.Communication.PollingConnectionCount`` (connections per node).
+
+    .. versionadded:: 0.1.0
+    """
+
+    count: int = attrs.field(converter=_count)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Set it."""
+        doc.polling_connection_count = self.count
+
+    def describe(self) -> str:
+        """The count."""
+        return f"set the polling connection count to {self.count}"
+
+
+# -- results -------------------------------------------------------------------------
+
+
+class Status(enum.StrEnum):
+    """What happened (or would happen) to one file.
+
+    .. versionadded:: 0.1.0
+    """
+
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    CONFLICT = "conflict"
+    """Changed by someone else since the plan or during the edit; left alone."""
+    SKIPPED = "skipped"
+    """Not worked on (not loadable safely, or the edit does not concern it)."""
+
+
+@attrs.frozen(kw_only=True)
+class FilePlan:
+    """What `plan` would do to one file (no public constructor).
+
+    Attributes:
+        path: the file.
+        status: changed, unchanged, failed or skipped.
+        before_sha256: SHA-256 of the bytes read (None if unreadable).
+        after_sha256: SHA-256 of the bytes it would write (None if failed/skipped).
+        diff: unified diff, secrets shown as ``***`` ("" unless changed).
+        reason: the keys it would update, or why it failed or was skipped.
+
+    .. versionadded:: 0.1.0
+    """
+
+    path: str
+    status: Status
+    before_sha256: str | None = None
+    after_sha256: str | None = None
+    diff: str = ""
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        return {
+            "path": self.path,
+            "status": str(self.status),
+            "reason": self.reason,
+            "before_sha256": self.before_sha256,
+            "after_sha256": self.after_sha256,
+            "diff": self.diff,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class FileOutcome:
+    """What `apply` did to one file (no public constructor).
+
+    Attributes:
+        path: the file.
+        status: changed, unchanged, failed, conflict or skipped.
+        reason: the keys updated, or why it failed, conflicted or was skipped.
+        before_sha256: SHA-256 of the bytes found (None if unreadable).
+        after_sha256: SHA-256 of the bytes written, or found to be already right.
+        backup: the backup written beside it, if any.
+
+    .. versionadded:: 0.1.0
+    """
+
+    path: str
+    status: Status
+    reason: str = ""
+    before_sha256: str | None = None
+    after_sha256: str | None = None
+    backup: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        return {
+            "path": self.path,
+            "status": str(self.status),
+            "reason": self.reason,
+            "before_sha256": self.before_sha256,
+            "after_sha256": self.after_sha256,
+            "backup": self.backup,
+        }
+
+
+# -- the pipeline --------------------------------------------------------------------
+
+_P = TypeVar("_P")
+_R = TypeVar("_R")
+
+
+@attrs.frozen
+class _Done(Generic[_R]):
+    """A result known without a worker (e.g. a file skipped while finding files)."""
+
+    result: _R
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(context: object) -> None:
+    _WORKER["context"] = context
+
+
+def _run_chunk(work: Callable[[_P, Any], _R], chunk: list[_P]) -> list[_R]:
+    context = _WORKER["context"]
+    return [work(item, context) for item in chunk]
+
+
+def default_jobs() -> int:
+    """Worker processes by default: the number of CPUs.
+
+    .. versionadded:: 0.1.0
+    """
+    return os.cpu_count() or 1
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")  # fast, and safe: no threads
+    if "forkserver" in methods:
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows
+
+
+def _result(entry: list[_R] | concurrent.futures.Future[list[_R]]) -> list[_R]:
+    if isinstance(entry, list):
+        return entry
+    try:
+        return entry.result()
+    except BrokenProcessPool as exc:
+        msg = (
+            "a worker process died; the files it held are each either as they "
+            "were or as planned (run again to finish)"
+        )
+        raise FleetError(msg) from exc
+
+
+def _ready(entry: list[_R] | concurrent.futures.Future[list[_R]]) -> bool:
+    return isinstance(entry, list) or entry.done()
+
+
+def _pipeline(
+    items: Iterable[_P | _Done[_R]],
+    work: Callable[[_P, Any], _R],
+    context: object,
+    *,
+    jobs: int | None,
+) -> Iterator[_R]:
+    """``work(item, context)`` for each item, in order, in worker processes.
+
+    At most ``jobs * 4`` chunks of 32 items are in flight, so memory does not
+    grow with the number of items. Up to one chunk of items is processed
+    here, without starting workers.
+    """
+    count = default_jobs() if jobs is None else max(1, jobs)
+    stream = iter(items)
+    head = list(itertools.islice(stream, _CHUNK + 1)) if count > 1 else []
+    if count == 1 or len(head) <= _CHUNK:
+        for item in itertools.chain(head, stream):
+            yield item.result if isinstance(item, _Done) else work(item, context)
+        return
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers=count,
+        mp_context=_mp_context(),
+        initializer=_init_worker,
+        initargs=(context,),
+    )
+    queue: collections.deque[list[_R] | concurrent.futures.Future[list[_R]]]
+    queue = collections.deque()
+    limit = count * _AHEAD
+    try:
+        chunk: list[_P] = []
+        for item in itertools.chain(head, stream):
+            if isinstance(item, _Done):
+                if chunk:
+                    queue.append(executor.submit(_run_chunk, work, chunk))
+                    chunk = []
+                queue.append([item.result])
+            else:
+                chunk.append(item)
+                if len(chunk) >= _CHUNK:
+                    queue.append(executor.submit(_run_chunk, work, chunk))
+                    chunk = []
+            while queue and (len(queue) > limit or _ready(queue[0])):
+                yield from _result(queue.popleft())
+        if chunk:
+            queue.append(executor.submit(_run_chunk, work, chunk))
+        while queue:
+            yield from _result(queue.popleft())
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+# -- plan ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Edited:
+    status: Status
+    reason: str = ""
+    after: bytes | None = None
+    doc: TentacleConfig | None = None
+
+
+def _edit_bytes(path: str, data: bytes, edit: Edit) -> _Edited:
+    try:
+        doc = loads(data, path=path)
+        skip = edit.skip_reason(doc)
+        if skip is not None:
+            return _Edited(Status.SKIPPED, skip)
+        edit.apply(doc)
+        after = doc.dumps()
+    except TentacleHAError as exc:
+        return _Edited(Status.FAILED, _reason(exc))
+    except Exception as exc:  # noqa: BLE001 -- one file's surprise must not stop the fleet
+        return _Edited(Status.FAILED, f"unexpected error: {_reason(exc)}")
+    if after == data:
+        return _Edited(Status.UNCHANGED, after=after, doc=doc)
+    return _Edited(Status.CHANGED, "updates " + ", ".join(doc.changed_keys), after, doc)
+
+
+def _skipped_plan(finding: Finding) -> FilePlan:
+    outcome = _found_outcome(finding)
+    return FilePlan(path=outcome.path, status=outcome.status, reason=outcome.reason)
+
+
+def _plan_one(path: str, edit: Edit) -> FilePlan:
+    try:
+        data = _read_config_bytes(path)
+    except (TentacleHAError, OSError) as exc:
+        return FilePlan(path=path, status=Status.FAILED, reason=_reason(exc))
+    edited = _edit_bytes(path, data, edit)
+    after = _sha256(edited.after) if edited.after is not None else None
+    diff = ""
+    if edited.status is Status.CHANGED and edited.doc is not None:
+        diff = edited.doc.diff()
+    return FilePlan(
+        path=path,
+        status=edited.status,
+        before_sha256=_sha256(data),
+        after_sha256=after,
+        diff=diff,
+        reason=edited.reason,
+    )
+
+
+def plan(
+    paths: Iterable[str | os.PathLike[str]],
+    edit: Edit,
+    *,
+    jobs: int | None = None,
+    follow_symlinks: bool = False,
+) -> Iterator[FilePlan]:
+    """What *edit* would do to every config under *paths*; writes nothing.
+
+    Files are found by `expand_paths`; a file it skips is a ``skipped`` plan
+    (``failed`` when it could not be read at all). Results come in order,
+    streamed, computed in *jobs* worker processes (default: one per CPU).
+
+    .. versionadded:: 0.1.0
+    """
+    items = (
+        _Done(_skipped_plan(item)) if isinstance(item, Finding) else os.fspath(item)
+        for item in expand_paths(paths, follow_symlinks=follow_symlinks)
+    )
+    yield from _pipeline(items, _plan_one, edit, jobs=jobs)
+
+
+# -- apply -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _ApplyContext:
+    edit: Edit
+    backup_suffix: str | None
+    fsync: bool
+    lock_timeout: float
+    lock: bool = True
+
+
+@attrs.frozen
+class _ApplyTask:
+    path: str
+    expected: str | None = None
+
+
+_LISTINGS: collections.OrderedDict[str, dict[str, list[str]]] = (
+    collections.OrderedDict()
+)
+_LISTINGS_MAX: Final = 64
+
+
+def _stale_temps(real: Path) -> list[str]:
+    """Temporary files of *real* in its folder, as listed once per folder."""
+    folder = str(real.parent)
+    listing = _LISTINGS.get(folder)
+    if listing is None:
+        listing = {}
+        try:
+            with os.scandir(folder) as it:
+                for entry in it:
+                    name = entry.name
+                    if name.startswith(".") and name.endswith(TEMP_SUFFIX):
+                        owner = name[1 : -len(TEMP_SUFFIX)].rpartition(".")[0]
+                        listing.setdefault(owner, []).append(name)
+        except OSError:
+            pass
+        _LISTINGS[folder] = listing
+        while len(_LISTINGS) > _LISTINGS_MAX:
+            _LISTINGS.popitem(last=False)
+    else:
+        _LISTINGS.move_to_end(folder)
+    return listing.get(real.name, [])
+
+
+def _clean_stale(real: Path) -> None:
+    """Remove *real*'s leftover temporary files; call with its lock held."""
+    for name in _stale_temps(real):
+        with contextlib.suppress(FileNotFoundError):
+            (real.parent / name).unlink()
+    _LISTINGS.get(str(real.parent), {}).pop(real.name, None)
+
+
+def _outcome(  # noqa: PLR0917 -- a record, built positionally in one module
+    path: str,
+    status: Status,
+    reason: str = "",
+    before: bytes | None = None,
+    after: bytes | None = None,
+    backup: str | None = None,
+) -> FileOutcome:
+    return FileOutcome(
+        path=path,
+        status=status,
+        reason=reason,
+        before_sha256=_sha256(before) if before is not None else None,
+        after_sha256=_sha256(after) if after is not None else None,
+        backup=backup,
+    )
+
+
+_CHANGED_SINCE_PLAN: Final = "changed since the plan was made; left alone"
+_CHANGED_UNDER_LOCK: Final = (
+    "changed while being edited by a program that does not take the lock "
+    "(Tentacle itself?); left alone"
+)
+
+
+def _apply_one(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome:
+    path = task.path
+    try:
+        data = _read_config_bytes(path)
+    except (TentacleHAError, OSError) as exc:
+        return _outcome(path, Status.FAILED, _reason(exc))
+    if task.expected is not None and _sha256(data) != task.expected:
+        return _outcome(path, Status.CONFLICT, _CHANGED_SINCE_PLAN, data)
+    edited = _edit_bytes(path, data, ctx.edit)
+    real = Path(os.path.realpath(path))
+    try:
+        if edited.status is not Status.CHANGED:
+            if _stale_temps(real) and ctx.lock:
+                with file_lock(path, timeout=ctx.lock_timeout):
+                    _clean_stale(real)
+            return _outcome(path, edited.status, edited.reason, data, edited.after)
+        guard = (
+            file_lock(path, timeout=ctx.lock_timeout)
+            if ctx.lock
+            else contextlib.nullcontext()
+        )
+        with guard:
+            _clean_stale(real)
+            return _write_locked(path, data, edited, task, ctx)
+    except (TentacleHAError, OSError) as exc:
+        return _outcome(path, Status.FAILED, _reason(exc), data)
+
+
+def _write_locked(
+    path: str, data: bytes, edited: _Edited, task: _ApplyTask, ctx: _ApplyContext
+) -> FileOutcome:
+    """Re-read, re-edit if it changed before we held the lock, re-check, write."""
+    for attempt in range(2):
+        current = _read_config_bytes(path)
+        if current == data and edited.after is not None:
+            write_atomic(
+                path, edited.after, backup_suffix=ctx.backup_suffix, fsync=ctx.fsync
+            )
+            backup = path + ctx.backup_suffix if ctx.backup_suffix else None
+            return _outcome(
+                path, Status.CHANGED, edited.reason, data, edited.after, backup
+            )
+        if attempt or (task.expected is not None and _sha256(current) != task.expected):
+            reason = _CHANGED_UNDER_LOCK if attempt else _CHANGED_SINCE_PLAN
+            return _outcome(path, Status.CONFLICT, reason, current)
+        data = current
+        edited = _edit_bytes(path, data, ctx.edit)
+        if edited.status is not Status.CHANGED:
+            return _outcome(path, edited.status, edited.reason, data, edited.after)
+    raise AssertionError  # pragma: no cover - the loop always returns
+
+
+def _check_backup_suffix(suffix: str | None) -> None:
+    if suffix is None:
+        return
+    if not suffix or "/" in suffix or "\\" in suffix or "\x00" in suffix:
+        msg = f"a backup suffix is a plain file-name ending, not {suffix!r}"
+        raise InvalidValueError(msg)
+    lowered = suffix.lower()
+    if lowered.endswith((".config", TEMP_SUFFIX, LOCK_SUFFIX)):
+        msg = (
+            f"backup suffix {suffix!r} would make backups look like configs or "
+            "tentacle-ha's own files"
+        )
+        raise InvalidValueError(msg)
+
+
+def _gone(path: str) -> str | None:
+    file = Path(path)
+    if file.is_dir():
+        return "replaced by a folder since the plan was made; left alone"
+    if not os.path.lexists(path):
+        return "deleted since the plan was made"
+    if not file.is_file():
+        return "no longer a regular file since the plan was made; left alone"
+    return None
+
+
+def apply(
+    paths: Iterable[str | os.PathLike[str]],
+    edit: Edit,
+    *,
+    jobs: int | None = None,
+    backup_suffix: str | None = None,
+    expected: Mapping[str, str] | None = None,
+    follow_symlinks: bool = False,
+    fsync: bool = True,
+    lock_timeout: float = 60.0,
+) -> Iterator[FileOutcome]:
+    """Apply *edit* to every config under *paths*, file by file, safely.
+
+    For each file: read it; if the edit changes it, take its lock, remove its
+    stale temporary files, read it again (re-editing if another run changed
+    it meanwhile), re-check the bytes right before replacing it atomically.
+    Outcomes come in order, streamed; *jobs* worker processes do the work.
+
+    Args:
+        paths: files, folders and globs, as for `expand_paths`.
+        edit: the change.
+        jobs: worker processes (default: one per CPU; 1 = none).
+        backup_suffix: keep each file's previous bytes in ``path + suffix``.
+        expected: a reviewed plan: ``{path: before_sha256}``. A file whose
+            bytes differ is a ``conflict`` and left alone; a file not in it is
+            skipped; a planned file that is now gone or a folder is a
+            ``conflict`` at the end.
+        follow_symlinks: follow symlinks leading out of the given folders.
+        fsync: flush each write to disk (leave on outside throwaway folders).
+        lock_timeout: seconds to wait for a file's lock before failing it.
+
+    Raises:
+        InvalidValueError: a backup suffix that could pass for a config.
+
+    .. versionadded:: 0.1.0
+    """
+    _check_backup_suffix(backup_suffix)
+    context = _ApplyContext(edit, backup_suffix, fsync, lock_timeout)
+    found = expand_paths(paths, follow_symlinks=follow_symlinks)
+    if expected is None:
+        tasks = (
+            _Done(_found_outcome(item))
+            if isinstance(item, Finding)
+            else _ApplyTask(os.fspath(item))
+            for item in found
+        )
+        yield from _pipeline(tasks, _apply_one, context, jobs=jobs)
+        return
+    reviewed = _Reviewed(expected)
+    yield from _pipeline(reviewed.tasks(found), _apply_one, context, jobs=jobs)
+    yield from reviewed.leftovers()
+
+
+def _absolute(path: str | os.PathLike[str], base: str | None = None) -> str:
+    return os.path.normpath(Path(base or Path.cwd(), path))
+
+
+def _found_outcome(finding: Finding) -> FileOutcome:
+    status = Status.FAILED if finding.severity is Severity.ERROR else Status.SKIPPED
+    return FileOutcome(path=finding.path or "", status=status, reason=finding.message)
+
+
+class _Reviewed:
+    """Matches the files found with a reviewed plan's before-hashes."""
+
+    def __init__(self, expected: Mapping[str, str]) -> None:
+        self.wanted = {_absolute(k): (k, v) for k, v in expected.items()}
+        self.seen: set[str] = set()
+
+    def tasks(
+        self, found: Iterable[Path | Finding]
+    ) -> Iterator[_ApplyTask | _Done[FileOutcome]]:
+        for item in found:
+            if isinstance(item, Finding):
+                self.seen.add(_absolute(item.path or ""))
+                yield _Done(_found_outcome(item))
+                continue
+            shown = os.fspath(item)
+            key = _absolute(shown)
+            self.seen.add(key)
+            if key in self.wanted:
+                yield _ApplyTask(shown, self.wanted[key][1])
+            else:
+                yield _Done(
+                    FileOutcome(
+                        path=shown,
+                        status=Status.SKIPPED,
+                        reason="not in the reviewed plan",
+                    )
+                )
+
+    def leftovers(self) -> Iterator[FileOutcome]:
+        """Planned files not found this time, because they are gone."""
+        for key, (shown, before) in self.wanted.items():
+            gone = _gone(key) if key not in self.seen else None
+            if gone is not None:
+                yield FileOutcome(
+                    path=shown,
+                    status=Status.CONFLICT,
+                    reason=gone,
+                    before_sha256=before,
+                )
+
+
+# -- reviewed plans ----------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ReviewedPlan:
+    """A saved ``fleet plan --json`` document, for `apply` (no public constructor).
+
+    Attributes:
+        edit: the `Edit.describe` line the plan was made for.
+        expected: ``{absolute path: before_sha256}`` for every file read.
+
+    .. versionadded:: 0.1.0
+    """
+
+    edit: str
+    expected: Mapping[str, str]
+
+
+def load_plan(path: str | os.PathLike[str]) -> ReviewedPlan:
+    """Read a plan saved from ``tentacle-ha fleet plan --json``.
+
+    Relative paths in it are taken from the folder the plan was made in.
+
+    Raises:
+        InvalidValueError: not a readable plan document.
+
+    .. versionadded:: 0.1.0
+    """
+    name = os.fspath(path)
+    try:
+        data = json.loads(Path(name).read_bytes().decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        detail = _describe_os(exc) if isinstance(exc, OSError) else str(exc)
+        raise InvalidValueError(f"cannot read the plan: {detail}", path=name) from exc
+    if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+        msg = f"not a fleet plan (expected format {PLAN_FORMAT!r})"
+        raise InvalidValueError(msg, path=name)
+    edit, cwd, files = data.get("edit"), data.get("cwd"), data.get("files")
+    if (
+        not isinstance(edit, str)
+        or not isinstance(cwd, str)
+        or not isinstance(files, list)
+    ):
+        raise InvalidValueError("plan is missing edit, cwd or files", path=name)
+    expected: dict[str, str] = {}
+    for number, entry in enumerate(files, 1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            raise InvalidValueError(f"plan entry {number} has no path", path=name)
+        before = entry.get("before_sha256")
+        if isinstance(before, str):
+            expected[_absolute(entry["path"], cwd)] = before
+    return ReviewedPlan(edit=edit, expected=expected)
