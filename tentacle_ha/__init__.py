@@ -28,6 +28,7 @@ from tentacle_ha.errors import ConfigError
 from tentacle_ha.errors import ConfigParseError
 from tentacle_ha.errors import ConfigValueError
 from tentacle_ha.errors import ConflictError
+from tentacle_ha.errors import FakeServerError
 from tentacle_ha.errors import FileTooLargeError
 from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InternalError
@@ -70,6 +71,7 @@ __all__ = [
     "ConfigParseError",
     "ConfigValueError",
     "ConflictError",
+    "FakeServerError",
     "FileTooLargeError",
     "FleetError",
     "InternalError",

@@ -637,7 +637,18 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
     lb.set_defaults(handler=_cmd_lb)
 
     check = sub.add_parser(
-        "check", help="check the registration and polling paths of a Tentacle"
+        "check",
+        help="check the registration and polling paths of a Tentacle",
+        description=(
+            "Check every polling entry of CONFIG (TLS on the comms port, the "
+            "presented thumbprint against the trusted one, and a Halibut "
+            "answer), through its polling proxy; with --cluster also the REST "
+            "API and each node's ping. Proxy passwords are encrypted in "
+            "Tentacle.config, so they are read from TENTACLE_POLLING_CUSTOM_PROXY_"
+            "PASSWORD (polling proxy) and OCTOPUS_PROXY_PASSWORD (web proxy), "
+            "as Tentacle itself reads them. Exit 0 when every path is ok "
+            "(a draining node is a warning unless --strict)."
+        ),
     )
     check.add_argument("config", metavar="CONFIG")
     check.add_argument("--cluster", help="also check the REST API and node pings")

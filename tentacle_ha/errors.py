@@ -19,6 +19,7 @@ from the nearest builtin, so callers can catch either::
     ├── CheckFailedError(RuntimeError)   raised only by raise_for_failures()
     ├── FleetError(RuntimeError)         a fleet operation failed for some files
     │   └── ConflictError                a file changed between plan and apply
+    ├── FakeServerError(RuntimeError)    a tentacle_ha.testing fake used wrongly
     ├── WriteError(OSError)              a write failed; the original is intact
     └── InternalError(AssertionError)    scanner and lxml disagree: our bug
 
@@ -40,6 +41,7 @@ __all__ = [
     "ConfigParseError",
     "ConfigValueError",
     "ConflictError",
+    "FakeServerError",
     "FileTooLargeError",
     "FleetError",
     "InternalError",
@@ -184,6 +186,11 @@ class FleetError(TentacleHAError, RuntimeError):
 
 class ConflictError(FleetError):
     """A file changed between plan and apply; it was left alone."""
+
+
+class FakeServerError(TentacleHAError, RuntimeError):
+    """A `tentacle_ha.testing` fake was used wrongly (e.g. asked for its port
+    while stopped)."""
 
 
 class WriteError(TentacleHAError, OSError):

@@ -63,7 +63,7 @@ from tentacle_ha._proxy import format_authority
 from tentacle_ha._proxy import read_head
 from tentacle_ha._secret import Secret
 from tentacle_ha.check import thumbprint
-from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.errors import FakeServerError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -200,7 +200,7 @@ def generate_certificate(
         issuer_name = issuer_cert.subject
         loaded = serialization.load_pem_private_key(issuer.key_pem, password=None)
         if not isinstance(loaded, rsa.RSAPrivateKey):
-            raise TentacleHAError("the issuer's key is not an RSA key")
+            raise FakeServerError("the issuer's key is not an RSA key")
         signing_key = loaded
     now = dt.datetime.now(dt.UTC)
     builder = (
@@ -735,7 +735,7 @@ class FakeOctopusNode(_Service):
 
     def _running(self, listener: _Listener | None) -> _Listener:
         if listener is None or not self._started:
-            raise TentacleHAError(f"fake node {self.name!r} is not running")
+            raise FakeServerError(f"fake node {self.name!r} is not running")
         return listener
 
     @property
@@ -987,7 +987,7 @@ class FakeOctopusCluster(_Service):
     ) -> None:
         names = list(names) if names is not None else [f"Node{i + 1}" for i in range(n)]
         if not names or len(set(names)) != len(names):
-            raise TentacleHAError("a fake cluster needs one or more unique node names")
+            raise FakeServerError("a fake cluster needs one or more unique node names")
         self._certificate = certificate or generate_certificate("Octopus Portal")
         pki = _WebPki.make(host) if api_tls else None
         self.nodes: tuple[FakeOctopusNode, ...] = tuple(
@@ -1064,21 +1064,21 @@ class FakeOctopusCluster(_Service):
     def load_balancer_address(self) -> str:
         """``https://127.0.0.1:PORT`` of the load balancer (raises without one)."""
         if self._balancer is None:
-            raise TentacleHAError("this fake cluster runs no load balancer")
+            raise FakeServerError("this fake cluster runs no load balancer")
         return f"https://{format_authority(self.host, self._balancer.port)}"
 
     def node(self, name: str) -> FakeOctopusNode:
         """The node called ``name``.
 
         Raises:
-            TentacleHAError: no node has that name.
+            FakeServerError: no node has that name.
 
         .. versionadded:: 0.1.0
         """
         for node in self.nodes:
             if node.name == name:
                 return node
-        raise TentacleHAError(f"no fake node named {name!r}")
+        raise FakeServerError(f"no fake node named {name!r}")
 
     async def _balance(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

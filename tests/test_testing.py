@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tentacle_ha import testing
-from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.errors import FakeServerError
 from tentacle_ha.testing import CertificateBundle
 from tentacle_ha.testing import CommsMode
 from tentacle_ha.testing import FakeOctopusCluster
@@ -145,7 +145,7 @@ def test_failed_start_cleans_up(certificate: CertificateBundle) -> None:
     with pytest.raises(OSError, match="assign"):
         node.start()
     assert threads() == before
-    with pytest.raises(TentacleHAError, match="not running"):
+    with pytest.raises(FakeServerError, match="not running"):
         _ = node.comms_port
 
 
@@ -154,7 +154,7 @@ def test_failed_start_cleans_up(certificate: CertificateBundle) -> None:
 def test_restart_keeps_ports(certificate: CertificateBundle) -> None:
     """A node restarts on the same ports; its properties refuse while it is stopped."""
     node = FakeOctopusNode(certificate=certificate)
-    with pytest.raises(TentacleHAError, match="not running"):
+    with pytest.raises(FakeServerError, match="not running"):
         _ = node.web_url
     with node:
         first = (node.comms_address, node.web_url)
@@ -299,9 +299,9 @@ def test_cluster_nodes_share_one_thumbprint(certificate: CertificateBundle) -> N
         assert cluster.server_url == cluster.nodes[0].web_url
         assert cluster.node("b") is cluster.nodes[1]
         assert "running" in repr(cluster)
-        with pytest.raises(TentacleHAError, match="no fake node"):
+        with pytest.raises(FakeServerError, match="no fake node"):
             cluster.node("c")
-        with pytest.raises(TentacleHAError, match="no load balancer"):
+        with pytest.raises(FakeServerError, match="no load balancer"):
             _ = cluster.load_balancer_address
     assert "stopped" in repr(cluster)
 
@@ -309,7 +309,7 @@ def test_cluster_nodes_share_one_thumbprint(certificate: CertificateBundle) -> N
 def test_cluster_needs_unique_names() -> None:
     """Duplicate or no node names are refused before anything starts."""
     for names in (["a", "a"], []):
-        with pytest.raises(TentacleHAError, match="unique node names"):
+        with pytest.raises(FakeServerError, match="unique node names"):
             FakeOctopusCluster(names=names, certificate=None)
 
 
@@ -383,7 +383,7 @@ def test_non_rsa_issuer_is_refused() -> None:
             serialization.NoEncryption(),
         ),
     )
-    with pytest.raises(TentacleHAError, match="not an RSA key"):
+    with pytest.raises(FakeServerError, match="not an RSA key"):
         generate_certificate(issuer=odd)
 
 
