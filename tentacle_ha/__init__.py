@@ -1,6 +1,15 @@
 """tentacle_ha: Octopus Deploy polling Tentacles for High Availability clusters."""
 
 from tentacle_ha._secret import Secret
+from tentacle_ha.check import ApiTarget
+from tentacle_ha.check import CheckKind
+from tentacle_ha.check import CheckReport
+from tentacle_ha.check import CheckResult
+from tentacle_ha.check import CheckStatus
+from tentacle_ha.check import NodeTarget
+from tentacle_ha.check import PollTarget
+from tentacle_ha.check import run_checks
+from tentacle_ha.check import run_checks_sync
 from tentacle_ha.cluster import Cluster
 from tentacle_ha.cluster import Layout
 from tentacle_ha.cluster import Node
@@ -61,7 +70,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KEYS",
+    "ApiTarget",
     "CheckFailedError",
+    "CheckKind",
+    "CheckReport",
+    "CheckResult",
+    "CheckStatus",
     "Cluster",
     "ClusterError",
     "CommandError",
@@ -80,9 +94,11 @@ __all__ = [
     "LBFormat",
     "Layout",
     "Node",
+    "NodeTarget",
     "Option",
     "OptionKind",
     "PlannedCommand",
+    "PollTarget",
     "ProxySettings",
     "Secret",
     "Step",
@@ -116,5 +132,7 @@ __all__ = [
     "plan_migration",
     "plan_registration",
     "render_lb",
+    "run_checks",
+    "run_checks_sync",
     "same_address",
 ]
