@@ -156,7 +156,11 @@ REAL_KEYS: Final = (
     "Octopus.Server.Proxy.ProxyPort",
     "Octopus.Storage.MasterKey",
 )
-ASCII_KEYS: Final = st.from_regex(r"[A-Za-z][A-Za-z0-9_.-]{0,24}", fullmatch=True)
+ASCII_KEYS: Final = st.builds(
+    str.__add__,
+    st.sampled_from(string.ascii_letters),
+    st.text(string.ascii_letters + string.digits + "_.-", max_size=24),
+)
 _ANY_KEYS: Final = xml_text(min_size=1, max_size=16).filter(lambda k: not is_blank(k))
 
 _PRINTABLE: Final = string.printable.replace("\x0b", "").replace("\x0c", "")
@@ -237,7 +241,27 @@ _ADDRESSES: Final = st.sampled_from(
     ]
 )
 _MISSING: Final = st.sets(st.sampled_from(KNOWN_FIELDS[1:]))
-_SUBSCRIPTIONS: Final = st.from_regex(r"poll://[b-z2-9]{20}/", fullmatch=True)
+SUBSCRIPTION_IDS: Final = st.text(
+    "bcdefghjkmnpqrstuvwxyz23456789", min_size=20, max_size=20
+).map(lambda body: f"poll://{body}/")
+_SQUIDS: Final = st.one_of(
+    st.none(),
+    st.text(string.ascii_uppercase + string.digits, min_size=6, max_size=6).map(
+        "SQ-".__add__
+    ),
+)
+_EXTRA_NAMES: Final = st.lists(
+    xml_text(min_size=1, max_size=8).filter(
+        lambda n: n.lower() not in {k.lower() for k in KNOWN_FIELDS}
+    ),
+    max_size=2,
+    unique=True,
+)
+
+
+@functools.cache
+def _nullable(texts: st.SearchStrategy[str]) -> st.SearchStrategy[str | None]:
+    return st.one_of(st.none(), _ADDRESSES, SUBSCRIPTION_IDS, texts)
 
 
 def compact_json(value: object) -> str:
@@ -291,9 +315,9 @@ def json_entries(
     thumb = draw(thumbprints(odd=odd_thumbprints and not tentacle_form))
     style_number = draw(_ints(0, 12))
     style_value: object = style_number
-    address = draw(st.one_of(st.none(), _ADDRESSES, texts))
-    squid = draw(st.one_of(st.none(), st.from_regex(r"SQ-[A-Z0-9]{6}", fullmatch=True)))
-    sub = draw(st.one_of(st.none(), _SUBSCRIPTIONS, texts))
+    address = draw(_nullable(texts))
+    squid = draw(_SQUIDS)
+    sub = draw(_nullable(texts))
     fields: list[tuple[str, object]] = [
         ("Thumbprint", thumb),
         ("CommunicationStyle", style_value),
@@ -317,15 +341,7 @@ def json_entries(
             style_number = 0
         fields = [f for f in fields if f[0] not in missing]
         if extras:
-            names = draw(
-                st.lists(
-                    xml_text(min_size=1, max_size=8).filter(
-                        lambda n: n.lower() not in {k.lower() for k in KNOWN_FIELDS}
-                    ),
-                    max_size=2,
-                    unique=True,
-                )
-            )
+            names = draw(_EXTRA_NAMES)
             for name in names:
                 value = draw(_json_values(nested=nested_extras))
                 fields.append((name, value))
@@ -866,8 +882,8 @@ def _entries(
             continue
         seen.add(fold(key))
         pairs.append((key, draw(_values())))
-    if style.case_duplicates and pairs:
-        index = draw(_ints(0, len(pairs) - 1))
+    if style.case_duplicates and len(pairs) > len(fixed):
+        index = draw(_ints(len(fixed), len(pairs) - 1))  # fixed entries stay single
         key = pairs[index][0]
         twin = key.swapcase()
         if twin != key and fold(twin) == fold(key) and twin.isascii():

@@ -1,0 +1,239 @@
+"""Two escaping layers: JSON (TrustedOctopusServers) inside XML text.
+
+A TrustedServers value with any text in it goes through ``set`` -> ``dumps`` ->
+lxml -> ``json.loads`` and comes back as the model. An array written by
+Tentacle keeps its exact text through a no-op edit, and an edited array is
+written as Tentacle writes it (or in the one-entry-per-line / indented layout
+it was found in).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+import pytest
+from hypothesis import given
+from hypothesis import note
+from hypothesis import strategies as st
+from strategies import TRUSTED_KEY
+from strategies import EntrySpec
+from strategies import GeneratedDoc
+from strategies import compact_json
+from strategies import documents
+from strategies import fold
+from strategies import json_entries
+from strategies import render_entries
+from strategies import server_models
+from strategies import tentacle_json
+from strategies import xml_text
+from xml_oracle import body_text
+from xml_oracle import lxml_view
+
+from tentacle_ha.config import loads
+from tentacle_ha.servers import CommunicationStyle
+from tentacle_ha.servers import TrustedServer
+from tentacle_ha.servers import TrustedServers
+
+# Text for JSON string fields. U+0085, U+2028 and U+2029 are left out of the
+# byte-exact comparisons with Tentacle's writer: see BUG-3 below.
+_NEWTONSOFT_ESCAPED: Final = frozenset("\u0085\u2028\u2029")
+_PLAIN_TEXT: Final = xml_text(max_size=16).filter(
+    lambda t: not _NEWTONSOFT_ESCAPED.intersection(t)
+)
+
+
+def _expected_pairs(server: TrustedServer) -> list[tuple[str, object]]:
+    """The entry's JSON as Tentacle writes it, as ordered (name, value) pairs."""
+    return [
+        ("Thumbprint", server.thumbprint),
+        ("CommunicationStyle", int(server.communication_style)),
+        ("Address", server.address),
+        ("Squid", server.squid),
+        ("SubscriptionId", server.subscription_id),
+        *(
+            (name, json.loads(raw, object_pairs_hook=list))
+            for name, raw in server.extra
+        ),
+    ]
+
+
+def _stored_json(data: bytes) -> str:
+    """The TrustedOctopusServers text as lxml reads it (last one wins)."""
+    return lxml_view(data)[fold(TRUSTED_KEY)][1]
+
+
+class TestJsonInXml:
+    """Arbitrary text survives both escaping layers."""
+
+    @given(documents(), st.lists(server_models(), max_size=4))
+    def test_servers_survive_set_dumps_lxml_json(
+        self, doc: GeneratedDoc, models: list[TrustedServer]
+    ) -> None:
+        """set -> dumps -> lxml -> json.loads gives back every field, in order."""
+        servers = TrustedServers(models)
+        config = loads(doc.data)
+        config.trusted_servers = servers
+        out = config.dumps()
+        text = _stored_json(out)
+        note(f"stored JSON: {text!r}")
+        assert json.loads(text, object_pairs_hook=list) == [
+            _expected_pairs(s) for s in models
+        ]
+        assert TrustedServers.from_json(text) == servers
+        assert loads(out).trusted_servers == servers
+        # Written in the file's own escaping style, inside the element.
+        raw = config.raw(TRUSTED_KEY)
+        assert raw in body_text(out, doc.style.codec)
+        assert "<" not in raw
+        assert "]]>" not in raw
+        if models and doc.escapes_quotes():
+            assert '"' not in raw
+        elif models:
+            assert "&quot;" not in raw
+
+
+def _tentacle_doc(
+    texts: st.SearchStrategy[str] = _PLAIN_TEXT,
+) -> st.SearchStrategy[tuple[GeneratedDoc, list[TrustedServer]]]:
+    """A document holding an array exactly as Tentacle wrote it, with its model."""
+    entries = st.lists(
+        json_entries(tentacle_form=True, text_fields=texts),
+        min_size=1,
+        max_size=4,
+        # Tentacle never writes two entries for one thumbprint and address.
+        unique_by=lambda e: (e.model.thumbprint, (e.model.address or "").lower()),
+    )
+
+    def build(
+        models: list[TrustedServer],
+    ) -> st.SearchStrategy[tuple[GeneratedDoc, list[TrustedServer]]]:
+        fixed = (EntrySpec(key=TRUSTED_KEY, value=tentacle_json(models)),)
+        return st.tuples(documents(fixed=fixed), st.just(models))
+
+    return entries.map(lambda es: [e.model for e in es]).flatmap(build)
+
+
+_NEW_THUMB: Final = "F" * 40
+
+
+class TestTentacleWrittenArrays:
+    """Tentacle's compact array: kept exactly, and re-rendered as Tentacle would."""
+
+    @given(_tentacle_doc(), st.data())
+    def test_no_op_keeps_the_text_and_an_edit_writes_tentacles_form(
+        self, built: tuple[GeneratedDoc, list[TrustedServer]], data: st.DataObject
+    ) -> None:
+        """No-op edits write nothing; a real edit writes exactly Tentacle's JSON."""
+        doc, models = built
+        config = loads(doc.data)
+        servers = config.trusted_servers
+        assert servers == models
+        assert servers.to_json() == tentacle_json(models)
+        # No-ops: re-add an entry, remove what is not there, revert a removal.
+        entry = data.draw(st.sampled_from(models), label="entry")
+        config.trusted_servers = servers.add_or_update(entry)
+        config.trusted_servers = servers.remove(thumbprint=_NEW_THUMB)
+        reverted = servers.remove(thumbprint=entry.thumbprint).replace_all(models)
+        config.trusted_servers = reverted
+        assert config.dumps() == doc.data
+        assert not config.changed
+        # A real edit: drop one entry, add a polling node.
+        index = data.draw(st.integers(0, len(models) - 1), label="removed")
+        expected = models[:index] + models[index + 1 :]
+        address = "https://new-node.example.com:10943"
+        sub = data.draw(st.from_regex(r"poll://[b-z2-9]{20}/", fullmatch=True))
+        edited = servers.replace_all(expected).add_polling(
+            _NEW_THUMB, address, subscription_id=sub
+        )
+        expected.append(
+            TrustedServer(
+                thumbprint=_NEW_THUMB,
+                communication_style=CommunicationStyle.TENTACLE_ACTIVE,
+                address=address,
+                subscription_id=sub,
+            )
+        )
+        config.trusted_servers = edited
+        out = config.dumps()
+        assert _stored_json(out) == tentacle_json(expected)
+        assert loads(out).trusted_servers == expected
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG-3: U+2028 (and U+0085, U+2029) written raw; Newtonsoft escapes them",
+)
+def test_bug3_line_separators_are_escaped_as_tentacle_does() -> None:
+    """An edited array escapes U+2028 as ``\\u2028``, as Newtonsoft does."""
+    server = TrustedServer(
+        thumbprint="A" * 40,
+        communication_style=CommunicationStyle.TENTACLE_ACTIVE,
+        address="https://node1:10943",
+        squid="x\u2028y",
+    )
+    assert TrustedServers([server]).to_json() == tentacle_json([server])
+
+
+_LAYOUTS: Final = st.sampled_from(["per_line", "indented"])
+
+
+def _wrap(json_text: str) -> bytes:
+    """A minimal Tentacle.config holding *json_text* (escaped as Tentacle does)."""
+    escaped = json_text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = escaped.replace("\r", "&#xD;")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<octopus-settings>\n'
+        f'  <set key="{TRUSTED_KEY}">{escaped}</set>\n</octopus-settings>'
+    ).encode()
+
+
+class TestLayouts:
+    """An array laid out across lines keeps its layout when edited."""
+
+    @given(
+        st.lists(
+            json_entries(tentacle_form=True, text_fields=_PLAIN_TEXT, extras=False).map(
+                lambda e: e.model
+            ),
+            min_size=2,
+            max_size=4,
+        ),
+        _LAYOUTS,
+        st.sampled_from(["\n", "\r\n"]),
+        st.sampled_from(["  ", "    ", "\t"]),
+        st.data(),
+    )
+    def test_edit_keeps_a_multi_line_layout(
+        self,
+        models: list[TrustedServer],
+        layout: str,
+        newline: str,
+        indent: str,
+        data: st.DataObject,
+    ) -> None:
+        """Removing an entry re-renders the rest in the layout the array used."""
+        fields = [_expected_pairs(m) for m in models]
+
+        def render(entries: list[list[tuple[str, object]]]) -> str:
+            return render_entries(
+                entries, layout=layout, newline=newline, indent=indent
+            )
+
+        servers = TrustedServers.from_json(render(fields))
+        assert servers == models
+        index = data.draw(st.integers(0, len(models) - 1), label="removed")
+        kept = models[:index] + models[index + 1 :]
+        edited = servers.replace_all(kept).to_json()
+        assert edited == render(fields[:index] + fields[index + 1 :])
+        # And through a document: the element holds exactly that text.
+        config = loads(_wrap(render(fields)))
+        config.trusted_servers = config.trusted_servers.replace_all(kept)
+        assert _stored_json(config.dumps()) == edited
+
+
+def test_extras_are_compact_json_text() -> None:
+    """Unknown fields are kept as compact JSON text (the form the model holds)."""
+    text = '[{"Thumbprint":"' + "A" * 40 + '","Extra": { "a" : [1, 2] }}]'
+    (server,) = TrustedServers.from_json(text)
+    assert server.extra == (("Extra", compact_json({"a": [1, 2]})),)
