@@ -54,6 +54,11 @@ _BOMS: Final = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+# Encodings where Python and libxml2 agree on every byte (Tentacle itself
+# reads UTF-8 or UTF-16 by BOM and ignores the declaration).
+_SUPPORTED: Final = frozenset(
+    {"utf-8", "utf-16-le", "utf-16-be", "ascii", "iso8859-1", "iso8859-15", "cp1252"}
+)
 _DECLARED = re.compile(
     rb"""\A<\?xml\s[^>]*?encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""",
 )
@@ -120,6 +125,35 @@ def dominant_newline(text: str) -> str:
     return "\n" if best == lf else "\r"
 
 
+def _declared_codec(data: bytes, path: str) -> str:
+    """The codec the XML declaration names (UTF-8 without one), if supported."""
+    declared = _DECLARED.match(data)
+    name = declared.group(1).decode("ascii") if declared else "utf-8"
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        raise ConfigEncodingError(
+            f"unknown encoding {name!r} in the XML declaration",
+            path=path,
+            line=1,
+            col=1,
+        ) from None
+    if codec == "utf-16":
+        raise ConfigEncodingError(
+            f"encoding {name!r} needs a byte order mark", path=path, line=1, col=1
+        )
+    if codec not in _SUPPORTED:
+        raise ConfigEncodingError(
+            f"encoding {name!r} is not supported (Tentacle reads its file as "
+            "UTF-8; supported: UTF-8, UTF-16 with a BOM, ASCII, ISO-8859-1, "
+            "ISO-8859-15, windows-1252)",
+            path=path,
+            line=1,
+            col=1,
+        )
+    return codec
+
+
 def decode(data: bytes, path: str) -> Decoded:
     """Decode *data* the way the file says it is encoded, losslessly.
 
@@ -143,21 +177,7 @@ def decode(data: bytes, path: str) -> Decoded:
             bom, codec = mark, name
             break
     if not codec:
-        declared = _DECLARED.match(data)
-        codec = declared.group(1).decode("ascii") if declared else "utf-8"
-        try:
-            codec = codecs.lookup(codec).name
-        except LookupError:
-            raise ConfigEncodingError(
-                f"unknown encoding {codec!r} in the XML declaration",
-                path=path,
-                line=1,
-                col=1,
-            ) from None
-        if codec in {"utf-16", "utf-32"} or codec.startswith("utf-32"):
-            raise ConfigEncodingError(
-                f"encoding {codec!r} needs a byte order mark", path=path, line=1, col=1
-            )
+        codec = _declared_codec(data, path)
     body = data[len(bom) :]
     try:
         text = body.decode(codec)
@@ -531,7 +551,9 @@ def scan(text: str, root: etree._Element, path: str) -> Scan:
 def settings_of(root: etree._Element) -> list[tuple[str, str]]:
     """``(key, value)`` of every <set> child, in order, as lxml reads them."""
     return [
-        (child.get("key", ""), value_of(child)) for child in root if child.tag == SET
+        (child.get("key", ""), value_of(child) if len(child) else child.text or "")
+        for child in root
+        if child.tag == SET
     ]
 
 

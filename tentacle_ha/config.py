@@ -606,7 +606,8 @@ class TentacleConfig:
                     "without separators; use normalize_thumbprint()"
                 )
                 raise InvalidValueError(msg)
-        self.set(KEYS.TRUSTED_SERVERS, servers.to_json())
+        # Our own rendering of a valid list: no need to parse it again.
+        self._set_text(KEYS.TRUSTED_SERVERS, servers.to_json())
         self._servers = servers
 
     def _servers_or_empty(self) -> TrustedServers:
@@ -654,7 +655,10 @@ class TentacleConfig:
         if not key or not key.strip():
             msg = "a key cannot be empty"
             raise InvalidValueError(msg, path=self.name)
-        text = _stored_text(key, value)
+        return self._set_text(key, _stored_text(key, value))
+
+    def _set_text(self, key: str, text: str) -> bool:
+        """Store *text* exactly as given ("" = an empty element)."""
         indices = self._index.get(_fold(key))
         if indices and len(indices) == 1:
             node = self._scan.nodes[indices[0]]

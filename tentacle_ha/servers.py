@@ -226,11 +226,18 @@ def same_address(a: str | None, b: str | None) -> bool:
     return _address_key(a) == _address_key(b)
 
 
+# Newtonsoft escapes these line breaks even in its default mode.
+_NEWTONSOFT_ESCAPED = re.compile("[\u0085\u2028\u2029]")
+
+
 def _json_value(value: object) -> str:
     if value is None:
         return "null"
     if type(value) is str:
-        return encode_basestring(value)
+        text = encode_basestring(value)
+        if _NEWTONSOFT_ESCAPED.search(text):  # rare: line separators
+            text = _NEWTONSOFT_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        return text
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -419,6 +426,15 @@ def _object_layout(text: str, start: int) -> dict[str, str]:
         next_key = ws(text, after + 1).end()  # type: ignore[union-attr]  # always matches
         found.setdefault("item_sep", text[pos:next_key])
         pos = next_key
+
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_WS = re.compile(r"[ \t\r\n]")
+
+
+def _has_layout(text: str) -> bool:
+    """Whether *text* has whitespace outside its strings (else: Tentacle's form)."""
+    return _JSON_WS.search(_STRINGS.sub("", text)) is not None
 
 
 def _detect_layout(text: str, spans: list[tuple[int, int]]) -> _Layout:
@@ -626,8 +642,9 @@ class TrustedServers(Sequence[TrustedServer]):
             return self._source
         if self._layout is None:
             self._layout = _Layout()
-            if self._source is not None and self._source.strip():
-                self._layout = _detect_layout(self._source, _parse(self._source)[1])
+            source = self._source
+            if source is not None and _has_layout(source):
+                self._layout = _detect_layout(source, _parse(source)[1])
         return self._layout.render(self._servers)
 
     def to_list(self) -> list[dict[str, Any]]:
@@ -780,6 +797,8 @@ class TrustedServers(Sequence[TrustedServer]):
         """
         new_thumb = normalize_thumbprint(new)
         wanted = _THUMBPRINT_NOISE.sub("", old.strip()).upper()
+        if wanted == new_thumb:
+            return self  # nothing to move
         out: list[TrustedServer] = []
         for server in self._servers:
             if _THUMBPRINT_NOISE.sub("", server.thumbprint).upper() != wanted:
