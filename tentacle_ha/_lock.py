@@ -40,8 +40,11 @@ _MAX_WAIT: Final = 0.05
 
 def lock_path(path: str | os.PathLike[str]) -> Path:
     """The sidecar lock file of *path* (of its target, when it is a symlink)."""
-    target = Path(os.path.realpath(path))
-    return target.with_name(f".{target.name}{LOCK_SUFFIX}")
+    return _sidecar(Path(os.path.realpath(path)))
+
+
+def _sidecar(real: Path) -> Path:
+    return real.with_name(f".{real.name}{LOCK_SUFFIX}")
 
 
 def _open(sidecar: Path, shown: str) -> int:
@@ -96,7 +99,9 @@ else:
 
 
 @contextlib.contextmanager
-def file_lock(path: str | os.PathLike[str], *, timeout: float = 60.0) -> Iterator[Path]:
+def file_lock(
+    path: str | os.PathLike[str], *, timeout: float = 60.0, resolved: bool = False
+) -> Iterator[Path]:
     """Hold the exclusive advisory lock of *path* for the ``with`` block.
 
     Waits (polling, with a short back-off) while another process holds it.
@@ -105,6 +110,7 @@ def file_lock(path: str | os.PathLike[str], *, timeout: float = 60.0) -> Iterato
     Args:
         path: the config file (need not exist yet).
         timeout: seconds to wait before giving up.
+        resolved: *path* is already a real path (no symlinks): skip resolving.
 
     Yields:
         The sidecar lock file.
@@ -114,7 +120,7 @@ def file_lock(path: str | os.PathLike[str], *, timeout: float = 60.0) -> Iterato
         FleetError: another process held the lock for longer than *timeout*.
     """
     shown = os.fspath(path)
-    sidecar = lock_path(path)
+    sidecar = _sidecar(Path(shown)) if resolved else lock_path(path)
     fd = _open(sidecar, shown)
     try:
         deadline = time.monotonic() + timeout

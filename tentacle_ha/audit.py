@@ -105,6 +105,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from tentacle_ha.cluster import Cluster
+    from tentacle_ha.fleet import _Found
 
 __all__ = [
     "Finding",
@@ -549,28 +550,18 @@ def _identities(doc: TentacleConfig) -> _FileAudit:
     return _FileAudit(doc.path, [], certificate, tuple(subs))
 
 
-def _audit_one(path: str, cluster: Cluster | None) -> _FileAudit:
-    from tentacle_ha.fleet import _describe_os  # noqa: PLC0415 -- fleet imports this module
-    from tentacle_ha.fleet import _read_config_bytes  # noqa: PLC0415 -- same
+def _audit_one(found: _Found, cluster: Cluster | None) -> _FileAudit | None:
+    from tentacle_ha.fleet import _load_found  # noqa: PLC0415 -- fleet imports this module
 
+    data = _load_found(found)
+    if data is None:
+        return None
+    if isinstance(data, Finding):
+        return _FileAudit(None, [data])
     try:
-        data = _read_config_bytes(path)
-        doc = loads(data, path=path)
+        doc = loads(data, path=found.path)
     except TentacleHAError as exc:
-        return _FileAudit(path, [_error_finding("not-a-config", exc, path)])
-    except OSError as exc:
-        message = f"cannot read: {_describe_os(exc)}"
-        return _FileAudit(
-            path,
-            [
-                Finding(
-                    severity=Severity.ERROR,
-                    code="unreadable",
-                    path=path,
-                    message=message,
-                )
-            ],
-        )
+        return _FileAudit(found.path, [_error_finding("not-a-config", exc, found.path)])
     ids = _identities(doc)
     return attrs.evolve(ids, findings=audit_config(doc, cluster=cluster))
 
@@ -582,7 +573,10 @@ def audit_file(
 
     .. versionadded:: 0.1.0
     """
-    return _audit_one(os.fspath(path), cluster).findings
+    from tentacle_ha.fleet import _Found  # noqa: PLC0415 -- fleet imports this module
+
+    result = _audit_one(_Found(os.fspath(path), explicit=True), cluster)
+    return result.findings if result is not None else []
 
 
 _SHOWN: Final = 3
@@ -648,17 +642,17 @@ def audit_fleet(
     """
     from tentacle_ha.fleet import _Done  # noqa: PLC0415 -- fleet imports this module
     from tentacle_ha.fleet import _pipeline  # noqa: PLC0415 -- same
-    from tentacle_ha.fleet import expand_paths  # noqa: PLC0415 -- same
+    from tentacle_ha.fleet import _walk  # noqa: PLC0415 -- same
 
     certificates = _Clones("cloned-certificate", "certificate thumbprint")
     subscriptions = _Clones("cloned-subscription", "SubscriptionId")
     items = (
-        _Done(_FileAudit(None, [item]))
-        if isinstance(item, Finding)
-        else os.fspath(item)
-        for item in expand_paths(paths, follow_symlinks=follow_symlinks)
+        _Done(_FileAudit(None, [item])) if isinstance(item, Finding) else item
+        for item in _walk(paths, follow_symlinks=follow_symlinks)
     )
     for result in _pipeline(items, _audit_one, cluster, jobs=jobs):
+        if result is None:
+            continue
         yield from result.findings
         path = result.path
         if path is None:

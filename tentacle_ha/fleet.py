@@ -66,6 +66,7 @@ from typing import Any
 from typing import Final
 from typing import Generic
 from typing import Literal
+from typing import NamedTuple
 from typing import TypeVar
 
 import attrs
@@ -403,26 +404,59 @@ def _not_loadable(path: str, info: os.stat_result) -> Finding | None:
     return None
 
 
-def _candidate(path: str, *, explicit: bool) -> Path | Finding | None:
-    """*path* if it is to be worked on, a finding why not, or None (not a config)."""
-    file = Path(path)
-    try:
-        info = file.stat()
-        problem = _not_loadable(path, info)
-        if problem is not None:
-            return problem if explicit or stat.S_ISREG(info.st_mode) else None
-        kind = _sniff(_read_head(path))
-    except OSError as exc:
-        return _unreadable(path, exc)
+class _Found(NamedTuple):
+    """A file the walk found: named explicitly, or met while crawling a folder."""
+
+    path: str
+    explicit: bool
+
+
+def _classify(path: str, head: bytes, *, explicit: bool) -> Finding | bool:
+    """From a file's first bytes: take it (True), skip it (a finding), or ignore it."""
+    kind = _sniff(head)
     if kind == "binary":
         return _finding(
             Severity.WARNING, "binary-file", path, "binary content (NUL bytes); skipped"
         )
     if explicit or kind == "config":
-        return file
-    if kind == "other" and _is_tentacle_name(file.name):
-        return file  # a broken Tentacle.config: loading it says what is wrong
-    return None
+        return True
+    # A broken Tentacle.config is taken: loading it says what is wrong.
+    return kind == "other" and _is_tentacle_name(Path(path).name)
+
+
+def _checked(found: _Found) -> Path | Finding | None:
+    """*found* if it is to be worked on, a finding why not, or None (not a config)."""
+    path = found.path
+    try:
+        info = Path(path).stat()
+        problem = _not_loadable(path, info)
+        if problem is not None:
+            return problem if found.explicit or stat.S_ISREG(info.st_mode) else None
+        verdict = _classify(path, _read_head(path), explicit=found.explicit)
+    except OSError as exc:
+        return _unreadable(path, exc)
+    if verdict is True:
+        return Path(path)
+    return verdict or None
+
+
+def _load_found(found: _Found) -> bytes | Finding | None:
+    """`_checked`, reading the whole file once: its bytes, a finding, or None."""
+    path = found.path
+    try:
+        info = os.stat(path)  # noqa: PTH116 -- hot path: a Path costs more than the stat
+        problem = _not_loadable(path, info)
+        if problem is not None:
+            return problem if found.explicit or stat.S_ISREG(info.st_mode) else None
+        data = _read_config_bytes(path)
+    except OSError as exc:
+        return _unreadable(path, exc)
+    except TentacleHAError as exc:  # it changed under us: too large, not a file
+        return _finding(Severity.WARNING, "not-a-file", path, exc.message)
+    verdict = _classify(path, data[:_SNIFF_SIZE], explicit=found.explicit)
+    if verdict is True:
+        return data
+    return verdict or None
 
 
 def _inside(real: str, roots: tuple[str, ...]) -> bool:
@@ -465,20 +499,14 @@ def _symlink(
     return ("dir" if is_dir else "file"), None
 
 
-def _entry_kind(
-    entry: os.DirEntry[str], roots: tuple[str, ...], *, follow: bool
-) -> tuple[str | None, Finding | None]:
-    if entry.is_symlink():
-        return _symlink(entry.path, roots, follow=follow)
-    if entry.is_dir(follow_symlinks=False):
-        return "dir", None
-    return ("file" if entry.is_file(follow_symlinks=False) else None), None
-
-
 def _crawl(
     top: str, roots: tuple[str, ...], *, follow: bool
-) -> Iterator[Path | Finding]:
-    """Depth-first, sorted, streaming: a folder's files, then its subfolders."""
+) -> Iterator[_Found | Finding]:
+    """Depth-first, sorted, streaming: a folder's files, then its subfolders.
+
+    Without symlinks there can be no loop, so only the targets of followed
+    symlinks are remembered.
+    """
     stack = [top]
     visited = {os.path.realpath(top)}
     while stack:
@@ -495,15 +523,61 @@ def _crawl(
             if problem is not None:
                 yield problem
             if kind == "dir":
+                subfolders.append(entry.path)
+            elif kind == "linked-dir":
                 real = os.path.realpath(entry.path)
                 if real not in visited:
                     visited.add(real)
                     subfolders.append(entry.path)
             elif kind == "file" and _is_config_name(entry.name):
-                found = _candidate(entry.path, explicit=False)
-                if found is not None:
-                    yield found
+                yield _Found(entry.path, explicit=False)
         stack.extend(reversed(subfolders))
+
+
+def _entry_kind(
+    entry: os.DirEntry[str], roots: tuple[str, ...], *, follow: bool
+) -> tuple[str | None, Finding | None]:
+    """ "dir", "linked-dir", "file" or None (skip), and a finding if any."""
+    if entry.is_symlink():
+        kind, problem = _symlink(entry.path, roots, follow=follow)
+        return ("linked-dir" if kind == "dir" else kind), problem
+    if entry.is_dir(follow_symlinks=False):
+        return "dir", None
+    return ("file" if entry.is_file(follow_symlinks=False) else None), None
+
+
+def _walk(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    follow_symlinks: bool,
+    roots: Iterable[str | os.PathLike[str]] | None = None,
+) -> Iterator[_Found | Finding]:
+    """The files named by *paths*, before any per-file check."""
+    fixed = tuple(os.path.realpath(r) for r in roots) if roots is not None else None
+    for arg in paths:
+        text = os.fspath(arg)
+        if not os.path.lexists(text) and glob.has_magic(text):
+            matches = sorted(glob.iglob(text, recursive=True))  # noqa: PTH207 -- takes absolute patterns too
+            if not matches:
+                yield _finding(Severity.ERROR, "not-found", text, "matches no file")
+            for match in matches:
+                yield from _walk_one(match, fixed, follow=follow_symlinks)
+        else:
+            yield from _walk_one(text, fixed, follow=follow_symlinks)
+
+
+def _walk_one(
+    text: str, roots: tuple[str, ...] | None, *, follow: bool
+) -> Iterator[_Found | Finding]:
+    path = Path(text)
+    if path.is_dir():
+        yield from _crawl(text, roots or (os.path.realpath(text),), follow=follow)
+    elif path.is_symlink() and not path.exists():
+        yield _broken_link(text, os.path.realpath(text))
+    elif not path.exists():
+        yield _finding(Severity.ERROR, "not-found", text, "no such file or folder")
+    else:
+        yield _Found(text, explicit=True)
 
 
 def expand_paths(
@@ -530,33 +604,13 @@ def expand_paths(
     unless *follow_symlinks*. A symlink to a place inside is skipped: the
     crawl reaches its target under its own name.
 
+    `plan`, `apply` and `tentacle_ha.audit.audit_fleet` find files by the
+    same rules, checking each file where they read it.
+
     .. versionadded:: 0.1.0
     """
-    fixed = tuple(os.path.realpath(r) for r in roots) if roots is not None else None
-    for arg in paths:
-        text = os.fspath(arg)
-        if not os.path.lexists(text) and glob.has_magic(text):
-            matches = sorted(glob.iglob(text, recursive=True))  # noqa: PTH207 -- takes absolute patterns too
-            if not matches:
-                yield _finding(Severity.ERROR, "not-found", text, "matches no file")
-            for match in matches:
-                yield from _expand_one(match, fixed, follow=follow_symlinks)
-        else:
-            yield from _expand_one(text, fixed, follow=follow_symlinks)
-
-
-def _expand_one(
-    text: str, roots: tuple[str, ...] | None, *, follow: bool
-) -> Iterator[Path | Finding]:
-    path = Path(text)
-    if path.is_dir():
-        yield from _crawl(text, roots or (os.path.realpath(text),), follow=follow)
-    elif path.is_symlink() and not path.exists():
-        yield _broken_link(text, os.path.realpath(text))
-    elif not path.exists():
-        yield _finding(Severity.ERROR, "not-found", text, "no such file or folder")
-    else:
-        found = _candidate(text, explicit=True)
+    for item in _walk(paths, follow_symlinks=follow_symlinks, roots=roots):
+        found = item if isinstance(item, Finding) else _checked(item)
         if found is not None:
             yield found
 
@@ -1023,25 +1077,31 @@ class FileOutcome:
 
 _P = TypeVar("_P")
 _R = TypeVar("_R")
+_R_co = TypeVar("_R_co", covariant=True)
 
 
 @attrs.frozen
-class _Done(Generic[_R]):
+class _Done(Generic[_R_co]):
     """A result known without a worker (e.g. a file skipped while finding files)."""
 
-    result: _R
+    result: _R_co
 
 
-_WORKER: dict[str, object] = {}
+_WORKER: dict[str, Any] = {}
 
 
-def _init_worker(context: object) -> None:
+def _init_worker(context: object, threads: int) -> None:
     _WORKER["context"] = context
+    if threads > 1:
+        _WORKER["threads"] = concurrent.futures.ThreadPoolExecutor(threads)
 
 
 def _run_chunk(work: Callable[[_P, Any], _R], chunk: list[_P]) -> list[_R]:
     context = _WORKER["context"]
-    return [work(item, context) for item in chunk]
+    threads: concurrent.futures.ThreadPoolExecutor | None = _WORKER.get("threads")
+    if threads is None:
+        return [work(item, context) for item in chunk]
+    return list(threads.map(work, chunk, itertools.repeat(context)))
 
 
 def default_jobs() -> int:
@@ -1084,12 +1144,14 @@ def _pipeline(
     context: object,
     *,
     jobs: int | None,
+    threads: int = 1,
 ) -> Iterator[_R]:
     """``work(item, context)`` for each item, in order, in worker processes.
 
     At most ``jobs * 4`` chunks of 32 items are in flight, so memory does not
     grow with the number of items. Up to one chunk of items is processed
-    here, without starting workers.
+    here, without starting workers. With *threads*, each worker runs that
+    many items of a chunk at once (for work that waits on the disk).
     """
     count = default_jobs() if jobs is None else max(1, jobs)
     stream = iter(items)
@@ -1102,7 +1164,7 @@ def _pipeline(
         max_workers=count,
         mp_context=_mp_context(),
         initializer=_init_worker,
-        initargs=(context,),
+        initargs=(context, threads),
     )
     queue: collections.deque[list[_R] | concurrent.futures.Future[list[_R]]]
     queue = collections.deque()
@@ -1128,6 +1190,10 @@ def _pipeline(
             yield from _result(queue.popleft())
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _found_status(finding: Finding) -> Status:
+    return Status.FAILED if finding.severity is Severity.ERROR else Status.SKIPPED
 
 
 # -- plan ------------------------------------------------------------------------------
@@ -1158,16 +1224,13 @@ def _edit_bytes(path: str, data: bytes, edit: Edit) -> _Edited:
     return _Edited(Status.CHANGED, "updates " + ", ".join(doc.changed_keys), after, doc)
 
 
-def _skipped_plan(finding: Finding) -> FilePlan:
-    outcome = _found_outcome(finding)
-    return FilePlan(path=outcome.path, status=outcome.status, reason=outcome.reason)
-
-
-def _plan_one(path: str, edit: Edit) -> FilePlan:
-    try:
-        data = _read_config_bytes(path)
-    except (TentacleHAError, OSError) as exc:
-        return FilePlan(path=path, status=Status.FAILED, reason=_reason(exc))
+def _plan_one(found: _Found, edit: Edit) -> FilePlan | None:
+    path = found.path
+    data = _load_found(found)
+    if data is None:
+        return None
+    if isinstance(data, Finding):
+        return FilePlan(path=path, status=_found_status(data), reason=data.message)
     edited = _edit_bytes(path, data, edit)
     after = _sha256(edited.after) if edited.after is not None else None
     diff = ""
@@ -1192,20 +1255,32 @@ def plan(
 ) -> Iterator[FilePlan]:
     """What *edit* would do to every config under *paths*; writes nothing.
 
-    Files are found by `expand_paths`; a file it skips is a ``skipped`` plan
-    (``failed`` when it could not be read at all). Results come in order,
-    streamed, computed in *jobs* worker processes (default: one per CPU).
+    Files are found as `expand_paths` finds them; a file it skips is a
+    ``skipped`` plan (``failed`` when it could not be read at all). Results
+    come in order, streamed, computed in *jobs* worker processes (default:
+    one per CPU).
 
     .. versionadded:: 0.1.0
     """
     items = (
-        _Done(_skipped_plan(item)) if isinstance(item, Finding) else os.fspath(item)
-        for item in expand_paths(paths, follow_symlinks=follow_symlinks)
+        _Done(
+            FilePlan(
+                path=item.path or "", status=_found_status(item), reason=item.message
+            )
+        )
+        if isinstance(item, Finding)
+        else item
+        for item in _walk(paths, follow_symlinks=follow_symlinks)
     )
-    yield from _pipeline(items, _plan_one, edit, jobs=jobs)
+    for result in _pipeline(items, _plan_one, edit, jobs=jobs):
+        if result is not None:
+            yield result
 
 
 # -- apply -----------------------------------------------------------------------------
+
+_IO_THREADS: Final = 8
+"""Files each apply worker writes at once: fsync waits overlap (group commit)."""
 
 
 @attrs.frozen
@@ -1217,9 +1292,9 @@ class _ApplyContext:
     lock: bool = True
 
 
-@attrs.frozen
-class _ApplyTask:
+class _ApplyTask(NamedTuple):
     path: str
+    explicit: bool
     expected: str | None = None
 
 
@@ -1227,37 +1302,37 @@ _LISTINGS: collections.OrderedDict[str, dict[str, list[str]]] = (
     collections.OrderedDict()
 )
 _LISTINGS_MAX: Final = 64
+_LISTINGS_LOCK = threading.Lock()
 
 
-def _stale_temps(real: Path) -> list[str]:
-    """Temporary files of *real* in its folder, as listed once per folder."""
-    folder = str(real.parent)
-    listing = _LISTINGS.get(folder)
-    if listing is None:
-        listing = {}
-        try:
-            with os.scandir(folder) as it:
-                for entry in it:
-                    name = entry.name
-                    if name.startswith(".") and name.endswith(TEMP_SUFFIX):
-                        owner = name[1 : -len(TEMP_SUFFIX)].rpartition(".")[0]
-                        listing.setdefault(owner, []).append(name)
-        except OSError:
-            pass
+def _stale_temps(folder: str, name: str) -> list[str]:
+    """Temporary files of *name* in *folder*, as listed once per folder."""
+    with _LISTINGS_LOCK:
+        listing = _LISTINGS.get(folder)
+        if listing is not None:
+            _LISTINGS.move_to_end(folder)
+            return list(listing.get(name, ()))
+    listing = {}
+    with contextlib.suppress(OSError), os.scandir(folder) as it:
+        for entry in it:
+            entry_name = entry.name
+            if entry_name.startswith(".") and entry_name.endswith(TEMP_SUFFIX):
+                owner = entry_name[1 : -len(TEMP_SUFFIX)].rpartition(".")[0]
+                listing.setdefault(owner, []).append(entry_name)
+    with _LISTINGS_LOCK:
         _LISTINGS[folder] = listing
         while len(_LISTINGS) > _LISTINGS_MAX:
             _LISTINGS.popitem(last=False)
-    else:
-        _LISTINGS.move_to_end(folder)
-    return listing.get(real.name, [])
+    return list(listing.get(name, ()))
 
 
-def _clean_stale(real: Path) -> None:
-    """Remove *real*'s leftover temporary files; call with its lock held."""
-    for name in _stale_temps(real):
+def _clean_stale(folder: str, name: str) -> None:
+    """Remove *name*'s leftover temporary files; call with its lock held."""
+    for temp in _stale_temps(folder, name):
         with contextlib.suppress(FileNotFoundError):
-            (real.parent / name).unlink()
-    _LISTINGS.get(str(real.parent), {}).pop(real.name, None)
+            Path(folder, temp).unlink()
+    with _LISTINGS_LOCK:
+        _LISTINGS.get(folder, {}).pop(name, None)
 
 
 def _outcome(  # noqa: PLR0917 -- a record, built positionally in one module
@@ -1285,29 +1360,31 @@ _CHANGED_UNDER_LOCK: Final = (
 )
 
 
-def _apply_one(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome:
+def _apply_one(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome | None:
     path = task.path
-    try:
-        data = _read_config_bytes(path)
-    except (TentacleHAError, OSError) as exc:
-        return _outcome(path, Status.FAILED, _reason(exc))
+    data = _load_found(_Found(path, task.explicit))
+    if data is None:
+        return None
+    if isinstance(data, Finding):
+        return FileOutcome(path=path, status=_found_status(data), reason=data.message)
     if task.expected is not None and _sha256(data) != task.expected:
         return _outcome(path, Status.CONFLICT, _CHANGED_SINCE_PLAN, data)
     edited = _edit_bytes(path, data, ctx.edit)
-    real = Path(os.path.realpath(path))
+    real = os.path.realpath(path)
+    folder, name = os.path.split(real)
     try:
         if edited.status is not Status.CHANGED:
-            if _stale_temps(real) and ctx.lock:
-                with file_lock(path, timeout=ctx.lock_timeout):
-                    _clean_stale(real)
+            if ctx.lock and _stale_temps(folder, name):
+                with file_lock(real, timeout=ctx.lock_timeout, resolved=True):
+                    _clean_stale(folder, name)
             return _outcome(path, edited.status, edited.reason, data, edited.after)
         guard = (
-            file_lock(path, timeout=ctx.lock_timeout)
+            file_lock(real, timeout=ctx.lock_timeout, resolved=True)
             if ctx.lock
             else contextlib.nullcontext()
         )
         with guard:
-            _clean_stale(real)
+            _clean_stale(folder, name)
             return _write_locked(path, data, edited, task, ctx)
     except (TentacleHAError, OSError) as exc:
         return _outcome(path, Status.FAILED, _reason(exc), data)
@@ -1401,19 +1478,23 @@ def apply(
     """
     _check_backup_suffix(backup_suffix)
     context = _ApplyContext(edit, backup_suffix, fsync, lock_timeout)
-    found = expand_paths(paths, follow_symlinks=follow_symlinks)
-    if expected is None:
-        tasks = (
+    found = _walk(paths, follow_symlinks=follow_symlinks)
+    reviewed = _Reviewed(expected) if expected is not None else None
+    tasks = (
+        reviewed.tasks(found)
+        if reviewed is not None
+        else (
             _Done(_found_outcome(item))
             if isinstance(item, Finding)
-            else _ApplyTask(os.fspath(item))
+            else _ApplyTask(item.path, item.explicit)
             for item in found
         )
-        yield from _pipeline(tasks, _apply_one, context, jobs=jobs)
-        return
-    reviewed = _Reviewed(expected)
-    yield from _pipeline(reviewed.tasks(found), _apply_one, context, jobs=jobs)
-    yield from reviewed.leftovers()
+    )
+    for result in _pipeline(tasks, _apply_one, context, jobs=jobs, threads=_IO_THREADS):
+        if result is not None:
+            yield result
+    if reviewed is not None:
+        yield from reviewed.leftovers()
 
 
 def _absolute(path: str | os.PathLike[str], base: str | None = None) -> str:
@@ -1421,8 +1502,9 @@ def _absolute(path: str | os.PathLike[str], base: str | None = None) -> str:
 
 
 def _found_outcome(finding: Finding) -> FileOutcome:
-    status = Status.FAILED if finding.severity is Severity.ERROR else Status.SKIPPED
-    return FileOutcome(path=finding.path or "", status=status, reason=finding.message)
+    return FileOutcome(
+        path=finding.path or "", status=_found_status(finding), reason=finding.message
+    )
 
 
 class _Reviewed:
@@ -1433,22 +1515,21 @@ class _Reviewed:
         self.seen: set[str] = set()
 
     def tasks(
-        self, found: Iterable[Path | Finding]
-    ) -> Iterator[_ApplyTask | _Done[FileOutcome]]:
+        self, found: Iterable[_Found | Finding]
+    ) -> Iterator[_ApplyTask | _Done[FileOutcome | None]]:
         for item in found:
             if isinstance(item, Finding):
                 self.seen.add(_absolute(item.path or ""))
                 yield _Done(_found_outcome(item))
                 continue
-            shown = os.fspath(item)
-            key = _absolute(shown)
+            key = _absolute(item.path)
             self.seen.add(key)
             if key in self.wanted:
-                yield _ApplyTask(shown, self.wanted[key][1])
+                yield _ApplyTask(item.path, item.explicit, self.wanted[key][1])
             else:
                 yield _Done(
                     FileOutcome(
-                        path=shown,
+                        path=item.path,
                         status=Status.SKIPPED,
                         reason="not in the reviewed plan",
                     )
