@@ -473,9 +473,9 @@ def _broken_link(path: str, real: str) -> Finding:
 
 
 def _symlink(
-    path: str, roots: tuple[str, ...], *, follow: bool
+    path: str, top: str, roots: tuple[str, ...], *, follow: bool
 ) -> tuple[str | None, Finding | None]:
-    """How the crawl takes a symlink: as a "dir" or "file", with a finding, or not."""
+    """How the crawl of *top* takes a symlink: as a "dir" or "file", or not."""
     real = os.path.realpath(path)
     target = Path(real)
     if not target.exists():
@@ -483,12 +483,12 @@ def _symlink(
             return None, _broken_link(path, real)
         return None, None
     is_dir = target.is_dir()
-    if _inside(real, roots):
+    if _inside(real, (top,)):
         # The crawl reaches the target under its own name; do not count it twice.
         if is_dir or _is_config_name(target.name):
             return None, None
         return "file", None
-    if not follow:
+    if not follow and not _inside(real, roots):
         return None, _finding(
             Severity.WARNING,
             "symlink-outside-roots",
@@ -507,8 +507,9 @@ def _crawl(
     Without symlinks there can be no loop, so only the targets of followed
     symlinks are remembered.
     """
+    real_top = os.path.realpath(top)
     stack = [top]
-    visited = {os.path.realpath(top)}
+    visited = {real_top}
     while stack:
         folder = stack.pop()
         try:
@@ -519,7 +520,7 @@ def _crawl(
             continue
         subfolders: list[str] = []
         for entry in entries:
-            kind, problem = _entry_kind(entry, roots, follow=follow)
+            kind, problem = _entry_kind(entry, real_top, roots, follow=follow)
             if problem is not None:
                 yield problem
             if kind == "dir":
@@ -535,11 +536,11 @@ def _crawl(
 
 
 def _entry_kind(
-    entry: os.DirEntry[str], roots: tuple[str, ...], *, follow: bool
+    entry: os.DirEntry[str], top: str, roots: tuple[str, ...], *, follow: bool
 ) -> tuple[str | None, Finding | None]:
     """ "dir", "linked-dir", "file" or None (skip), and a finding if any."""
     if entry.is_symlink():
-        kind, problem = _symlink(entry.path, roots, follow=follow)
+        kind, problem = _symlink(entry.path, top, roots, follow=follow)
         return ("linked-dir" if kind == "dir" else kind), problem
     if entry.is_dir(follow_symlinks=False):
         return "dir", None
@@ -561,13 +562,15 @@ def _walk(
             if not matches:
                 yield _finding(Severity.ERROR, "not-found", text, "matches no file")
             for match in matches:
-                yield from _walk_one(match, fixed, follow=follow_symlinks)
+                yield from _walk_one(
+                    match, fixed, follow=follow_symlinks, explicit=False
+                )
         else:
-            yield from _walk_one(text, fixed, follow=follow_symlinks)
+            yield from _walk_one(text, fixed, follow=follow_symlinks, explicit=True)
 
 
 def _walk_one(
-    text: str, roots: tuple[str, ...] | None, *, follow: bool
+    text: str, roots: tuple[str, ...] | None, *, follow: bool, explicit: bool
 ) -> Iterator[_Found | Finding]:
     path = Path(text)
     if path.is_dir():
@@ -577,7 +580,7 @@ def _walk_one(
     elif not path.exists():
         yield _finding(Severity.ERROR, "not-found", text, "no such file or folder")
     else:
-        yield _Found(text, explicit=True)
+        yield _Found(text, explicit=explicit)
 
 
 def expand_paths(
@@ -597,11 +600,12 @@ def expand_paths(
       index files (JSON), temporary files, lock files and backups are not
       configs and are never returned.
     - A pattern with ``*``, ``?`` or ``[`` that names no existing path is
-      expanded as a glob (``**`` recurses); its matches are sorted.
+      expanded as a glob (``**`` recurses); its matches are sorted, and
+      taken when they look like Tentacle configs, as in a folder.
 
-    Inside a folder, a symlink leading outside *roots* (by default, that
-    folder) gives a ``symlink-outside-roots`` finding and is not followed,
-    unless *follow_symlinks*. A symlink to a place inside is skipped: the
+    Inside a folder, a symlink leading outside it and outside *roots* gives
+    a ``symlink-outside-roots`` finding and is not followed, unless
+    *follow_symlinks*. A symlink to a place inside the folder is skipped: the
     crawl reaches its target under its own name.
 
     `plan`, `apply` and `tentacle_ha.audit.audit_fleet` find files by the
