@@ -414,11 +414,17 @@ def _node_names(cluster: Cluster) -> dict[str, str]:
     return {a: f"the {what} ({a})" for a in addresses}
 
 
+def _https(address: str | None) -> str | None:
+    """``http://`` read as ``https://``, as Tentacle's own tools rewrite it."""
+    if address is None:
+        return None
+    return re.sub(r"(?i)^http://", "https://", address.strip())
+
+
 def _in(address: str | None, addresses: Sequence[str | None]) -> bool:
-    """Same address, reading ``http://`` as ``https://`` as Tentacle's tools do."""
-    if address is not None:
-        address = re.sub(r"(?i)^http://", "https://", address.strip())
-    return any(same_address(address, a) for a in addresses)
+    """Whether *address* is one of *addresses* (``http://`` read as ``https://``)."""
+    wanted = _https(address)
+    return any(same_address(wanted, _https(a)) for a in addresses)
 
 
 def _check_cluster(report: _Report, servers: TrustedServers, cluster: Cluster) -> None:

@@ -13,12 +13,18 @@ Everything is derived from a seed, so a fleet is the same on every run.
 
 from __future__ import annotations
 
+import argparse
 import base64
+import io
 import random
 from pathlib import Path
 from typing import Final
 
 import attrs
+
+from tentacle_ha import _cli_fleet
+from tentacle_ha.cli import _Out
+from tentacle_ha.errors import TentacleHAError
 
 __all__ = [
     "ADDRESSES",
@@ -27,6 +33,7 @@ __all__ = [
     "Tentacle",
     "config_bytes",
     "make_tentacle",
+    "run_fleet_cli",
     "write_fleet",
 ]
 
@@ -256,3 +263,31 @@ def write_fleet(
         path.write_bytes(data)
         paths.append(path)
     return paths
+
+
+class _TTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def run_fleet_cli(*argv: str, tty: bool = False) -> tuple[int, str, str]:
+    """Run ``tentacle-ha fleet ...`` in-process: (exit code, stdout, stderr).
+
+    The parser is built with `tentacle_ha._cli_fleet.register`, as cli.py
+    does; usage errors give exit code 2 and errors exit code 1, as
+    `tentacle_ha.cli.main` gives them.
+    With *tty*, stderr claims to be a terminal (to see the progress line).
+    """
+    parser = argparse.ArgumentParser(prog="tentacle-ha")
+    _cli_fleet.register(parser.add_subparsers(dest="command", required=True))
+    out, err = io.StringIO(), (_TTY() if tty else io.StringIO())
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return (2 if exc.code else 0), out.getvalue(), err.getvalue()
+    try:
+        code: int = args.handler(args, _Out(out, err))
+    except TentacleHAError as exc:  # as main() reports it
+        err.write(f"{exc}\n")
+        code = 1
+    return code, out.getvalue(), err.getvalue()
