@@ -51,11 +51,13 @@ def _open(sidecar: Path, shown: str) -> int:
     nofollow = getattr(os, "O_NOFOLLOW", 0)
     try:
         return os.open(sidecar, os.O_RDWR | os.O_CREAT | nofollow, 0o600)
-    except PermissionError:
+    except PermissionError as denied:
         # Created by someone else and not writable by us: a read-only
         # descriptor still takes a POSIX flock.
         try:
             return os.open(sidecar, os.O_RDONLY | nofollow)
+        except FileNotFoundError:
+            raise _lock_error(denied, sidecar, shown) from denied
         except OSError as exc:
             raise _lock_error(exc, sidecar, shown) from exc
     except OSError as exc:
