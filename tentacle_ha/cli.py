@@ -24,6 +24,7 @@ from tentacle_ha import __version__
 from tentacle_ha import check as _check
 from tentacle_ha import lb as _lb
 from tentacle_ha import plan as _plan
+from tentacle_ha._cli_fleet import register as _register_fleet
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
 from tentacle_ha.cluster import Cluster
@@ -462,6 +463,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_config_commands(sub)
     _add_servers_commands(sub)
     _add_cluster_commands(sub)
+    _register_fleet(sub)
     return parser
 
 
