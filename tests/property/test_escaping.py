@@ -26,6 +26,7 @@ from strategies import json_entries
 from strategies import render_entries
 from strategies import server_models
 from strategies import tentacle_json
+from strategies import wrap_value
 from strategies import xml_text
 from xml_oracle import body_text
 from xml_oracle import lxml_view
@@ -35,12 +36,9 @@ from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServer
 from tentacle_ha.servers import TrustedServers
 
-# Text for JSON string fields. U+0085, U+2028 and U+2029 are left out of the
-# byte-exact comparisons with Tentacle's writer: see BUG-3 below.
-_NEWTONSOFT_ESCAPED: Final = frozenset("\u0085\u2028\u2029")
-_PLAIN_TEXT: Final = xml_text(max_size=16).filter(
-    lambda t: not _NEWTONSOFT_ESCAPED.intersection(t)
-)
+# Text for JSON string fields (with U+0085, U+2028 and U+2029 among the
+# special characters: Newtonsoft escapes them).
+_PLAIN_TEXT: Final = xml_text(max_size=16)
 
 
 def _expected_pairs(server: TrustedServer) -> list[tuple[str, object]]:
@@ -160,32 +158,20 @@ class TestTentacleWrittenArrays:
         assert loads(out).trusted_servers == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-3: U+2028 (and U+0085, U+2029) written raw; Newtonsoft escapes them",
-)
-def test_bug3_line_separators_are_escaped_as_tentacle_does() -> None:
-    """An edited array escapes U+2028 as ``\\u2028``, as Newtonsoft does."""
+@pytest.mark.parametrize("char", ["\u0085", "\u2028", "\u2029"])
+def test_line_separators_are_escaped_as_tentacle_does(char: str) -> None:
+    """An edited array escapes U+0085/U+2028/U+2029 as Newtonsoft does (was raw)."""
     server = TrustedServer(
         thumbprint="A" * 40,
         communication_style=CommunicationStyle.TENTACLE_ACTIVE,
         address="https://node1:10943",
-        squid="x\u2028y",
+        squid=f"x{char}y",
     )
     assert TrustedServers([server]).to_json() == tentacle_json([server])
+    assert f"\\u{ord(char):04x}" in tentacle_json([server])
 
 
 _LAYOUTS: Final = st.sampled_from(["per_line", "indented"])
-
-
-def _wrap(json_text: str) -> bytes:
-    """A minimal Tentacle.config holding *json_text* (escaped as Tentacle does)."""
-    escaped = json_text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    escaped = escaped.replace("\r", "&#xD;")
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n<octopus-settings>\n'
-        f'  <set key="{TRUSTED_KEY}">{escaped}</set>\n</octopus-settings>'
-    ).encode()
 
 
 class TestLayouts:
@@ -227,7 +213,7 @@ class TestLayouts:
         edited = servers.replace_all(kept).to_json()
         assert edited == render(fields[:index] + fields[index + 1 :])
         # And through a document: the element holds exactly that text.
-        config = loads(_wrap(render(fields)))
+        config = loads(wrap_value(TRUSTED_KEY, render(fields)))
         config.trusted_servers = config.trusted_servers.replace_all(kept)
         assert _stored_json(config.dumps()) == edited
 

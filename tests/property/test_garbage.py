@@ -29,6 +29,7 @@ from xml_oracle import lxml_view
 from tentacle_ha.config import MAX_FILE_SIZE
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import loads
+from tentacle_ha.errors import ConfigEncodingError
 from tentacle_ha.errors import ConfigParseError
 from tentacle_ha.errors import FileTooLargeError
 from tentacle_ha.errors import InternalError
@@ -123,6 +124,23 @@ _SNIPPETS: Final = (
     b'xmlns="urn:x"',
     b"xmlns:p='urn:p'",
 )
+# Names Python knows but that are not XML text encodings, or that Python and
+# libxml2 decode differently (shift_jis: 0x5C is '\\' to one, U+00A5 to the
+# other). Both once escaped or misread; they must be refused.
+_NOT_TEXT_ENCODINGS: Final = (
+    "rot13",
+    "base64",
+    "hex",
+    "zlib",
+    "uu",
+    "punycode",
+    "undefined",
+    "idna",
+    "unicode_escape",
+    "raw_unicode_escape",
+    "shift_jis",
+)
+
 # Encodings a declaration may name: real ones, ones lxml and Python disagree
 # on, and ones that are not text encodings at all.
 _ENCODINGS: Final = (
@@ -145,22 +163,8 @@ _ENCODINGS: Final = (
     "cp037",
     "mbcs",
     "x-no-such-encoding",
+    *_NOT_TEXT_ENCODINGS,
 )
-# BUG-4: declared names of Python codecs that are not XML text encodings
-# escape as LookupError / UnicodeError (or, for unicode_escape, a
-# DeprecationWarning). Kept out of the drawn pool; pinned below.
-_BUG4_ENCODINGS: Final = (
-    "rot13",
-    "base64",
-    "hex",
-    "zlib",
-    "uu",
-    "punycode",
-    "undefined",
-    "idna",
-    "unicode_escape",
-)
-
 _TOKENS: Final = st.sampled_from(
     [
         *(s.decode("latin-1") for s in _SNIPPETS),
@@ -258,36 +262,14 @@ class TestGarbage:
         body = '<octopus-settings><set key="a">b</set></octopus-settings>'
         _load_or_refuse(f'<?xml version="1.0" encoding="{encoding}"?>{body}'.encode())
 
-    @pytest.mark.parametrize(
-        "encoding",
-        [
-            pytest.param(
-                name,
-                marks=pytest.mark.xfail(
-                    strict=True,
-                    raises=(LookupError, UnicodeError, DeprecationWarning),
-                    reason="BUG-4: a non-text codec named in the declaration escapes",
-                ),
-            )
-            for name in _BUG4_ENCODINGS
-        ],
-    )
-    def test_bug4_non_text_codecs_are_refused(self, encoding: str) -> None:
-        """A declaration naming a non-text codec gives ConfigEncodingError."""
+    @pytest.mark.parametrize("encoding", _NOT_TEXT_ENCODINGS)
+    def test_non_text_codecs_are_refused(self, encoding: str) -> None:
+        """A declaration naming a non-text or misread codec: ConfigEncodingError."""
         body = '<octopus-settings><set key="a">\\]</set></octopus-settings>'
-        _load_or_refuse(f'<?xml version="1.0" encoding="{encoding}"?>{body}'.encode())
-
-    @pytest.mark.xfail(
-        strict=True, reason="BUG-5: Python's and libxml2's shift_jis disagree on 0x5C"
-    )
-    def test_bug5_declared_encoding_reads_as_lxml_reads_it(self) -> None:
-        """A shift_jis file reads as lxml reads it, and takes an edit."""
-        body = '<octopus-settings><set key="a">\\]</set></octopus-settings>'
-        data = f'<?xml version="1.0" encoding="shift_jis"?>{body}'.encode()
-        config = loads(data, path=_PATH)
-        assert config.get("a") == etree.fromstring(data)[0].text
-        config.set("b", "x")
-        assert config.dumps()
+        data = f'<?xml version="1.0" encoding="{encoding}"?>{body}'.encode()
+        with pytest.raises(ConfigEncodingError) as info:
+            loads(data, path=_PATH)
+        _positioned(info.value)
 
     def test_file_over_the_size_limit(self) -> None:
         """A file over the limit is refused unparsed with FileTooLargeError."""

@@ -15,8 +15,11 @@ from typing import Final
 
 from hypothesis import note
 from lxml import etree
+from strategies import SECRET_KEYS
 from strategies import fold
 from strategies import is_blank
+
+from tentacle_ha._secret import Secret
 
 if TYPE_CHECKING:
     from tentacle_ha.config import TentacleConfig
@@ -117,4 +120,15 @@ def assert_agrees(doc: TentacleConfig, model: dict[str, tuple[str, str]]) -> byt
             spelling.swapcase() if spelling.isascii() else spelling, reveal=True
         )
         assert got == expected, (spelling, got, expected)
+        if folded in SECRET_KEYS and expected is not None:
+            _assert_hidden(doc, spelling, expected)
     return data
+
+
+def _assert_hidden(doc: TentacleConfig, spelling: str, expected: str) -> None:
+    """A secret reads as a Secret that shows only ``***`` unless revealed."""
+    hidden = doc.get(spelling)
+    assert isinstance(hidden, Secret)
+    assert hidden.reveal() == expected
+    assert (repr(hidden), str(hidden), f"{hidden}") == ("Secret('***')", "***", "***")
+    assert dict(doc.items())[spelling] == "***"
