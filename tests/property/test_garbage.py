@@ -241,6 +241,13 @@ class TestGarbage:
     @example(b"<octopus-settings/>\x00")
     @example(b"<octopus-settings><set key='a'><b/></set></octopus-settings>")
     @example(b"<Octopus-Settings/>")
+    # Pins: declared encodings that once escaped or read differently from lxml.
+    @example(b'<?xml version="1.0" encoding="rot13"?><octopus-settings/>')
+    @example(b'<?xml version="1.0" encoding="unicode_escape"?><octopus-settings>\\]')
+    @example(
+        b'<?xml version="1.0" encoding="shift_jis"?>'
+        b'<octopus-settings><set key="a">\\]</set></octopus-settings>'
+    )
     @example(b"<octopus-settings xmlns='urn:x'><set key='a'>1</set></octopus-settings>")
     def test_arbitrary_bytes(self, data: bytes) -> None:
         """Random bytes load or are refused with a positioned TentacleHAError."""
