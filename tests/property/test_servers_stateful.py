@@ -166,9 +166,10 @@ class TrustedServersMachine(RuleBasedStateMachine):
         super().__init__()
         self.config: TentacleConfig = loads(b"<octopus-settings/>")
         self.model: list[TrustedServer] = []
-        self.initial_text: str | None = None
-        self.initial_model: list[TrustedServer] = []
-        self.touched = False  # the list differed from the loaded one at some point
+        # The array text the current list was read from, and its entries:
+        # while the entries are those, that exact text is written back.
+        self.source_text: str | None = None
+        self.source_model: list[TrustedServer] = []
         # Thumbprints whose polling entries all came from add_polling without
         # an explicit SubscriptionId: those must share one SubscriptionId.
         self.clean: set[str] = set()
@@ -182,13 +183,11 @@ class TrustedServersMachine(RuleBasedStateMachine):
             doc = data.draw(documents(fixed=(EntrySpec(key=TRUSTED_KEY, value=""),)))
         self.config = loads(doc.data)
         self.model = list(models)
-        self.initial_text = text
-        self.initial_model = list(models)
+        self.source_text = text
+        self.source_model = list(models)
 
     def _apply(self, servers: TrustedServers) -> None:
         self.config.trusted_servers = servers
-        if servers != self.initial_model:
-            self.touched = True
 
     def _taint(self, thumb: str) -> None:
         self.clean.discard(thumb.upper())
@@ -311,7 +310,10 @@ class TrustedServersMachine(RuleBasedStateMachine):
     @rule()
     def reload(self) -> None:
         """Save-and-reload: the file alone carries the state."""
-        self.config = loads(self.config.dumps())
+        data = self.config.dumps()
+        self.config = loads(data)
+        self.source_text = lxml_view(data).get(fold(TRUSTED_KEY), (None, None))[1]
+        self.source_model = list(self.model)
 
     @rule()
     def set_unchanged(self) -> None:
@@ -337,8 +339,8 @@ class TrustedServersMachine(RuleBasedStateMachine):
         reread = loads(data)
         assert reread.trusted_servers == self.model
         assert TrustedServers.from_json(text) == self.model
-        if not self.touched and self.initial_text is not None:
-            assert text == self.initial_text  # untouched arrays keep their text
+        if self.model == self.source_model and self.source_text is not None:
+            assert text == self.source_text  # the parsed entries: the exact text
             return
         if not text.strip():
             assert not self.model
