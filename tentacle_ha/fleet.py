@@ -1573,7 +1573,8 @@ class ReviewedPlan:
 def load_plan(path: str | os.PathLike[str]) -> ReviewedPlan:
     """Read a plan saved from ``tentacle-ha fleet plan --json``.
 
-    Relative paths in it are taken from the folder the plan was made in.
+    Relative paths in it are taken from the folder the plan was made in (and
+    kept relative when that is the current folder).
 
     Raises:
         InvalidValueError: not a readable plan document.
@@ -1597,10 +1598,11 @@ def load_plan(path: str | os.PathLike[str]) -> ReviewedPlan:
     ):
         raise InvalidValueError("plan is missing edit, cwd or files", path=name)
     expected: dict[str, str] = {}
+    moved = _absolute(cwd) != _absolute(".")  # run elsewhere: make paths absolute
     for number, entry in enumerate(files, 1):
         if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
             raise InvalidValueError(f"plan entry {number} has no path", path=name)
         before = entry.get("before_sha256")
         if isinstance(before, str):
-            expected[_absolute(entry["path"], cwd)] = before
+            expected[_absolute(entry["path"], cwd) if moved else entry["path"]] = before
     return ReviewedPlan(edit=edit, expected=expected)
