@@ -227,18 +227,12 @@ def _edit(args: argparse.Namespace, io: _IO) -> _fleet.Edit | None:
         (args.keep, lambda: _fleet.KeepOnly(tuple(args.keep))),
         (args.set, lambda: _fleet.SetKey(*args.set)),
         (args.unset, lambda: _fleet.UnsetKey(args.unset)),
-        (
-            args.polling_connection_count,
-            lambda: _fleet.SetPollingConnectionCount(args.polling_connection_count),
-        ),
     ]
     for given, make in makers:
         if given is not None:
             return make()
-    io.err(
-        f"{command}: give one edit option"
-    )  # pragma: no cover - argparse requires one
-    return None
+    # argparse requires exactly one edit option: this is the last one left.
+    return _fleet.SetPollingConnectionCount(args.polling_connection_count)
 
 
 def _row(status: str, path: str, reason: str) -> str:

@@ -452,7 +452,8 @@ def _load_found(found: _Found) -> bytes | Finding | None:
     except OSError as exc:
         return _unreadable(path, exc)
     except TentacleHAError as exc:  # it changed under us: too large, not a file
-        return _finding(Severity.WARNING, "not-a-file", path, exc.message)
+        code = "file-too-large" if isinstance(exc, FileTooLargeError) else "not-a-file"
+        return _finding(Severity.WARNING, code, path, exc.message)
     verdict = _classify(path, data[:_SNIFF_SIZE], explicit=found.explicit)
     if verdict is True:
         return data

@@ -12,7 +12,9 @@ from helpers.fleetgen import write_fleet
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tentacle_ha import audit
 from tentacle_ha import loads
+from tentacle_ha.audit import Finding
 from tentacle_ha.audit import Severity
 from tentacle_ha.audit import audit_config
 from tentacle_ha.audit import audit_file
@@ -552,3 +554,38 @@ def test_cli_audit_needs_paths_and_shows_progress_on_a_tty() -> None:
     assert "files..." in err
     _, _, quiet = run_fleet_cli("fleet", "audit", "fleet", "--quiet", tty=True)
     assert quiet == ""
+
+
+def test_finding_text_without_a_position_and_broken_arrays_across_files(
+    tmp_path: Path,
+) -> None:
+    """Findings print without a position; a broken array does not stop the audit."""
+    assert str(Finding(severity=ERROR, code="c", path="p", message="m")) == (
+        "p: error: m [c]"
+    )
+    assert str(Finding(severity=INFO, code="c", path=None, message="m", line=3)) == (
+        "-:3: info: m [c]"
+    )
+    (tmp_path / "broken.config").write_bytes(config("[{"))
+    (tmp_path / "web.config").write_text("<configuration/>")
+    for name in "abcde":
+        (tmp_path / f"{name}.config").write_bytes(
+            config(HEALTHY, certificate="EE" * 20)
+        )
+    (tmp_path / "gone.config").symlink_to(tmp_path / "nowhere")
+    checked: list[str] = []
+    findings = list(audit_fleet([tmp_path], jobs=1, on_file=checked.append))
+    assert sorted(Path(p).name for p in checked) == sorted(
+        f"{n}.config" for n in ["broken", *"abcde"]
+    )
+    codes = [(f.code, Path(f.path or "").name) for f in findings]
+    assert ("trusted-servers-broken", "broken.config") in codes
+    assert ("broken-symlink", "gone.config") in codes
+    clones = [f.message for f in findings if f.code == "cloned-certificate"]
+    assert len(clones) == 5
+    assert all(m.endswith(", ... (cloned machine?)") for m in clones)
+
+
+def test_module_listing() -> None:
+    """dir() shows the public names only."""
+    assert dir(audit) == sorted(audit.__all__)

@@ -7,6 +7,7 @@ import os
 import resource
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -405,3 +406,75 @@ def test_a_config_growing_past_the_limit_is_not_read_whole(
     )
     with pytest.raises(FileTooLargeError, match="grew over"):
         fleet._read_config_bytes(str(path))
+
+
+def test_path_mapping_without_a_root() -> None:
+    """Without a root, paths are read where they are; relative ones are refused."""
+    assert fleet._local_path("/etc/x/../y", root=None, platform="linux") == Path(
+        "/etc/y"
+    )
+    assert fleet._local_path("C:\\x", root=None, platform="windows") == Path("C:\\x")
+    assert fleet._local_path("relative\\x", root=None, platform="windows") is None
+
+
+def test_unreadable_index_and_relative_machine_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index file that cannot be read is a problem; a relative home is under root."""
+    instances = tmp_path / "home" / "Tentacle" / "Instances"
+    _index(instances, "a.config", {"Name": "A", "ConfigurationFilePath": "/a"})
+    real_read = Path.read_bytes
+
+    def deny(self: Path) -> bytes:
+        if self.name == "a.config":
+            raise PermissionError(13, "Permission denied")
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+    (found,) = fleet.discover_instances(
+        root=tmp_path, machine_home="home", platform="linux"
+    )
+    assert found.problem == (
+        "cannot read the instance index file: Permission denied (EACCES)"
+    )
+
+
+def test_odd_files_and_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """UTF-32, unreadable heads and folders, links inside the folder, grown files."""
+    top = tmp_path / "fleet"
+    (top / "data").mkdir(parents=True)
+    (top / "utf32.config").write_bytes(b"\xff\xfe\x00\x00<\x00\x00\x00")
+    (top / "data" / "tentacle.xml").write_bytes(SAMPLE)
+    (top / "x.config").symlink_to(top / "data" / "tentacle.xml")
+    (top / "dangling").symlink_to(tmp_path / "nothing")
+    (top / "locked").mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = list(fleet.expand_paths([top]))
+    assert _found(found) == [str(top / "x.config")]
+    assert _codes(found) == [("unreadable", "locked")]
+    monkeypatch.undo()
+
+    def no_head(_path: str) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(fleet, "_read_head", no_head)
+    assert _codes(list(fleet.expand_paths([top / "x.config"]))) == [
+        ("unreadable", "x.config")
+    ]
+    monkeypatch.undo()
+
+    def grown(_path: str) -> bytes:
+        raise FileTooLargeError("file grew over 16777216 bytes", path=_path)
+
+    monkeypatch.setattr(fleet, "_read_config_bytes", grown)
+    plans = list(fleet.plan([top / "x.config"], fleet.UnsetKey("X"), jobs=1))
+    assert [(p.status, p.reason) for p in plans] == [
+        ("skipped", "file grew over 16777216 bytes")
+    ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
+import operator
 import os
 import pickle
 import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -552,6 +555,10 @@ def test_lock_file_that_cannot_be_created(
     with file_lock(path):
         pass
     assert opened_readonly
+    lock_path(path).unlink()
+    lock_path(path).symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(WriteError, match=r"\(ELOOP\)"), file_lock(path):
+        pass
 
 
 # -- properties ----------------------------------------------------------------------
@@ -825,3 +832,204 @@ def test_results_serialise(tree: Path) -> None:
 def test_default_jobs_is_the_cpu_count() -> None:
     """Worker processes default to one per CPU."""
     assert fleet.default_jobs() == (os.cpu_count() or 1)
+
+
+# -- the pipeline and the corners of apply -------------------------------------------
+
+
+def test_pipeline_keeps_order_and_interleaves_known_results() -> None:
+    """Hundreds of items through workers come back in order, known results in place."""
+    items: list[int | fleet._Done[int]] = [
+        fleet._Done(-i) if i % 37 == 0 else i for i in range(600)
+    ]
+    result = list(fleet._pipeline(items, operator.add, 1000, jobs=2))
+    assert result == [-i if i % 37 == 0 else i + 1000 for i in range(600)]
+    assert list(fleet._pipeline(items[:5], operator.add, 1, jobs=4)) == [0, 2, 3, 4, 5]
+
+
+def test_worker_side_runs_chunks_with_and_without_threads() -> None:
+    """A worker runs a chunk in order, on its own or with its I/O threads."""
+    saved = dict(fleet._WORKER)
+    try:
+        fleet._init_worker(10, 1)
+        assert fleet._run_chunk(operator.add, [1, 2, 3]) == [11, 12, 13]
+        fleet._init_worker(20, 3)
+        assert fleet._run_chunk(operator.add, list(range(50))) == list(range(20, 70))
+        fleet._WORKER["threads"].shutdown()
+    finally:
+        fleet._WORKER.clear()
+        fleet._WORKER.update(saved)
+
+
+def test_start_method_avoids_fork_with_threads_and_dead_workers_fail_loudly() -> None:
+    """With threads running, workers are not forked; a dead worker is a FleetError."""
+    assert fleet._mp_context().get_start_method() == "fork"
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert fleet._mp_context().get_start_method() == "forkserver"
+    finally:
+        stop.set()
+        thread.join()
+    future: concurrent.futures.Future[list[int]] = concurrent.futures.Future()
+    future.set_exception(BrokenProcessPool("gone"))
+    with pytest.raises(FleetError, match="a worker process died"):
+        fleet._result(future)
+
+
+def test_apply_reports_found_problems_and_ignores_other_configs(tree: Path) -> None:
+    """Broken links fail, binary files are skipped, other apps' .config are ignored."""
+    (tree / "web.config").write_text("<configuration/>")
+    (tree / "Tentacle-bin.config").write_bytes(b"\x00\x01")
+    (tree / "gone.config").symlink_to(tree / "nowhere")
+    edit = fleet.RemoveNode(NODE.format(1))
+    outcomes = [
+        (Path(o.path).name, o.status) for o in fleet.apply([tree], edit, jobs=1)
+    ]
+    plans = [(Path(p.path).name, p.status) for p in fleet.plan([tree], edit, jobs=1)]
+    assert (
+        outcomes[:2]
+        == plans[:2]
+        == [
+            ("Tentacle-bin.config", Status.SKIPPED),
+            ("gone.config", Status.SKIPPED),
+        ]
+    )
+    assert "web.config" not in [name for name, _ in outcomes + plans]
+    expected = {str(tree / "a" / "Tentacle.config"): "0" * 64}
+    reviewed = list(fleet.apply([tree], edit, jobs=1, expected=expected))
+    assert [(Path(o.path).name, o.status) for o in reviewed][:2] == outcomes[:2]
+
+
+def test_an_edit_raising_anything_fails_only_its_file(tree: Path) -> None:
+    """A bug in an edit is one failed file with the exception named."""
+
+    class Boom(fleet.UnsetKey):
+        __slots__ = ()
+
+        def apply(self, doc: Any) -> None:
+            if "Octopus.Home" in doc and doc["Octopus.Home"] == "C:\\Octopus":
+                msg = "boom"
+                raise ValueError(msg)
+            super().apply(doc)
+
+    outcomes = list(fleet.apply([tree], Boom("Octopus.Home"), jobs=1))
+    assert [(o.status, o.reason) for o in outcomes][:2] == [
+        (Status.FAILED, "unexpected error: ValueError: boom"),
+        (Status.CHANGED, "updates Octopus.Home"),
+    ]
+
+
+def test_another_run_doing_the_same_edit_first_is_unchanged(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If another run applied the same edit before we got the lock, we write nothing."""
+    target = tree / "b" / "tentacle-Tentacle.config"
+    edit = fleet.AddNode(T, NODE.format(4))
+    done_by_other = edited(LINUX, edit)
+    real_read = fleet._read_config_bytes
+    reads = {"n": 0}
+
+    def read(path: str) -> bytes:
+        reads["n"] += 1
+        if reads["n"] == 2:
+            target.write_bytes(done_by_other)
+        return real_read(path)
+
+    monkeypatch.setattr(fleet, "_read_config_bytes", read)
+    (outcome,) = fleet.apply([target], edit, jobs=1)
+    assert (outcome.status, outcome.after_sha256) == (
+        Status.UNCHANGED,
+        sha(done_by_other),
+    )
+
+
+def test_a_planned_file_made_a_fifo_is_a_conflict(tree: Path) -> None:
+    """A planned file replaced by something that is not a file is left alone."""
+    edit = fleet.RemoveNode(NODE.format(3))
+    target = tree / "b" / "tentacle-Tentacle.config"
+    expected = {str(target): sha(LINUX), str(tree / "elsewhere.config"): "0" * 64}
+    (tree / "elsewhere.config").write_bytes(LINUX)
+    target.unlink()
+    os.mkfifo(target)
+    outcomes = list(fleet.apply([tree / "b"], edit, jobs=1, expected=expected))
+    assert [(o.status, o.reason) for o in outcomes] == [
+        (
+            Status.CONFLICT,
+            "no longer a regular file since the plan was made; left alone",
+        )
+    ]
+
+
+def test_module_listing() -> None:
+    """dir() shows the public names only."""
+    assert dir(fleet) == sorted(fleet.__all__)
+
+
+def test_more_descriptions() -> None:
+    """Every edit says what it does."""
+    assert fleet.KeepOnly(("https://a:1", "https://b:2")).describe() == (
+        "keep only https://a:1, https://b:2"
+    )
+    assert fleet.SetPollingConnectionCount(4).describe() == (
+        "set the polling connection count to 4"
+    )
+    assert fleet.UnsetKey("X").describe() == "unset X"
+    assert fleet.RemoveNode("https://a:1").describe() == "remove node https://a:1"
+    assert (
+        fleet.AddNode(T, "https://a:1").describe()
+        == f"add node https://a:1 (thumbprint {T})"
+    )
+    assert fleet.Rotate(T, NEW_T).describe() == f"rotate {T} -> {NEW_T}"
+
+
+def test_a_symlinked_lock_file_is_refused(tmp_path: Path) -> None:
+    """A lock file planted as a symlink is not followed (O_NOFOLLOW): the file fails."""
+    path = tmp_path / "Tentacle.config"
+    path.write_bytes(LINUX)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"do not touch")
+    lock_path(path).symlink_to(victim)
+    (outcome,) = fleet.apply([path], fleet.RemoveNode(NODE.format(1)), jobs=1)
+    assert outcome.status is Status.FAILED
+    assert outcome.reason.endswith("(ELOOP)")
+    assert path.read_bytes() == LINUX
+    assert victim.read_bytes() == b"do not touch"
+
+
+@pytest.mark.usefixtures("cli_tree")
+def test_cli_instances_and_bad_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Broken instance index files are failed rows; --jobs takes positive numbers."""
+    monkeypatch.delenv(fleet.MACHINE_HOME_ENV, raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    image = tmp_path / "image"
+    instances = image / "etc" / "octopus" / "Tentacle" / "Instances"
+    instances.mkdir(parents=True)
+    (instances / "broken.config").write_text("{")
+    code, out, _ = run_fleet_cli(
+        "fleet", "plan", "--instances", "--root", str(image), "--unset", "X"
+    )
+    assert code == 1
+    assert out.splitlines() == [
+        (
+            f"failed     {instances / 'broken.config'}  (instance index file is not "
+            "JSON: Expecting property name enclosed in double quotes: line 1 column 2 "
+            "(char 1))"
+        ),
+        "1 files: 0 changed, 0 unchanged, 1 failed, 0 skipped",
+    ]
+    code, out, _ = run_fleet_cli(
+        "fleet", "apply", "--instances", "--root", str(image), "--unset", "X", "--json"
+    )
+    assert json.loads(out)["files"][0]["status"] == "failed"
+    assert (
+        run_fleet_cli("fleet", "plan", "fleet", "--unset", "X", "--jobs", "x")[0] == 2
+    )
+    code, _, _ = run_fleet_cli(
+        "fleet", "apply", "fleet", "--polling-connection-count", "3", "--jobs", "1"
+    )
+    assert code == 0
+    assert load("fleet/b/tentacle-Tentacle.config").polling_connection_count == 3
