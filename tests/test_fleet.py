@@ -396,6 +396,22 @@ def test_leftover_temp_files_are_cleaned_under_the_lock(tree: Path) -> None:
 # -- conflicts ---------------------------------------------------------------------
 
 
+def _write_on_second_read(
+    monkeypatch: pytest.MonkeyPatch, target: Path, data: bytes
+) -> None:
+    """Another run writes *data* into *target* just before apply's second read."""
+    real_read = fleet._read_config_bytes
+    reads = {"n": 0}
+
+    def read(path: str) -> bytes:
+        reads["n"] += 1
+        if reads["n"] == 2:
+            target.write_bytes(data)
+        return real_read(path)
+
+    monkeypatch.setattr(fleet, "_read_config_bytes", read)
+
+
 def test_reviewed_plan_conflicts_skips_and_gone_files(tree: Path) -> None:
     """Changed since the plan: conflict; not in it: skipped; gone: conflict, last."""
     edit = fleet.RemoveNode(NODE.format(3))
@@ -467,16 +483,7 @@ def test_a_change_before_the_lock_is_reapplied(
     """A file another run changed before we held the lock is edited again, not lost."""
     target = tree / "b" / "tentacle-Tentacle.config"
     other_run = edited(LINUX, fleet.AddNode(T, NODE.format(5)))
-    reads = {"n": 0}
-    real_read = fleet._read_config_bytes
-
-    def read(path: str) -> bytes:
-        reads["n"] += 1
-        if reads["n"] == 2:
-            target.write_bytes(other_run)
-        return real_read(path)
-
-    monkeypatch.setattr(fleet, "_read_config_bytes", read)
+    _write_on_second_read(monkeypatch, target, other_run)
     (outcome,) = fleet.apply([target], fleet.AddNode(T, NODE.format(4)), jobs=1)
     assert outcome.status is Status.CHANGED
     assert addresses(target.read_bytes())[-2:] == [NODE.format(5), NODE.format(4)]
@@ -928,16 +935,7 @@ def test_another_run_doing_the_same_edit_first_is_unchanged(
     target = tree / "b" / "tentacle-Tentacle.config"
     edit = fleet.AddNode(T, NODE.format(4))
     done_by_other = edited(LINUX, edit)
-    real_read = fleet._read_config_bytes
-    reads = {"n": 0}
-
-    def read(path: str) -> bytes:
-        reads["n"] += 1
-        if reads["n"] == 2:
-            target.write_bytes(done_by_other)
-        return real_read(path)
-
-    monkeypatch.setattr(fleet, "_read_config_bytes", read)
+    _write_on_second_read(monkeypatch, target, done_by_other)
     (outcome,) = fleet.apply([target], edit, jobs=1)
     assert (outcome.status, outcome.after_sha256) == (
         Status.UNCHANGED,
