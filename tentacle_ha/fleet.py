@@ -46,6 +46,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import contextlib
+import difflib
 import enum
 import errno
 import glob
@@ -1210,14 +1211,16 @@ class _Edited:
     reason: str = ""
     after: bytes | None = None
     doc: TentacleConfig | None = None
+    before_text: str = ""  # redacted, for the diff
 
 
-def _edit_bytes(path: str, data: bytes, edit: Edit) -> _Edited:
+def _edit_bytes(path: str, data: bytes, edit: Edit, *, diff: bool = False) -> _Edited:
     try:
         doc = loads(data, path=path)
         skip = edit.skip_reason(doc)
         if skip is not None:
             return _Edited(Status.SKIPPED, skip)
+        before_text = doc.redacted_text() if diff else ""
         edit.apply(doc)
         after = doc.dumps()
     except TentacleHAError as exc:
@@ -1226,7 +1229,30 @@ def _edit_bytes(path: str, data: bytes, edit: Edit) -> _Edited:
         return _Edited(Status.FAILED, f"unexpected error: {_reason(exc)}")
     if after == data:
         return _Edited(Status.UNCHANGED, after=after, doc=doc)
-    return _Edited(Status.CHANGED, "updates " + ", ".join(doc.changed_keys), after, doc)
+    reason = "updates " + ", ".join(doc.changed_keys)
+    return _Edited(Status.CHANGED, reason, after, doc, before_text)
+
+
+def _diff(edited: _Edited) -> str:
+    """`TentacleConfig.diff`, without parsing the original bytes a second time.
+
+    The redacted text taken before the edit is the original's; when a secret
+    changed, the document's own diff marks it, so that case goes there.
+    """
+    doc = edited.doc
+    if doc is None or edited.status is not Status.CHANGED:
+        return ""
+    if any(is_secret_key(key) for key in doc.changed_keys):
+        return doc.diff()
+    label = doc.name
+    lines = difflib.unified_diff(
+        edited.before_text.splitlines(),
+        doc.redacted_text().splitlines(),
+        fromfile=f"a{label}" if label.startswith("/") else f"a/{label}",
+        tofile=f"b{label}" if label.startswith("/") else f"b/{label}",
+        lineterm="",
+    )
+    return "\n".join(lines) + "\n"
 
 
 def _plan_one(found: _Found, edit: Edit) -> FilePlan | None:
@@ -1236,17 +1262,14 @@ def _plan_one(found: _Found, edit: Edit) -> FilePlan | None:
         return None
     if isinstance(data, Finding):
         return FilePlan(path=path, status=_found_status(data), reason=data.message)
-    edited = _edit_bytes(path, data, edit)
+    edited = _edit_bytes(path, data, edit, diff=True)
     after = _sha256(edited.after) if edited.after is not None else None
-    diff = ""
-    if edited.status is Status.CHANGED and edited.doc is not None:
-        diff = edited.doc.diff()
     return FilePlan(
         path=path,
         status=edited.status,
         before_sha256=_sha256(data),
         after_sha256=after,
-        diff=diff,
+        diff=_diff(edited),
         reason=edited.reason,
     )
 

@@ -1031,3 +1031,26 @@ def test_cli_instances_and_bad_jobs(
     )
     assert code == 0
     assert load("fleet/b/tentacle-Tentacle.config").polling_connection_count == 3
+
+
+@settings(max_examples=60)
+@given(
+    name=st.sampled_from(sorted(p.name for p in CORPUS.glob("*.config"))),
+    edit=_EDITS | st.just(fleet.SetKey("Octopus.Proxy.ProxyPassword", "pw")),
+    relative=st.booleans(),
+)
+def test_plan_diff_is_the_documents_own_diff(
+    name: str, edit: fleet.Edit, *, relative: bool
+) -> None:
+    """The plan's quicker diff is byte for byte what TentacleConfig.diff() gives."""
+    path = f"fleet/{name}" if relative else f"/fleet/{name}"
+    data = (CORPUS / name).read_bytes()
+    edited_ = fleet._edit_bytes(path, data, edit, diff=True)
+    doc = loads(data, path=path)
+    try:
+        if edit.skip_reason(doc) is None:
+            edit.apply(doc)
+    except FleetError:
+        assert edited_.status is Status.FAILED
+        return
+    assert fleet._diff(edited_) == doc.diff()
