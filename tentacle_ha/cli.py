@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import TextIO
@@ -442,6 +443,12 @@ def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
     return code
 
 
+def _cmd_demo(args: argparse.Namespace, io: _Out) -> int:
+    from tentacle_ha._demo import run_demo  # noqa: PLC0415 -- starts servers; load on use
+
+    return run_demo(io.stdout, keep=Path(args.keep) if args.keep else None)
+
+
 # -- parser ---------------------------------------------------------------------
 
 
@@ -464,6 +471,16 @@ def _parser() -> argparse.ArgumentParser:
     _add_servers_commands(sub)
     _add_cluster_commands(sub)
     _register_fleet(sub)
+    demo = sub.add_parser(
+        "demo",
+        help="the whole job on loopback: a fake cluster and a fleet of configs",
+    )
+    demo.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="write the fleet and cluster files here and keep them",
+    )
+    demo.set_defaults(handler=_cmd_demo)
     return parser
 
 
