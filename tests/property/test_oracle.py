@@ -9,12 +9,17 @@ everything before the root, the tail, the newline style) never changes.
 
 from __future__ import annotations
 
+import codecs
 from typing import TYPE_CHECKING
+from typing import Final
 
 import attrs
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import ASCII_KEYS
 from strategies import NEW_KEYS
+from strategies import REAL_KEYS
+from strategies import TYPED_VALUES
 from strategies import GeneratedDoc
 from strategies import documents
 from strategies import edit_values
@@ -23,6 +28,7 @@ from strategies import is_blank
 from strategies import sort_key
 from strategies import spellings
 from strategies import styles
+from strategies import xml_text
 from xml_oracle import assert_agrees
 from xml_oracle import body_text
 from xml_oracle import lxml_sets
@@ -146,3 +152,77 @@ class TestOracle:
             config.set(key, data.draw(edit_values(key), label="value")[0])
         order = [sort_key(k) for k, _ in lxml_sets(config.dumps())]
         assert order == sorted(order)
+
+
+# -- in a file Tentacle wrote, edits write what Tentacle would write ------------
+
+_XMLNS: Final = (
+    'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+)
+_ONE_LINE: Final = xml_text(max_size=20).filter(
+    lambda t: "\r" not in t and "\n" not in t
+)
+_TENTACLE_KEYS: Final = st.one_of(
+    st.sampled_from(REAL_KEYS), ASCII_KEYS, _ONE_LINE.filter(lambda k: k.strip())
+).filter(lambda k: "\t" not in k and fold(k) not in TYPED_VALUES)
+
+
+def _tentacle_writes(pairs: dict[str, tuple[str, str]], newline: str) -> bytes:
+    """The file Tentacle's XmlSerializer writes for these settings.
+
+    BOM, lower-case declaration, xsd/xsi namespaces, keys in ordinal order,
+    two-space indent, ``&<>`` escaped in text, ``&<>"`` in the key, null as
+    ``<set key="K" />``, no newline after the root.
+    """
+    lines = ['<?xml version="1.0" encoding="utf-8"?>', f"<octopus-settings {_XMLNS}>"]
+    for key, value in sorted(pairs.values(), key=lambda p: sort_key(p[0])):
+        attr = key.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        attr = attr.replace('"', "&quot;")
+        if is_blank(value):
+            lines.append(f'  <set key="{attr}" />')
+        else:
+            text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            lines.append(f'  <set key="{attr}">{text}</set>')
+    lines.append("</octopus-settings>")
+    return codecs.BOM_UTF8 + newline.join(lines).encode()
+
+
+class TestTentacleWrittenFiles:
+    """Edits to a file Tentacle wrote give the bytes Tentacle would write."""
+
+    @given(
+        st.dictionaries(_TENTACLE_KEYS, _ONE_LINE, min_size=1, max_size=6),
+        st.sampled_from(["\r\n", "\n"]),
+        st.data(),
+    )
+    def test_edits_write_what_tentacle_writes(
+        self, initial: dict[str, str], newline: str, data: st.DataObject
+    ) -> None:
+        """Set, null, insert and delete leave exactly Tentacle's own output."""
+        state: dict[str, tuple[str, str]] = {}
+        for key, value in initial.items():
+            state.setdefault(fold(key), (key, "" if is_blank(value) else value))
+        config = loads(_tentacle_writes(state, newline))
+        for _ in range(data.draw(st.integers(1, 5), label="steps")):
+            action = data.draw(st.sampled_from(["set", "null", "new", "delete"]))
+            if action == "new":
+                key = data.draw(_TENTACLE_KEYS.filter(lambda k: fold(k) not in state))
+                value = data.draw(_ONE_LINE, label="value")
+                config.set(key, value)
+                state[fold(key)] = (key, "" if is_blank(value) else value)
+                continue
+            folded = data.draw(st.sampled_from(sorted(state)), label="key")
+            spelling = state[folded][0]
+            if action == "delete" and len(state) > 1:
+                config.delete(spelling)
+                del state[folded]
+            elif action in {"set", "delete"}:
+                value = data.draw(_ONE_LINE, label="value")
+                config.set(spelling, value)
+                if not (is_blank(value) and is_blank(state[folded][1])):
+                    state[folded] = (spelling, "" if is_blank(value) else value)
+            else:
+                config.set(spelling, None)
+                state[folded] = (spelling, "")
+        assert config.dumps() == _tentacle_writes(state, newline)
