@@ -342,11 +342,9 @@ def test_internal_subset_and_external_dtd_are_refused() -> None:
 
 
 def test_external_file_entity_is_refused_and_not_read(tmp_path: Path) -> None:
-    """An entity naming a local file is refused; the file's text never shows up.
-
-    Negative control: an unhardened lxml parser does read the file, so the
-    marker would be seen if tentacle_ha resolved the entity.
-    """
+    """An entity naming a local file is refused; the file's text never shows up."""
+    # Negative control: an unhardened lxml parser does read the file, so the
+    # marker would be seen if tentacle_ha resolved the entity.
     secret = tmp_path / "secret.txt"
     secret.write_text("MARKER-8d1c5f", encoding="utf-8")
     text = (
@@ -391,11 +389,9 @@ class _Listener:
 
 
 def test_network_entities_are_refused_and_nothing_is_fetched() -> None:
-    """External entities and DTDs over http are refused; no connection is made.
-
-    Negative control: a plain client connecting to the same listener is
-    counted, so a fetch would have been seen.
-    """
+    """External entities and DTDs over http are refused; no connection is made."""
+    # Negative control: a plain client connecting to the same listener is
+    # counted, so a fetch would have been seen.
     listener = _Listener()
     try:
         url = f"http://127.0.0.1:{listener.port}/x"
