@@ -473,14 +473,14 @@ def render_entries(
 ) -> str:
     """Render entries (field lists) in one of the layouts people and tools write.
 
-    Layouts: ``tentacle`` (compact, Newtonsoft escaping), ``compact`` and
-    ``spaced`` (as Python's json writes them), ``per_line`` (one compact entry
-    per line, as the Octopus HA docs show) and ``indented`` (Newtonsoft
-    Formatting.Indented).
+    Layouts: ``tentacle`` (compact, Newtonsoft escaping), ``compact`` (as
+    Python's json writes it), ``spaced`` (``", "`` and ``": "``), ``per_line``
+    (one compact entry per line, as the Octopus HA docs show) and
+    ``indented`` (Newtonsoft Formatting.Indented).
     """
 
     def string_of(value: object) -> str:
-        if ascii_only or layout in {"compact", "spaced"}:  # as Python writes JSON
+        if ascii_only or layout == "compact":  # as Python's json writes it
             return json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":"))
         return _newtonsoft_value(value)
 

@@ -171,11 +171,11 @@ def test_line_separators_are_escaped_as_tentacle_does(char: str) -> None:
     assert f"\\u{ord(char):04x}" in tentacle_json([server])
 
 
-_LAYOUTS: Final = st.sampled_from(["per_line", "indented"])
+_LAYOUTS: Final = st.sampled_from(["per_line", "indented", "spaced"])
 
 
 class TestLayouts:
-    """An array laid out across lines keeps its layout when edited."""
+    """An array laid out across lines (or spaced out) keeps its layout when edited."""
 
     @given(
         st.lists(
