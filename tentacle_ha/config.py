@@ -595,6 +595,8 @@ class TentacleConfig:
 
     @trusted_servers.setter
     def trusted_servers(self, servers: TrustedServers) -> None:
+        if not servers and KEYS.TRUSTED_SERVERS not in self:
+            return  # absent reads as empty: writing [] would change nothing real
         current = self._servers_or_empty()
         for server in servers:
             if server in current:

@@ -14,7 +14,6 @@ import re
 from typing import Final
 
 import attrs
-import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine
@@ -319,10 +318,7 @@ class TrustedServersMachine(RuleBasedStateMachine):
     def set_unchanged(self) -> None:
         """Writing back the list just read changes nothing."""
         before = self.config.dumps()
-        absent = TRUSTED_KEY not in self.config
         self._apply(self.config.trusted_servers)
-        if absent and not self.model:
-            return  # BUG-7 (see test_bug7_...): '[]' gets inserted
         assert self.config.dumps() == before
 
     # -- invariants --------------------------------------------------------------
@@ -373,7 +369,6 @@ def test_rotating_onto_the_same_thumbprint_keeps_the_entries() -> None:
     assert servers.rotate("A" * 40, "a" * 40) == servers
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-7: an unchanged empty list inserts '[]'")
 def test_bug7_unchanged_empty_list_writes_nothing() -> None:
     """Writing back the (empty) list of a file without the key changes nothing."""
     config = loads(b"<octopus-settings/>")
