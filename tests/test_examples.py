@@ -43,3 +43,35 @@ def test_add_ha_node_prints_diff_and_writes_on_request(tmp_path: Path) -> None:
         "https://octo-node2.example.com:10943",
     ]
     assert servers[0].subscription_id == servers[1].subscription_id
+
+
+def test_check_endpoints_shows_each_outcome() -> None:
+    """check_endpoints.py finds the draining node and the untrusted certificate."""
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "check_endpoints.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert "statuses seen: draining, ok, thumbprint_mismatch" in result.stdout
+    assert "raise_for_failures(): 1 of 6 checks failed" in result.stdout
+
+
+def test_plan_cluster_writes_one_script_per_tentacle(tmp_path: Path) -> None:
+    """plan_cluster.py writes a script per Tentacle, in the shell of its OS."""
+    for toml in sorted(EXAMPLES.glob("cluster-*.toml")):
+        out = tmp_path / toml.stem
+        subprocess.run(
+            [sys.executable, str(EXAMPLES / "plan_cluster.py"), str(toml), str(out)],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        scripts = sorted(out.iterdir())
+        assert scripts
+        for script in scripts:
+            text = script.read_text(encoding="utf-8")
+            assert "service" in text
+            assert ("& '" in text) == (script.suffix == ".ps1")
+            assert "OCTOPUS_API_KEY" in text
