@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -43,6 +44,10 @@ from helpers.fleetgen import write_fleet  # noqa: E402 -- after the path set-up
 
 from tentacle_ha import fleet  # noqa: E402 -- after the path set-up
 from tentacle_ha.cluster import loads_cluster  # noqa: E402 -- after the path set-up
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from collections.abc import Iterable
 
 PLAN_TARGET = 5000.0
 APPLY_TARGET = 1.0
@@ -97,12 +102,25 @@ def _floor(paths: list[Path]) -> None:
         tmp.replace(path)
 
 
+def _own_peak_kib() -> int:
+    """This process's peak RSS since it started its program.
+
+    ``ru_maxrss`` would not do: Linux carries it over ``exec`` from the
+    process that spawned us, so it would report the benchmark's own size.
+    ``VmHWM`` belongs to this program's memory map alone.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _rss_child(folder: str, jobs: int) -> int:
     """Apply over *folder* (fsync off) and print the peak RSS figures as JSON."""
-    count = sum(
-        1 for _ in fleet.apply([folder], _edit(), jobs=jobs, fsync=False)
-    )
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    count = sum(1 for _ in fleet.apply([folder], _edit(), jobs=jobs, fsync=False))
+    own = _own_peak_kib()
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"files": count, "self_kib": own, "children_kib": children}))
     return 0
@@ -119,8 +137,93 @@ def _peak_rss(folder: Path, jobs: int) -> dict[str, int]:
     return result
 
 
-def _rate(count: int, seconds: float) -> float:
-    return count / seconds if seconds > 0 else float("inf")
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _measure(label: str, count: int, run: Callable[[], int]) -> float:
+    """Run one phase from a synced disk; print files/s and CPU; return files/s."""
+    os.sync()  # nothing left to write back from earlier phases
+    cpu, start = _cpu_seconds(), time.perf_counter()
+    done = run()
+    seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+    if done != count:
+        raise SystemExit(f"{label}: only {done} of {count} files changed")
+    rate = count / seconds
+    per_file = cpu / count * 1e6
+    print(
+        f"{label}: {rate:.0f} files/s ({per_file:.0f} us CPU a file, all "
+        f"processes; CPU-bound ceiling on {os.cpu_count()} cores: "
+        f"{(os.cpu_count() or 1) * 1e6 / per_file:.0f} files/s)"
+    )
+    return rate
+
+
+def _changed(results: Iterable[fleet.FilePlan | fleet.FileOutcome]) -> int:
+    return sum(1 for r in results if r.status is fleet.Status.CHANGED)
+
+
+def _throughput(work: Path, count: int, jobs: int) -> None:
+    edit = _edit()
+    ours = work / "ours"
+    write_fleet(ours, count, seed=1)
+    floor_paths = write_fleet(work / "floor", count, seed=1)
+    print(f"files: {count} (jobs {jobs}, cpus {os.cpu_count()})")
+    print(f"average size: {sum(p.stat().st_size for p in floor_paths) // count} bytes")
+    plan_rate = _measure(
+        "plan", count, lambda: _changed(fleet.plan([ours], edit, jobs=jobs))
+    )
+    print(
+        f"plan vs target: {plan_rate / PLAN_TARGET:.2f}x of {PLAN_TARGET:.0f} files/s"
+    )
+
+    def floor() -> int:
+        _floor(floor_paths)
+        return count
+
+    floor_rate = _measure("floor (1 process, lxml, temp+fsync+rename)", count, floor)
+    apply_rate = _measure(
+        "apply (fsync, locks, re-checks)",
+        count,
+        lambda: _changed(fleet.apply([ours], edit, jobs=jobs)),
+    )
+    print(
+        f"apply/floor ratio: {apply_rate / floor_rate:.2f}x "
+        f"(target >= {APPLY_TARGET:.1f}x)"
+    )
+    back = fleet.SyncToCluster(loads_cluster(CLUSTER.replace("node4", "node3")))
+    again_rate = _measure(
+        "apply again, lock files in place (sync back)",
+        count,
+        lambda: _changed(fleet.apply([ours], back, jobs=jobs)),
+    )
+    print(f"apply again/floor ratio: {again_rate / floor_rate:.2f}x")
+    shutil.rmtree(ours)
+    shutil.rmtree(work / "floor")
+
+
+def _memory(work: Path, counts: tuple[int, int], jobs: int) -> None:
+    figures = []
+    for count in counts:
+        folder = work / f"rss-{count}"
+        write_fleet(folder, count, seed=2)
+        rss = _peak_rss(folder, jobs)
+        shutil.rmtree(folder)
+        figures.append(rss)
+        print(
+            f"peak RSS of apply over {rss['files']} files: main "
+            f"{rss['self_kib'] / 1024:.1f} MiB, largest worker "
+            f"{rss['children_kib'] / 1024:.1f} MiB"
+        )
+    ratio = figures[1]["self_kib"] / figures[0]["self_kib"]
+    worker_ratio = figures[1]["children_kib"] / figures[0]["children_kib"]
+    print(
+        f"peak RSS ratio {counts[1]}/{counts[0]} files: main {ratio:.2f}x, "
+        f"workers {worker_ratio:.2f}x (target <= {RSS_TARGET:.1f}x)"
+    )
 
 
 def main() -> int:
@@ -132,69 +235,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.rss_child:
         return _rss_child(args.rss_child, args.jobs)
-    edit = _edit()
     with tempfile.TemporaryDirectory(prefix="tentacle-ha-bench-") as tmp:
-        work = Path(tmp)
-        ours = write_fleet(work / "ours", args.files, seed=1)
-        floor_paths = write_fleet(work / "floor", args.files, seed=1)
-        print(f"files: {args.files} (jobs {args.jobs}, cpus {os.cpu_count()})")
-        print(f"average size: {sum(p.stat().st_size for p in ours) // len(ours)} bytes")
-
-        os.sync()  # start every phase with nothing left to write back
-        start = time.perf_counter()
-        plans = sum(
-            1
-            for p in fleet.plan([work / "ours"], edit, jobs=args.jobs)
-            if p.status is fleet.Status.CHANGED
-        )
-        plan_rate = _rate(args.files, time.perf_counter() - start)
-        if plans != args.files:
-            raise SystemExit(f"plan: only {plans} of {args.files} files would change")
-        print(f"plan: {plan_rate:.0f} files/s (target >= {PLAN_TARGET:.0f})")
-
-        os.sync()
-        start = time.perf_counter()
-        _floor(floor_paths)
-        floor_rate = _rate(args.files, time.perf_counter() - start)
-        print(f"floor (1 process, lxml, temp+fsync+rename): {floor_rate:.0f} files/s")
-
-        os.sync()
-        start = time.perf_counter()
-        changed = sum(
-            1
-            for o in fleet.apply([work / "ours"], edit, jobs=args.jobs)
-            if o.status is fleet.Status.CHANGED
-        )
-        apply_rate = _rate(args.files, time.perf_counter() - start)
-        if changed != args.files:
-            raise SystemExit(f"apply: only {changed} of {args.files} files changed")
-        print(f"apply (fsync, locks, re-check): {apply_rate:.0f} files/s")
-        print(
-            f"apply/floor ratio: {apply_rate / floor_rate:.2f}x "
-            f"(target >= {APPLY_TARGET:.1f}x)"
-        )
-        shutil.rmtree(work / "floor")
-        shutil.rmtree(work / "ours")
-
-        small, large = args.rss_files
-        figures = []
-        for count in (small, large):
-            folder = work / f"rss-{count}"
-            write_fleet(folder, count, seed=2)
-            rss = _peak_rss(folder, args.jobs)
-            shutil.rmtree(folder)
-            figures.append(rss)
-            print(
-                f"peak RSS of apply over {rss['files']} files: main "
-                f"{rss['self_kib'] / 1024:.1f} MiB, largest worker "
-                f"{rss['children_kib'] / 1024:.1f} MiB"
-            )
-        ratio = figures[1]["self_kib"] / figures[0]["self_kib"]
-        worker_ratio = figures[1]["children_kib"] / figures[0]["children_kib"]
-        print(
-            f"peak RSS ratio {large}/{small} files: main {ratio:.2f}x, "
-            f"workers {worker_ratio:.2f}x (target <= {RSS_TARGET:.1f}x)"
-        )
+        _throughput(Path(tmp), args.files, args.jobs)
+        _memory(Path(tmp), tuple(args.rss_files), args.jobs)
     return 0
 
 

@@ -1307,7 +1307,7 @@ def plan(
 
 # -- apply -----------------------------------------------------------------------------
 
-_IO_THREADS: Final = 8
+_IO_THREADS: Final = 4
 """Files each apply worker writes at once: fsync waits overlap (group commit)."""
 
 
