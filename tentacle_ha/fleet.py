@@ -111,6 +111,7 @@ __all__ = [
     "FilePlan",
     "Instance",
     "KeepOnly",
+    "Platform",
     "RemoveNode",
     "ReviewedPlan",
     "Rotate",
@@ -145,6 +146,7 @@ _CHUNK: Final = 32
 _AHEAD: Final = 4
 
 Platform = Literal["linux", "windows"]
+"""Whose path conventions discovery follows."""
 
 
 def _describe_os(exc: OSError) -> str:
