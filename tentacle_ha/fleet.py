@@ -208,7 +208,9 @@ def default_machine_home(
     return "/etc/octopus"
 
 
-_DRIVE: Final = re.compile(r"^(?:[\\/]{2}[?.][\\/])?([A-Za-z]):[\\/]?(.*)$", re.DOTALL)
+_DRIVE: Final = re.compile(
+    r"^(?:[\\/]{2}[?.][\\/])?([A-Za-z]):(?:[\\/](.*))?$", re.DOTALL
+)
 _UNC: Final = re.compile(
     r"^[\\/]{2}(?![?.][\\/])([^\\/]+)[\\/]+([^\\/]+)[\\/]*(.*)$", re.DOTALL
 )
@@ -239,7 +241,7 @@ def _local_path(text: str, *, root: Path | None, platform: Platform) -> Path | N
         drive = _DRIVE.match(text)
         unc = _UNC.match(text)
         if drive:
-            head, rest = [drive.group(1).upper()], drive.group(2)
+            head, rest = [drive.group(1).upper()], drive.group(2) or ""
         elif unc:
             head, rest = ["UNC", unc.group(1), unc.group(2)], unc.group(3)
         else:
@@ -334,11 +336,12 @@ def discover_instances(
         base = (top or Path()) / home
     folder = base / "Tentacle" / "Instances"
     try:
-        names = sorted(
-            entry.name
-            for entry in os.scandir(folder)
-            if entry.name.lower().endswith(".config") and entry.is_file()
-        )
+        with os.scandir(folder) as entries:
+            names = sorted(
+                entry.name
+                for entry in entries
+                if entry.name.lower().endswith(".config") and entry.is_file()
+            )
     except OSError:
         return []
     return [_read_index(folder / name, top, system) for name in names]

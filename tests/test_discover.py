@@ -415,6 +415,8 @@ def test_path_mapping_without_a_root() -> None:
     )
     assert fleet._local_path("C:\\x", root=None, platform="windows") == Path("C:\\x")
     assert fleet._local_path("relative\\x", root=None, platform="windows") is None
+    assert fleet._local_path("C:drive-relative", root=None, platform="windows") is None
+    assert fleet._local_path("c:", root=Path("/r"), platform="windows") == Path("/r/C")
 
 
 def test_unreadable_index_and_relative_machine_home(
