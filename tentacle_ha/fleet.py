@@ -1417,7 +1417,8 @@ def _apply_one(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome | None:
             else contextlib.nullcontext()
         )
         with guard:
-            _clean_stale(folder, name)
+            if ctx.lock:  # without it, a live writer's temp file could go
+                _clean_stale(folder, name)
             return _write_locked(path, data, edited, task, ctx)
     except (TentacleHAError, OSError) as exc:
         return _outcome(path, Status.FAILED, _reason(exc), data)
@@ -1433,7 +1434,12 @@ def _write_locked(
             write_atomic(
                 path, edited.after, backup_suffix=ctx.backup_suffix, fsync=ctx.fsync
             )
-            backup = path + ctx.backup_suffix if ctx.backup_suffix else None
+            # write_atomic keeps the backup beside the real file (links followed)
+            backup = (
+                os.path.realpath(path) + ctx.backup_suffix
+                if ctx.backup_suffix
+                else None
+            )
             return _outcome(
                 path, Status.CHANGED, edited.reason, data, edited.after, backup
             )

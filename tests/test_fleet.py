@@ -1054,3 +1054,21 @@ def test_plan_diff_is_the_documents_own_diff(
         assert edited_.status is Status.FAILED
         return
     assert fleet._diff(edited_) == doc.diff()
+
+
+def test_a_symlinked_config_is_edited_through_the_link(tmp_path: Path) -> None:
+    """The target is replaced, the link stays, the backup sits beside the target."""
+    real = tmp_path / "store" / "Tentacle.config"
+    real.parent.mkdir()
+    real.write_bytes(LINUX)
+    link = tmp_path / "Tentacle.config"
+    link.symlink_to(real)
+    (outcome,) = fleet.apply(
+        [link], fleet.RemoveNode(NODE.format(3)), jobs=1, backup_suffix=".bak"
+    )
+    assert outcome.status is Status.CHANGED
+    assert link.is_symlink()
+    assert outcome.backup == str(real) + ".bak"
+    assert Path(outcome.backup).read_bytes() == LINUX
+    assert addresses(real.read_bytes()) == [NODE.format(1), NODE.format(2)]
+    assert lock_path(link).parent == real.parent
