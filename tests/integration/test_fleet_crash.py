@@ -30,7 +30,11 @@ from tentacle_ha._atomic import TEMP_SUFFIX
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.errors import TentacleHAError
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.skipif(sys.platform != "linux", reason="process groups via /proc"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = 1000

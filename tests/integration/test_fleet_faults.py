@@ -130,6 +130,7 @@ def test_disk_full_for_real_on_a_tiny_tmpfs(tmp_path: Path) -> None:
     assert list(mount_point.iterdir()) == []  # the tmpfs went with the namespace
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="names fds through /proc")
 def test_disk_full_injected_fails_one_file_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
