@@ -35,14 +35,12 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from helpers.fleetgen import ADDRESSES  # noqa: E402 -- after the path set-up
-from helpers.fleetgen import THUMBPRINT  # noqa: E402 -- after the path set-up
-from helpers.fleetgen import write_fleet  # noqa: E402 -- after the path set-up
-
 from tentacle_ha import fleet  # noqa: E402 -- after the path set-up
+from tentacle_ha._fleetgen import ADDRESSES  # noqa: E402 -- after the path set-up
+from tentacle_ha._fleetgen import THUMBPRINT  # noqa: E402 -- after the path set-up
+from tentacle_ha._fleetgen import write_fleet  # noqa: E402 -- after the path set-up
 from tentacle_ha.cluster import loads_cluster  # noqa: E402 -- after the path set-up
 
 if TYPE_CHECKING:
