@@ -107,12 +107,20 @@ def desired_servers(
     """
     thumb = cluster.thumbprint
     wanted = cluster.comms_addresses()
-    retired = _retired(retire) - {thumb}
     sub = (
         subscription_for(thumb, wanted, current)
         or subscription_id
         or generate_subscription_id()
     )
+    return _converge(cluster, current, _retired(retire) - {thumb}, sub)
+
+
+def _converge(
+    cluster: Cluster, current: TrustedServers, retired: set[str], sub: str
+) -> TrustedServers:
+    """`desired_servers` with the SubscriptionId already chosen."""
+    thumb = cluster.thumbprint
+    wanted = cluster.comms_addresses()
     out: list[TrustedServer] = []
     covered: list[str] = []
     for server in current:
@@ -194,7 +202,8 @@ class Step:
                 for s in servers
                 if not (s.is_polling and s.thumbprint.upper() == self.thumbprint)
             )
-        return desired_servers(cluster, servers, subscription_id=self.subscription_id)
+        assert self.subscription_id is not None  # noqa: S101 -- NORMALISE has one
+        return _converge(cluster, servers, set(), self.subscription_id)
 
 
 def migration_steps(

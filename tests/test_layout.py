@@ -6,6 +6,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import example
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -154,6 +155,30 @@ def test_other_entries_untouched_in_place(
 
 
 @given(cluster=CLUSTERS, current=LISTS)
+@example(  # the NORMALISE step once re-chose the ID from another certificate
+    cluster=_cluster(Layout.WEBSOCKET, 1),
+    current=TrustedServers(
+        [
+            TrustedServer(
+                thumbprint=T,
+                communication_style=2,
+                address="https://node0.example.com:10943",
+                subscription_id=SUB,
+            ),
+            TrustedServer(
+                thumbprint=T,
+                communication_style=2,
+                address="wss://octopus.example.com/OctopusComms",
+            ),
+            TrustedServer(
+                thumbprint=OTHER,
+                communication_style=2,
+                address="wss://octopus.example.com/OctopusComms",
+                subscription_id="poll://zzzzzzzzzzzzzzzzzzzz/",
+            ),
+        ]
+    ),
+)
 def test_steps_reach_the_desired_list(
     cluster: Cluster, current: TrustedServers
 ) -> None:

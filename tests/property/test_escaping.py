@@ -73,6 +73,10 @@ class TestJsonInXml:
         config = loads(doc.data)
         config.trusted_servers = servers
         out = config.dumps()
+        if not models and TRUSTED_KEY not in config:
+            # An absent key already reads as the empty list: nothing is written.
+            assert out == doc.data
+            return
         text = _stored_json(out)
         note(f"stored JSON: {text!r}")
         assert json.loads(text, object_pairs_hook=list) == [
