@@ -1,16 +1,18 @@
 """Private: an advisory lock per Tentacle.config, held across read-modify-write.
 
-The lock is taken on a sidecar file beside the config,
-``.<name>.tentacle-ha-lock``, never on the config itself: the config is
-replaced by `os.replace` on every write, so a lock on it would be lost with the
-old inode. The sidecar is created on first use and never deleted (deleting a
-lock file races with a process that has just opened it and would then lock a
-file nobody else sees).
+POSIX: ``fcntl.flock`` on the config itself. Every write replaces the file
+(`os.replace`), so a waiter may get the lock of an inode that is no longer
+at the path; it then checks, and if the path now names another file, it
+closes and locks that one instead. No lock files are created.
 
-``fcntl.flock`` on POSIX, ``msvcrt.locking`` on Windows. Both are advisory:
-they serialise tentacle_ha runs with each other, not with Tentacle itself,
-which writes its file without any lock; callers re-check the bytes before they
-replace a file to catch that case.
+Windows: ``msvcrt.locking`` on a sidecar file beside the config,
+``.<name>.tentacle-ha-lock``, because a file that is open cannot be replaced
+there. The sidecar is created on first use and never deleted (deleting a lock
+file races with a process that has just opened it).
+
+Both are advisory: they serialise tentacle_ha runs with each other, not with
+Tentacle itself, which writes its file without any lock; callers re-check the
+bytes before they replace a file to catch that case.
 """
 
 from __future__ import annotations
@@ -38,37 +40,60 @@ _FIRST_WAIT: Final = 0.001
 _MAX_WAIT: Final = 0.05
 
 
+_SIDECAR: Final = sys.platform == "win32"
+
+
 def lock_path(path: str | os.PathLike[str]) -> Path:
-    """The sidecar lock file of *path* (of its target, when it is a symlink)."""
-    return _sidecar(Path(os.path.realpath(path)))
+    """The file whose lock guards *path*: the config itself (its target, when
+    it is a symlink) on POSIX, the sidecar on Windows."""
+    real = Path(os.path.realpath(path))
+    return _sidecar(real) if _SIDECAR else real
 
 
 def _sidecar(real: Path) -> Path:
     return real.with_name(f".{real.name}{LOCK_SUFFIX}")
 
 
-def _open(sidecar: Path, shown: str) -> int:
+def _open(target: Path, shown: str) -> int:
     nofollow = getattr(os, "O_NOFOLLOW", 0)
+    if not _SIDECAR:  # lock the config itself; read access is enough for flock
+        try:
+            return os.open(target, os.O_RDONLY | nofollow)
+        except OSError as exc:
+            raise _lock_error(exc, target, shown) from exc
     try:
-        return os.open(sidecar, os.O_RDWR | os.O_CREAT | nofollow, 0o600)
+        return os.open(target, os.O_RDWR | os.O_CREAT | nofollow, 0o600)
     except PermissionError as denied:
         # Created by someone else and not writable by us: a read-only
-        # descriptor still takes a POSIX flock.
+        # descriptor still takes the lock.
         try:
-            return os.open(sidecar, os.O_RDONLY | nofollow)
+            return os.open(target, os.O_RDONLY | nofollow)
         except FileNotFoundError:
-            raise _lock_error(denied, sidecar, shown) from denied
+            raise _lock_error(denied, target, shown) from denied
         except OSError as exc:
-            raise _lock_error(exc, sidecar, shown) from exc
+            raise _lock_error(exc, target, shown) from exc
     except OSError as exc:
-        raise _lock_error(exc, sidecar, shown) from exc
+        raise _lock_error(exc, target, shown) from exc
 
 
-def _lock_error(exc: OSError, sidecar: Path, shown: str) -> WriteError:
+def _still_there(fd: int, target: Path) -> bool:
+    """Whether *fd* is still the file at *target* (not replaced meanwhile)."""
+    if _SIDECAR:
+        return True
+    held = os.fstat(fd)
+    try:
+        now = target.lstat()
+    except FileNotFoundError:
+        return False
+    return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
+
+
+def _lock_error(exc: OSError, target: Path, shown: str) -> WriteError:
     name = errno.errorcode.get(exc.errno or 0, "")
     reason = exc.strerror or str(exc)
     detail = f"{reason} ({name})" if name else reason
-    return WriteError(f"cannot open the lock file {sidecar.name}: {detail}", path=shown)
+    what = f"the lock file {target.name}" if _SIDECAR else "the file to lock it"
+    return WriteError(f"cannot open {what}: {detail}", path=shown)
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
@@ -110,35 +135,43 @@ def file_lock(
     The lock goes with the process: a killed holder releases it at once.
 
     Args:
-        path: the config file (need not exist yet).
+        path: the config file (on Windows it need not exist yet).
         timeout: seconds to wait before giving up.
         resolved: *path* is already a real path (no symlinks): skip resolving.
 
     Yields:
-        The sidecar lock file.
+        The file locked: the config itself (POSIX) or its sidecar (Windows).
 
     Raises:
-        WriteError: the lock file cannot be created or opened.
+        WriteError: the file to lock cannot be opened (POSIX: it must exist),
+            or the sidecar cannot be created.
         FleetError: another process held the lock for longer than *timeout*.
     """
     shown = os.fspath(path)
-    sidecar = _sidecar(Path(shown)) if resolved else lock_path(path)
-    fd = _open(sidecar, shown)
-    try:
-        deadline = time.monotonic() + timeout
-        wait = _FIRST_WAIT
-        while not _try_lock(fd):
-            if time.monotonic() >= deadline:
-                raise FleetError(
-                    f"another process held the lock {sidecar.name} for over "
-                    f"{timeout:g} s; nothing written",
-                    path=shown,
-                )
-            time.sleep(wait)
-            wait = min(wait * 2, _MAX_WAIT)
+    real = Path(shown) if resolved else Path(os.path.realpath(path))
+    target = _sidecar(real) if _SIDECAR else real
+    deadline = time.monotonic() + timeout
+    while True:
+        fd = _open(target, shown)
         try:
-            yield sidecar
+            wait = _FIRST_WAIT
+            while not _try_lock(fd):
+                if time.monotonic() >= deadline:
+                    raise FleetError(
+                        f"another process held the lock of {target.name} for over "
+                        f"{timeout:g} s; nothing written",
+                        path=shown,
+                    )
+                time.sleep(wait)
+                wait = min(wait * 2, _MAX_WAIT)
+            if not _still_there(fd, target):
+                # Replaced while we waited: we hold the old file's lock.
+                _unlock(fd)
+                continue
+            try:
+                yield target
+            finally:
+                _unlock(fd)
+            return
         finally:
-            _unlock(fd)
-    finally:
-        os.close(fd)
+            os.close(fd)

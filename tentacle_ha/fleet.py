@@ -17,8 +17,8 @@ Editing
 
     `plan` writes nothing and yields a `FilePlan` per file (status, hashes,
     diff with secrets redacted). `apply` writes, yielding a `FileOutcome` per
-    file. For each file it takes an advisory lock (a sidecar
-    ``.<name>.tentacle-ha-lock`` file, never deleted), removes temporary files
+    file. For each file it takes an advisory lock (on the file itself on
+    POSIX; a sidecar ``.<name>.tentacle-ha-lock`` on Windows), removes temporary files
     a killed run left for it, reads, edits, re-checks the bytes on disk and
     replaces the file atomically (mode and owner kept, optional backup). So
     concurrent runs serialise instead of losing updates, and a crash at any

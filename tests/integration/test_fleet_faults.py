@@ -223,14 +223,7 @@ def test_permission_denied_and_read_only_folder() -> None:
         outcomes = _apply_as_unprivileged(top / "fleet", script)
         assert outcomes == [
             [str(unreadable), "failed", "cannot read: Permission denied (EACCES)"],
-            [
-                str(read_only),
-                "failed",
-                (
-                    f"cannot open the lock file .{read_only.name}.tentacle-ha-lock: "
-                    "Permission denied (EACCES)"
-                ),
-            ],
+            [str(read_only), "failed", "cannot write: Permission denied (EACCES)"],
             [str(writable), "changed", UPDATED],
         ]
         assert unreadable.read_bytes() == before[unreadable]
