@@ -194,7 +194,7 @@ def _throughput(work: Path, count: int, jobs: int) -> None:
     )
     back = fleet.SyncToCluster(loads_cluster(CLUSTER.replace("node4", "node3")))
     again_rate = _measure(
-        "apply again, lock files in place (sync back)",
+        "apply again (sync back)",
         count,
         lambda: _changed(fleet.apply([ours], back, jobs=jobs)),
     )
