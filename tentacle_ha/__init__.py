@@ -1,6 +1,11 @@
 """tentacle_ha: Octopus Deploy polling Tentacles for High Availability clusters."""
 
 from tentacle_ha._secret import Secret
+from tentacle_ha.audit import Finding
+from tentacle_ha.audit import Severity
+from tentacle_ha.audit import audit_config
+from tentacle_ha.audit import audit_file
+from tentacle_ha.audit import audit_fleet
 from tentacle_ha.check import ApiTarget
 from tentacle_ha.check import CheckKind
 from tentacle_ha.check import CheckReport
@@ -48,6 +53,24 @@ from tentacle_ha.errors import TrustedServersError
 from tentacle_ha.errors import UnsafeXMLError
 from tentacle_ha.errors import UnsupportedConstructError
 from tentacle_ha.errors import WriteError
+from tentacle_ha.fleet import AddNode
+from tentacle_ha.fleet import Edit
+from tentacle_ha.fleet import FileOutcome
+from tentacle_ha.fleet import FilePlan
+from tentacle_ha.fleet import Instance
+from tentacle_ha.fleet import KeepOnly
+from tentacle_ha.fleet import RemoveNode
+from tentacle_ha.fleet import Rotate
+from tentacle_ha.fleet import SetKey
+from tentacle_ha.fleet import SetPollingConnectionCount
+from tentacle_ha.fleet import Status as FileStatus
+from tentacle_ha.fleet import SyncToCluster
+from tentacle_ha.fleet import UnsetKey
+from tentacle_ha.fleet import apply as apply_fleet
+from tentacle_ha.fleet import discover_instances
+from tentacle_ha.fleet import expand_paths
+from tentacle_ha.fleet import load_plan
+from tentacle_ha.fleet import plan as plan_fleet
 from tentacle_ha.layout import Step
 from tentacle_ha.layout import StepKind
 from tentacle_ha.layout import desired_servers
@@ -70,6 +93,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KEYS",
+    "AddNode",
     "ApiTarget",
     "CheckFailedError",
     "CheckKind",
@@ -85,11 +109,18 @@ __all__ = [
     "ConfigParseError",
     "ConfigValueError",
     "ConflictError",
+    "Edit",
     "FakeServerError",
+    "FileOutcome",
+    "FilePlan",
+    "FileStatus",
     "FileTooLargeError",
+    "Finding",
     "FleetError",
+    "Instance",
     "InternalError",
     "InvalidValueError",
+    "KeepOnly",
     "KeyNotFoundError",
     "LBFormat",
     "Layout",
@@ -100,9 +131,15 @@ __all__ = [
     "PlannedCommand",
     "PollTarget",
     "ProxySettings",
+    "RemoveNode",
+    "Rotate",
     "Secret",
+    "SetKey",
+    "SetPollingConnectionCount",
+    "Severity",
     "Step",
     "StepKind",
+    "SyncToCluster",
     "TargetOS",
     "TenantedDeployment",
     "Tentacle",
@@ -115,20 +152,29 @@ __all__ = [
     "TrustedServers",
     "TrustedServersError",
     "UnsafeXMLError",
+    "UnsetKey",
     "UnsupportedConstructError",
     "WriteError",
     "__version__",
+    "apply_fleet",
+    "audit_config",
+    "audit_file",
+    "audit_fleet",
     "desired_servers",
+    "discover_instances",
     "dumps",
     "dumps_cluster",
+    "expand_paths",
     "generate_subscription_id",
     "is_valid_thumbprint",
     "load",
     "load_cluster",
+    "load_plan",
     "loads",
     "loads_cluster",
     "migration_steps",
     "normalize_thumbprint",
+    "plan_fleet",
     "plan_migration",
     "plan_registration",
     "render_lb",
