@@ -789,10 +789,12 @@ class TrustedServers(Sequence[TrustedServer]):
         Direct (the default): every entry with thumbprint *old* (ignoring case)
         gets *new*, in place; where an entry for *new* at the same address is
         already there (a staged rotation), the old entry just goes, so there
-        are no duplicates (Tentacle's ``update-trust`` would leave two). Staged: a copy with *new* is inserted right after
-        each such entry (same address, style and SubscriptionId), so the
-        Tentacle trusts both during the rotation; call `rotate` again without
-        *staged*, or `remove` the old thumbprint, to finish.
+        are no duplicates (Tentacle's ``update-trust`` would leave two).
+
+        Staged: a copy with *new* is inserted right after each such entry
+        (same address, style and SubscriptionId), so the Tentacle trusts both
+        during the rotation; call `rotate` again without *staged*, or `remove`
+        the old thumbprint, to finish.
 
         Raises:
             InvalidValueError: *new* is not a thumbprint.
