@@ -24,6 +24,7 @@ from typing import TextIO
 
 from tentacle_ha import audit as _audit
 from tentacle_ha import fleet as _fleet
+from tentacle_ha._cliutil import add_backup_option
 from tentacle_ha.cluster import load_cluster
 
 if TYPE_CHECKING:
@@ -475,13 +476,7 @@ def register(sub: _Subparsers) -> None:
         help="a reviewed `fleet plan --json` output: files changed since are "
         "left alone (conflict)",
     )
-    apply.add_argument(
-        "--backup",
-        dest="backup_suffix",
-        nargs="?",
-        const=".bak",
-        default=None,
-        metavar="SUFFIX",
-        help="keep each file's previous bytes beside it (default suffix: .bak)",
+    add_backup_option(
+        apply, help_text="keep each file's previous bytes beside it (default: .bak)"
     )
     apply.set_defaults(handler=cmd_apply)

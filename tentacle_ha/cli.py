@@ -13,7 +13,6 @@ A command that changes nothing leaves the file alone.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -26,6 +25,8 @@ from tentacle_ha import check as _check
 from tentacle_ha import lb as _lb
 from tentacle_ha import plan as _plan
 from tentacle_ha._cli_fleet import register as _register_fleet
+from tentacle_ha._cliutil import Out as _Out
+from tentacle_ha._cliutil import add_backup_option
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
 from tentacle_ha.cluster import Cluster
@@ -54,23 +55,6 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001 -- argparse has no public name for it
-
-
-class _Out:
-    """Where output goes; swapped in tests through `main`'s streams."""
-
-    def __init__(self, stdout: TextIO, stderr: TextIO) -> None:
-        self.stdout = stdout
-        self.stderr = stderr
-
-    def out(self, text: str = "") -> None:
-        self.stdout.write(text if text.endswith("\n") else text + "\n")
-
-    def err(self, text: str) -> None:
-        self.stderr.write(text.rstrip("\n") + "\n")
-
-    def json(self, value: object) -> None:
-        self.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
 # -- shared pieces -------------------------------------------------------------
@@ -130,14 +114,8 @@ def _add_write_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write nothing; exit 1 if the file would change",
     )
-    group.add_argument(
-        "--backup",
-        dest="backup_suffix",
-        nargs="?",
-        const=".bak",
-        default=None,
-        metavar="SUFFIX",
-        help="keep the previous bytes beside the file (default suffix: .bak)",
+    add_backup_option(
+        group, help_text="keep the previous bytes beside the file (default: .bak)"
     )
 
 

@@ -10,19 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_cli as run
 
 from tentacle_ha import config
-from tentacle_ha.cli import main
 
 CORPUS = Path(__file__).parent / "corpus" / "valid"
 T = "9E4A07A1F5B2C8D3E6F7A8B9C0D1E2F3A4B5C6D7"
 SECRET = "AQAAANCMnd8BFdERjHoAwE"  # noqa: S105 -- the corpus certificate blob
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

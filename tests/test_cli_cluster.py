@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
 import textwrap
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_cli as run
 
 from tentacle_ha import config
-from tentacle_ha.cli import main
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.testing import FakeOctopusCluster
 from tentacle_ha.testing import NodeMode
@@ -18,12 +17,6 @@ from tentacle_ha.testing import NodeMode
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "examples"
 CORPUS = Path(__file__).parent / "corpus" / "valid"
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import argparse
 import io
 
 from tentacle_ha import _cli_fleet
+from tentacle_ha._cliutil import Out
 from tentacle_ha._fleetgen import ADDRESSES
 from tentacle_ha._fleetgen import DRIFTS
 from tentacle_ha._fleetgen import THUMBPRINT
@@ -17,7 +18,6 @@ from tentacle_ha._fleetgen import Tentacle
 from tentacle_ha._fleetgen import config_bytes
 from tentacle_ha._fleetgen import make_tentacle
 from tentacle_ha._fleetgen import write_fleet
-from tentacle_ha.cli import _Out
 from tentacle_ha.errors import TentacleHAError
 
 __all__ = [
@@ -53,7 +53,7 @@ def run_fleet_cli(*argv: str, tty: bool = False) -> tuple[int, str, str]:
     except SystemExit as exc:
         return (2 if exc.code else 0), out.getvalue(), err.getvalue()
     try:
-        code: int = args.handler(args, _Out(out, err))
+        code: int = args.handler(args, Out(out, err))
     except TentacleHAError as exc:  # as main() reports it
         err.write(f"{exc}\n")
         code = 1

@@ -1,0 +1,49 @@
+"""Private: what every ``tentacle-ha`` command shares: output streams, options."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+    from typing import TextIO
+
+__all__ = ["Out", "add_backup_option"]
+
+
+class Out:
+    """Where a command's output goes: requested output on stdout, status on stderr.
+
+    `tentacle_ha.cli.main` builds one from its streams, so tests can swap them.
+    """
+
+    def __init__(self, stdout: TextIO, stderr: TextIO) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def out(self, text: str = "") -> None:
+        self.stdout.write(text if text.endswith("\n") else text + "\n")
+
+    def err(self, text: str) -> None:
+        self.stderr.write(text.rstrip("\n") + "\n")
+
+    def json(self, value: object) -> None:
+        self.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def add_backup_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    *,
+    help_text: str,
+) -> None:
+    """``--backup[=SUFFIX]``: keep the previous bytes beside the file (``.bak``)."""
+    parser.add_argument(
+        "--backup",
+        dest="backup_suffix",
+        nargs="?",
+        const=".bak",
+        default=None,
+        metavar="SUFFIX",
+        help=help_text,
+    )
