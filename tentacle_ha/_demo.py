@@ -11,6 +11,7 @@ starts it stops; everything it writes it removes (unless ``--keep DIR``).
 
 from __future__ import annotations
 
+import io
 import shlex
 import shutil
 import tempfile
@@ -94,8 +95,6 @@ class _Runner:
     def run(self, *argv: str, limit: int | None = None) -> int:
         shown = " ".join(shlex.quote(a) for a in argv)
         self.out.write(f"\n$ tentacle-ha {shown}\n")
-        import io  # noqa: PLC0415 -- only the demo needs it
-
         stdout, stderr = io.StringIO(), io.StringIO()
         code = self.main(list(argv), stdout=stdout, stderr=stderr)
         text = stdout.getvalue() + stderr.getvalue()
