@@ -423,6 +423,7 @@ class _Listener:
             except OSError:  # nothing left (or out of descriptors): wait for more
                 return
             conn.settimeout(0)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._pending[conn] = loop.create_task(self._connect(loop, conn))
 
     async def _connect(
