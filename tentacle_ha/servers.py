@@ -434,6 +434,8 @@ _JSON_WS = re.compile(r"[ \t\r\n]")
 
 def _has_layout(text: str) -> bool:
     """Whether *text* has whitespace outside its strings (else: Tentacle's form)."""
+    if _JSON_WS.search(text) is None:
+        return False  # the usual case: no whitespace at all
     return _JSON_WS.search(_STRINGS.sub("", text)) is not None
 
 
@@ -475,7 +477,42 @@ def _string_field(entry: dict[str, Any], name: str, index: int) -> str | None:
     raise _LocatedError(msg, index)
 
 
+_CANONICAL: Final = (
+    "Thumbprint",
+    "CommunicationStyle",
+    "Address",
+    "Squid",
+    "SubscriptionId",
+)
+_STYLES: Final = tuple(CommunicationStyle)
+
+
+def _plain_entry(pairs: dict[str, Any]) -> TrustedServer | None:
+    """The common case, Tentacle's own five fields with plain values, fast."""
+    if tuple(pairs) != _CANONICAL:
+        return None
+    thumbprint, style, address, squid, sub = pairs.values()
+    if (
+        type(thumbprint) is not str
+        or not thumbprint.strip()
+        or type(style) is not int
+        or not 0 <= style < len(_STYLES)
+        or not all(v is None or type(v) is str for v in (address, squid, sub))
+    ):
+        return None
+    return TrustedServer(
+        thumbprint=thumbprint.strip(),
+        communication_style=_STYLES[style],
+        address=address,
+        squid=squid,
+        subscription_id=sub,
+    )
+
+
 def _entry(pairs: dict[str, Any], index: int, number: int) -> TrustedServer:
+    plain = _plain_entry(pairs)
+    if plain is not None:
+        return plain
     known: dict[str, Any] = {}
     extra: dict[str, str] = {}
     for name, value in pairs.items():
