@@ -41,6 +41,7 @@ from tentacle_ha import fleet  # noqa: E402 -- after the path set-up
 from tentacle_ha._fleetgen import ADDRESSES  # noqa: E402 -- after the path set-up
 from tentacle_ha._fleetgen import THUMBPRINT  # noqa: E402 -- after the path set-up
 from tentacle_ha._fleetgen import write_fleet  # noqa: E402 -- after the path set-up
+from tentacle_ha._pipeline import default_jobs  # noqa: E402 -- after the path set-up
 from tentacle_ha.cluster import loads_cluster  # noqa: E402 -- after the path set-up
 
 if TYPE_CHECKING:
@@ -228,7 +229,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--rss-files", type=int, nargs=2, default=(10_000, 50_000))
-    parser.add_argument("--jobs", type=int, default=fleet.default_jobs())
+    parser.add_argument("--jobs", type=int, default=default_jobs())
     parser.add_argument("--rss-child", metavar="FOLDER", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:

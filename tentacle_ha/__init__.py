@@ -34,6 +34,9 @@ from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import dumps
 from tentacle_ha.config import load
 from tentacle_ha.config import loads
+from tentacle_ha.discover import Instance
+from tentacle_ha.discover import discover_instances
+from tentacle_ha.discover import expand_paths
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import CommandError
@@ -57,7 +60,6 @@ from tentacle_ha.fleet import AddNode
 from tentacle_ha.fleet import Edit
 from tentacle_ha.fleet import FileOutcome
 from tentacle_ha.fleet import FilePlan
-from tentacle_ha.fleet import Instance
 from tentacle_ha.fleet import KeepOnly
 from tentacle_ha.fleet import RemoveNode
 from tentacle_ha.fleet import Rotate
@@ -67,8 +69,6 @@ from tentacle_ha.fleet import Status as FileStatus
 from tentacle_ha.fleet import SyncToCluster
 from tentacle_ha.fleet import UnsetKey
 from tentacle_ha.fleet import apply as apply_fleet
-from tentacle_ha.fleet import discover_instances
-from tentacle_ha.fleet import expand_paths
 from tentacle_ha.fleet import load_plan
 from tentacle_ha.fleet import plan as plan_fleet
 from tentacle_ha.layout import Step

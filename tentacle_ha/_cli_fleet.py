@@ -23,6 +23,7 @@ from typing import Protocol
 from typing import TextIO
 
 from tentacle_ha import audit as _audit
+from tentacle_ha import discover as _discover
 from tentacle_ha import fleet as _fleet
 from tentacle_ha._cliutil import add_backup_option
 from tentacle_ha.cluster import load_cluster
@@ -108,7 +109,7 @@ def _instance_findings(
     if not args.instances:
         return problems
     seen = {os.path.realpath(p) for p in paths}
-    for instance in _fleet.discover_instances(root=args.root):
+    for instance in _discover.discover_instances(root=args.root):
         if instance.problem is not None or instance.path is None:
             problems.append(
                 _audit.Finding(

@@ -1,7 +1,7 @@
 """Audit Tentacle.config files, one by one and across a fleet.
 
 `audit_config` checks one document; `audit_fleet` finds the files (folders,
-globs, explicit paths: see `tentacle_ha.fleet.expand_paths`), checks each in
+globs, explicit paths: see `tentacle_ha.discover.expand_paths`), checks each in
 parallel worker processes and then looks across files for cloned machines.
 Every problem is a `Finding` with a severity, a stable code, the file and,
 where it applies, the line and column (of the ``<set>`` element the finding
@@ -65,7 +65,7 @@ Across files
     ``Tentacle.CertificateThumbprint`` (cloned machines).
     ``cloned-subscription`` (error): several configs share one SubscriptionId.
 
-While finding files (from `tentacle_ha.fleet.expand_paths`)
+While finding files (from `tentacle_ha.discover.expand_paths`)
     ``not-found`` (error), ``unreadable`` (error), ``not-a-file`` (warning),
     ``file-too-large`` (warning: over 16 MiB, never opened),
     ``binary-file`` (warning), ``symlink-outside-roots`` (warning: not followed
@@ -87,6 +87,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from tentacle_ha._pipeline import Done
+from tentacle_ha._pipeline import pipeline
 from tentacle_ha.cluster import Layout
 from tentacle_ha.config import KEYS
 from tentacle_ha.config import TentacleConfig
@@ -105,7 +107,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from tentacle_ha.cluster import Cluster
-    from tentacle_ha.fleet import _Found
+    from tentacle_ha.discover import _Found
 
 __all__ = [
     "Finding",
@@ -557,7 +559,7 @@ def _identities(doc: TentacleConfig) -> _FileAudit:
 
 
 def _audit_one(found: _Found, cluster: Cluster | None) -> _FileAudit | None:
-    from tentacle_ha.fleet import _load_found  # noqa: PLC0415 -- fleet imports this module
+    from tentacle_ha.discover import _load_found  # noqa: PLC0415 -- discover imports this module
 
     data = _load_found(found)
     if data is None:
@@ -579,7 +581,7 @@ def audit_file(
 
     .. versionadded:: 0.1.0
     """
-    from tentacle_ha.fleet import _Found  # noqa: PLC0415 -- fleet imports this module
+    from tentacle_ha.discover import _Found  # noqa: PLC0415 -- discover imports this module
 
     result = _audit_one(_Found(os.fspath(path), explicit=True), cluster)
     return result.findings if result is not None else []
@@ -630,7 +632,7 @@ def audit_fleet(
 ) -> Iterator[Finding]:
     """Audit every Tentacle.config under *paths*, streaming the findings.
 
-    Files are found as `tentacle_ha.fleet.expand_paths` finds them (problems
+    Files are found as `tentacle_ha.discover.expand_paths` finds them (problems
     finding them are findings too) and checked in parallel worker processes,
     in a stable order: each file's findings, in file order, then the
     cross-file findings (``cloned-certificate``, ``cloned-subscription``).
@@ -646,17 +648,15 @@ def audit_fleet(
 
     .. versionadded:: 0.1.0
     """
-    from tentacle_ha.fleet import _Done  # noqa: PLC0415 -- fleet imports this module
-    from tentacle_ha.fleet import _pipeline  # noqa: PLC0415 -- same
-    from tentacle_ha.fleet import _walk  # noqa: PLC0415 -- same
+    from tentacle_ha.discover import _walk  # noqa: PLC0415 -- discover imports this module
 
     certificates = _Clones("cloned-certificate", "certificate thumbprint")
     subscriptions = _Clones("cloned-subscription", "SubscriptionId")
     items = (
-        _Done(_FileAudit(None, [item])) if isinstance(item, Finding) else item
+        Done(_FileAudit(None, [item])) if isinstance(item, Finding) else item
         for item in _walk(paths, follow_symlinks=follow_symlinks)
     )
-    for result in _pipeline(items, _audit_one, cluster, jobs=jobs):
+    for result in pipeline(items, _audit_one, cluster, jobs=jobs):
         if result is None:
             continue
         yield from result.findings

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tentacle_ha import discover
 from tentacle_ha import fleet
 from tentacle_ha.audit import Finding
 from tentacle_ha.audit import audit_fleet
@@ -60,7 +61,7 @@ def test_linux_instances_under_a_root(tmp_path: Path) -> None:
         bom=True,
     )
     (instances / "notes.txt").write_text("not an index")
-    found = fleet.discover_instances(root=tmp_path, platform="linux")
+    found = discover.discover_instances(root=tmp_path, platform="linux")
     assert [(i.name, i.path, i.problem) for i in found] == [
         ("My Worker", tmp_path / "opt" / "w2" / "Tentacle.config", None),
         (
@@ -77,7 +78,7 @@ def test_windows_instances_map_drives_and_unc(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """%ProgramData%\\Octopus is home; C:\\x maps to root/C/x, UNC to root/UNC/..."""
-    monkeypatch.delenv(fleet.MACHINE_HOME_ENV, raising=False)
+    monkeypatch.delenv(discover.MACHINE_HOME_ENV, raising=False)
     monkeypatch.setenv("ProgramData", "D:\\Data")
     instances = tmp_path / "D" / "Data" / "Octopus" / "Tentacle" / "Instances"
     _index(
@@ -98,7 +99,7 @@ def test_windows_instances_map_drives_and_unc(
         "long.config",
         {"Name": "Long", "ConfigurationFilePath": "\\\\?\\E:\\Octopus\\T.config"},
     )
-    found = fleet.discover_instances(root=tmp_path, platform="windows")
+    found = discover.discover_instances(root=tmp_path, platform="windows")
     assert [(i.name, i.path) for i in found] == [
         ("Long", tmp_path / "E" / "Octopus" / "T.config"),
         ("Share", tmp_path / "UNC" / "files" / "cfg" / "T.config"),
@@ -110,28 +111,28 @@ def test_machine_home_override_and_defaults(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The env override wins; else /etc/octopus or %ProgramData%\\Octopus."""
-    env = {fleet.MACHINE_HOME_ENV: "/srv/octo"}
-    assert fleet.default_machine_home(platform="linux", environ=env) == "/srv/octo"
-    assert fleet.default_machine_home(platform="linux", environ={}) == "/etc/octopus"
+    env = {discover.MACHINE_HOME_ENV: "/srv/octo"}
+    assert discover.default_machine_home(platform="linux", environ=env) == "/srv/octo"
+    assert discover.default_machine_home(platform="linux", environ={}) == "/etc/octopus"
     assert (
-        fleet.default_machine_home(platform="windows", environ={})
+        discover.default_machine_home(platform="windows", environ={})
         == "C:\\ProgramData\\Octopus"
     )
     assert (
-        fleet.default_machine_home(
+        discover.default_machine_home(
             platform="windows", environ={"ProgramData": "E:\\PD\\"}
         )
         == "E:\\PD\\Octopus"
     )
-    monkeypatch.setenv(fleet.MACHINE_HOME_ENV, "/srv/octo")
+    monkeypatch.setenv(discover.MACHINE_HOME_ENV, "/srv/octo")
     _index(
         tmp_path / "srv" / "octo" / "Tentacle" / "Instances",
         "tentacle.config",
         {"Name": "Tentacle", "ConfigurationFilePath": "/x/Tentacle.config"},
     )
-    found = fleet.discover_instances(root=tmp_path, platform="linux")
+    found = discover.discover_instances(root=tmp_path, platform="linux")
     assert [i.path for i in found] == [tmp_path / "x" / "Tentacle.config"]
-    explicit = fleet.discover_instances(
+    explicit = discover.discover_instances(
         root=tmp_path, machine_home="/nowhere", platform="linux"
     )
     assert explicit == []
@@ -162,7 +163,7 @@ def test_broken_index_files_are_listed_with_a_problem(
     instances.mkdir(parents=True)
     data = content if isinstance(content, bytes) else content.encode()
     (instances / "bad.config").write_bytes(data)
-    (found,) = fleet.discover_instances(root=tmp_path, platform="linux")
+    (found,) = discover.discover_instances(root=tmp_path, platform="linux")
     assert found.problem is not None
     assert found.problem.startswith(problem)
     assert found.index_path == instances / "bad.config"
@@ -174,13 +175,13 @@ def test_huge_index_file_is_not_read(tmp_path: Path) -> None:
     instances.mkdir(parents=True)
     with (instances / "big.config").open("wb") as handle:
         handle.truncate(2 * 1024 * 1024)
-    (found,) = fleet.discover_instances(root=tmp_path, platform="linux")
+    (found,) = discover.discover_instances(root=tmp_path, platform="linux")
     assert found.problem == "instance index file is over 1 MiB; not read"
 
 
 def test_no_instances_folder_is_an_empty_list(tmp_path: Path) -> None:
     """A machine without Tentacle has no instances."""
-    assert fleet.discover_instances(root=tmp_path, platform="linux") == []
+    assert discover.discover_instances(root=tmp_path, platform="linux") == []
 
 
 _PART = st.sampled_from(["a", "b", "..", ".", "", "etc", "C:", "x y"])
@@ -197,8 +198,8 @@ def test_mapped_paths_never_leave_the_root(
     """Whatever an index file says, the mapped path stays inside the root."""
     root = Path("/r/o/o/t")
     text = ("C:" + sep if windows else "/") + sep.join(parts)
-    platform: fleet.Platform = "windows" if windows else "linux"
-    mapped = fleet._local_path(text, root=root, platform=platform)
+    platform: discover.Platform = "windows" if windows else "linux"
+    mapped = discover._local_path(text, root=root, platform=platform)
     assert mapped is not None
     assert mapped == root or root in mapped.parents
     assert ".." not in mapped.relative_to(root).parts
@@ -237,7 +238,7 @@ def tree(tmp_path: Path) -> Path:
 
 def test_crawl_takes_configs_only_in_sorted_order(tree: Path) -> None:
     """Configs (by content, or a Tentacle name) come depth-first, sorted."""
-    found = list(fleet.expand_paths([tree]))
+    found = list(discover.expand_paths([tree]))
     assert [Path(p).relative_to(tree).as_posix() for p in _found(found)] == [
         "a/Tentacle.config",
         "b/Tentacle-broken.config",
@@ -251,14 +252,16 @@ def test_crawl_takes_configs_only_in_sorted_order(tree: Path) -> None:
 def test_explicit_files_are_taken_whatever_their_name(tree: Path) -> None:
     """A named file is taken whatever its name; a missing one is a finding."""
     named = tree / "a" / "tentacle.config.txt"
-    found = list(fleet.expand_paths([named, tree / "missing.config"]))
+    found = list(discover.expand_paths([named, tree / "missing.config"]))
     assert _found(found) == [str(named)]
     assert _codes(found) == [("not-found", "missing.config")]
 
 
 def test_globs_expand_sorted_and_report_no_match(tree: Path) -> None:
     """A glob expands (** recurses) to configs only; matching nothing is a finding."""
-    found = list(fleet.expand_paths([str(tree / "**" / "t*.config"), str(tree / "z*")]))
+    found = list(
+        discover.expand_paths([str(tree / "**" / "t*.config"), str(tree / "z*")])
+    )
     assert [Path(p).name for p in _found(found)] == ["tentacle-web.config"]
     assert _codes(found) == [("not-found", "z*")]
 
@@ -267,10 +270,10 @@ def test_fifo_in_a_folder_is_never_opened(tree: Path) -> None:
     """A FIFO named like a config neither blocks the crawl nor is taken."""
     os.mkfifo(tree / "a" / "Tentacle-fifo.config")
     start = time.monotonic()
-    found = list(fleet.expand_paths([tree]))
+    found = list(discover.expand_paths([tree]))
     assert time.monotonic() - start < 5
     assert "Tentacle-fifo.config" not in " ".join(_found(found))
-    named = list(fleet.expand_paths([tree / "a" / "Tentacle-fifo.config"]))
+    named = list(discover.expand_paths([tree / "a" / "Tentacle-fifo.config"]))
     assert _codes(named) == [("not-a-file", "Tentacle-fifo.config")]
 
 
@@ -287,7 +290,7 @@ def test_symlinks_outside_the_roots_are_not_followed(tmp_path: Path) -> None:
     (top / "in-dir").symlink_to(top / "real")
     (top / "in-file.config").symlink_to(top / "real" / "Tentacle.config")
     (top / "dangling.config").symlink_to(tmp_path / "gone")
-    found = list(fleet.expand_paths([top]))
+    found = list(discover.expand_paths([top]))
     assert [Path(p).relative_to(top).as_posix() for p in _found(found)] == [
         "real/Tentacle.config"
     ]
@@ -296,13 +299,13 @@ def test_symlinks_outside_the_roots_are_not_followed(tmp_path: Path) -> None:
         ("symlink-outside-roots", "out-dir"),
         ("symlink-outside-roots", "out-file.config"),
     ]
-    followed = list(fleet.expand_paths([top], follow_symlinks=True))
+    followed = list(discover.expand_paths([top], follow_symlinks=True))
     assert [Path(p).relative_to(top).as_posix() for p in _found(followed)] == [
         "out-file.config",
         "out-dir/Tentacle.config",
         "real/Tentacle.config",
     ]
-    wider = list(fleet.expand_paths([top], roots=[tmp_path]))
+    wider = list(discover.expand_paths([top], roots=[tmp_path]))
     assert _codes(wider) == [("broken-symlink", "dangling.config")]
     assert _found(wider) == _found(followed)
 
@@ -315,7 +318,7 @@ def test_symlink_loops_end(tmp_path: Path) -> None:
     (outside / "Tentacle.config").write_bytes(SAMPLE)
     (outside / "again").symlink_to(outside)
     (top / "out").symlink_to(outside)
-    found = list(fleet.expand_paths([top], follow_symlinks=True))
+    found = list(discover.expand_paths([top], follow_symlinks=True))
     assert [Path(p).relative_to(top).as_posix() for p in _found(found)] == [
         "out/Tentacle.config"
     ]
@@ -325,7 +328,7 @@ def test_broken_explicit_symlink(tmp_path: Path) -> None:
     """A named symlink to nothing is a broken-symlink finding."""
     link = tmp_path / "Tentacle.config"
     link.symlink_to(tmp_path / "nowhere")
-    assert _codes(list(fleet.expand_paths([link]))) == [
+    assert _codes(list(discover.expand_paths([link]))) == [
         ("broken-symlink", "Tentacle.config")
     ]
 
@@ -358,7 +361,7 @@ def test_huge_and_binary_files_are_skipped_unread(
 
     monkeypatch.setattr(os, "open", spy)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    found = list(fleet.expand_paths([tmp_path]))
+    found = list(discover.expand_paths([tmp_path]))
     plans = list(fleet.plan([tmp_path, huge], fleet.RemoveNode(NODE3), jobs=1))
     findings = list(audit_fleet([tmp_path], jobs=1))
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
@@ -398,25 +401,29 @@ def test_a_config_growing_past_the_limit_is_not_read_whole(
     """Reading stops one byte past the limit, even if the file grew after stat."""
     path = tmp_path / "Tentacle.config"
     path.write_bytes(SAMPLE)
-    monkeypatch.setattr(fleet, "MAX_FILE_SIZE", len(SAMPLE) - 1)
+    monkeypatch.setattr(discover, "MAX_FILE_SIZE", len(SAMPLE) - 1)
     with pytest.raises(FileTooLargeError):
-        fleet._read_config_bytes(str(path))
+        discover._read_config_bytes(str(path))
     monkeypatch.setattr(
         os, "fstat", lambda _fd: os.stat_result((0o100644, 0, 0, 1, 0, 0, 10, 0, 0, 0))
     )
     with pytest.raises(FileTooLargeError, match="grew over"):
-        fleet._read_config_bytes(str(path))
+        discover._read_config_bytes(str(path))
 
 
 def test_path_mapping_without_a_root() -> None:
     """Without a root, paths are read where they are; relative ones are refused."""
-    assert fleet._local_path("/etc/x/../y", root=None, platform="linux") == Path(
+    assert discover._local_path("/etc/x/../y", root=None, platform="linux") == Path(
         "/etc/y"
     )
-    assert fleet._local_path("C:\\x", root=None, platform="windows") == Path("C:\\x")
-    assert fleet._local_path("relative\\x", root=None, platform="windows") is None
-    assert fleet._local_path("C:drive-relative", root=None, platform="windows") is None
-    assert fleet._local_path("c:", root=Path("/r"), platform="windows") == Path("/r/C")
+    assert discover._local_path("C:\\x", root=None, platform="windows") == Path("C:\\x")
+    assert discover._local_path("relative\\x", root=None, platform="windows") is None
+    assert (
+        discover._local_path("C:drive-relative", root=None, platform="windows") is None
+    )
+    assert discover._local_path("c:", root=Path("/r"), platform="windows") == Path(
+        "/r/C"
+    )
 
 
 def test_unreadable_index_and_relative_machine_home(
@@ -433,7 +440,7 @@ def test_unreadable_index_and_relative_machine_home(
         return real_read(self)
 
     monkeypatch.setattr(Path, "read_bytes", deny)
-    (found,) = fleet.discover_instances(
+    (found,) = discover.discover_instances(
         root=tmp_path, machine_home="home", platform="linux"
     )
     assert found.problem == (
@@ -458,7 +465,7 @@ def test_odd_files_and_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    found = list(fleet.expand_paths([top]))
+    found = list(discover.expand_paths([top]))
     assert _found(found) == [str(top / "x.config")]
     assert _codes(found) == [("unreadable", "locked")]
     monkeypatch.undo()
@@ -466,8 +473,8 @@ def test_odd_files_and_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     def no_head(_path: str) -> bytes:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(fleet, "_read_head", no_head)
-    assert _codes(list(fleet.expand_paths([top / "x.config"]))) == [
+    monkeypatch.setattr(discover, "_read_head", no_head)
+    assert _codes(list(discover.expand_paths([top / "x.config"]))) == [
         ("unreadable", "x.config")
     ]
     monkeypatch.undo()
@@ -475,7 +482,7 @@ def test_odd_files_and_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     def grown(_path: str) -> bytes:
         raise FileTooLargeError("file grew over 16777216 bytes", path=_path)
 
-    monkeypatch.setattr(fleet, "_read_config_bytes", grown)
+    monkeypatch.setattr(discover, "_read_config_bytes", grown)
     plans = list(fleet.plan([top / "x.config"], fleet.UnsetKey("X"), jobs=1))
     assert [(p.status, p.reason) for p in plans] == [
         ("skipped", "file grew over 16777216 bytes")

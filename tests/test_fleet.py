@@ -23,12 +23,16 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from tentacle_ha import _pipeline
+from tentacle_ha import discover
 from tentacle_ha import fleet
 from tentacle_ha import load
 from tentacle_ha import loads
 from tentacle_ha._atomic import TEMP_SUFFIX
 from tentacle_ha._lock import file_lock
 from tentacle_ha._lock import lock_path
+from tentacle_ha._pipeline import Done
+from tentacle_ha._pipeline import pipeline
 from tentacle_ha.audit import audit_config
 from tentacle_ha.cluster import Cluster
 from tentacle_ha.cluster import loads_cluster
@@ -389,7 +393,9 @@ def test_leftover_temp_files_are_cleaned_under_the_lock(tree: Path) -> None:
     list(fleet.apply([folder], fleet.AddNode(T, NODE.format(2)), jobs=1))  # unchanged
     assert not mine.exists()
     assert other.exists()
-    assert list(fleet.expand_paths([folder])) == [folder / "tentacle-Tentacle.config"]
+    assert list(discover.expand_paths([folder])) == [
+        folder / "tentacle-Tentacle.config"
+    ]
 
 
 # -- conflicts ---------------------------------------------------------------------
@@ -399,7 +405,7 @@ def _write_on_second_read(
     monkeypatch: pytest.MonkeyPatch, target: Path, data: bytes
 ) -> None:
     """Another run writes *data* into *target* just before apply's second read."""
-    real_read = fleet._read_config_bytes
+    real_read = discover._read_config_bytes
     reads = {"n": 0}
 
     def read(path: str) -> bytes:
@@ -408,7 +414,7 @@ def _write_on_second_read(
             target.write_bytes(data)
         return real_read(path)
 
-    monkeypatch.setattr(fleet, "_read_config_bytes", read)
+    monkeypatch.setattr(discover, "_read_config_bytes", read)
 
 
 def test_reviewed_plan_conflicts_skips_and_gone_files(tree: Path) -> None:
@@ -461,7 +467,7 @@ def test_a_writer_ignoring_the_lock_is_a_conflict(
     target = tree / "b" / "tentacle-Tentacle.config"
     foreign = LINUX.replace(b"/etc/octopus/Tentacle", b"/etc/octopus/Other")
     reads = {"n": 0}
-    real_read = fleet._read_config_bytes
+    real_read = discover._read_config_bytes
 
     def racing_read(path: str) -> bytes:
         reads["n"] += 1
@@ -469,7 +475,7 @@ def test_a_writer_ignoring_the_lock_is_a_conflict(
             target.write_bytes(foreign.replace(b"Other", f"Other{reads['n']}".encode()))
         return real_read(path)
 
-    monkeypatch.setattr(fleet, "_read_config_bytes", racing_read)
+    monkeypatch.setattr(discover, "_read_config_bytes", racing_read)
     (outcome,) = fleet.apply([target], fleet.RemoveNode(NODE.format(3)), jobs=1)
     assert outcome.status is Status.CONFLICT
     assert "does not take the lock" in outcome.reason
@@ -852,7 +858,7 @@ def test_results_serialise(tree: Path) -> None:
 
 def test_default_jobs_is_the_cpu_count() -> None:
     """Worker processes default to one per CPU."""
-    assert fleet.default_jobs() == (os.cpu_count() or 1)
+    assert _pipeline.default_jobs() == (os.cpu_count() or 1)
 
 
 # -- the pipeline and the corners of apply -------------------------------------------
@@ -860,43 +866,43 @@ def test_default_jobs_is_the_cpu_count() -> None:
 
 def test_pipeline_keeps_order_and_interleaves_known_results() -> None:
     """Hundreds of items through workers come back in order, known results in place."""
-    items: list[int | fleet._Done[int]] = [
-        fleet._Done(-i) if i % 37 == 0 else i for i in range(600)
-    ]
-    result = list(fleet._pipeline(items, operator.add, 1000, jobs=2))
+    items: list[int | Done[int]] = [Done(-i) if i % 37 == 0 else i for i in range(600)]
+    result = list(pipeline(items, operator.add, 1000, jobs=2))
     assert result == [-i if i % 37 == 0 else i + 1000 for i in range(600)]
-    assert list(fleet._pipeline(items[:5], operator.add, 1, jobs=4)) == [0, 2, 3, 4, 5]
+    assert list(pipeline(items[:5], operator.add, 1, jobs=4)) == [0, 2, 3, 4, 5]
 
 
 def test_worker_side_runs_chunks_with_and_without_threads() -> None:
     """A worker runs a chunk in order, on its own or with its I/O threads."""
-    saved = dict(fleet._WORKER)
+    saved = dict(_pipeline._WORKER)
     try:
-        fleet._init_worker(10, 1)
-        assert fleet._run_chunk(operator.add, [1, 2, 3]) == [11, 12, 13]
-        fleet._init_worker(20, 3)
-        assert fleet._run_chunk(operator.add, list(range(50))) == list(range(20, 70))
-        fleet._WORKER["threads"].shutdown()
+        _pipeline._init_worker(10, 1)
+        assert _pipeline._run_chunk(operator.add, [1, 2, 3]) == [11, 12, 13]
+        _pipeline._init_worker(20, 3)
+        assert _pipeline._run_chunk(operator.add, list(range(50))) == list(
+            range(20, 70)
+        )
+        _pipeline._WORKER["threads"].shutdown()
     finally:
-        fleet._WORKER.clear()
-        fleet._WORKER.update(saved)
+        _pipeline._WORKER.clear()
+        _pipeline._WORKER.update(saved)
 
 
 def test_start_method_avoids_fork_with_threads_and_dead_workers_fail_loudly() -> None:
     """With threads running, workers are not forked; a dead worker is a FleetError."""
-    assert fleet._mp_context().get_start_method() == "fork"
+    assert _pipeline._mp_context().get_start_method() == "fork"
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert fleet._mp_context().get_start_method() == "forkserver"
+        assert _pipeline._mp_context().get_start_method() == "forkserver"
     finally:
         stop.set()
         thread.join()
     future: concurrent.futures.Future[list[int]] = concurrent.futures.Future()
     future.set_exception(BrokenProcessPool("gone"))
     with pytest.raises(FleetError, match="a worker process died"):
-        fleet._result(future)
+        _pipeline._result(future)
 
 
 def test_apply_reports_found_problems_and_ignores_other_configs(tree: Path) -> None:
@@ -1013,7 +1019,7 @@ def test_cli_instances_and_bad_jobs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Broken instance index files are failed rows; --jobs takes positive numbers."""
-    monkeypatch.delenv(fleet.MACHINE_HOME_ENV, raising=False)
+    monkeypatch.delenv(discover.MACHINE_HOME_ENV, raising=False)
     monkeypatch.setattr("sys.platform", "linux")
     image = tmp_path / "image"
     instances = image / "etc" / "octopus" / "Tentacle" / "Instances"

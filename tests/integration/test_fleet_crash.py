@@ -24,6 +24,7 @@ import pytest
 from helpers.fleetgen import THUMBPRINT
 from helpers.fleetgen import write_fleet
 
+from tentacle_ha import discover
 from tentacle_ha import fleet
 from tentacle_ha import loads
 from tentacle_ha._atomic import TEMP_SUFFIX
@@ -146,7 +147,7 @@ def test_sigkill_never_loses_or_tears_a_file(tmp_path: Path) -> None:
         for path in paths:
             assert now[path] in {old[path], planned[path]}, f"torn: {path}"
             loads(path.read_bytes(), path=path)
-        found = list(fleet.expand_paths([top]))
+        found = list(discover.expand_paths([top]))
         assert found == paths, "a temporary file was taken for a config"
         temp_seen += len(_leftovers(top))
         done = sum(now[p] == planned[p] for p in paths)

@@ -31,6 +31,7 @@ import pytest
 from helpers.fleetgen import run_fleet_cli
 from helpers.fleetgen import write_fleet
 
+from tentacle_ha import discover
 from tentacle_ha import fleet
 from tentacle_ha import loads
 from tentacle_ha._atomic import TEMP_SUFFIX
@@ -306,7 +307,7 @@ def test_file_swapped_while_being_edited(
     """A file deleted or made a folder mid-edit fails with the reason, unwritten."""
     paths = write_fleet(tmp_path, 2, seed=9)
     victim = paths[0]
-    real_read = fleet._read_config_bytes
+    real_read = discover._read_config_bytes
     reads = {"n": 0}
 
     def read(path: str) -> bytes:
@@ -318,7 +319,7 @@ def test_file_swapped_while_being_edited(
                     victim.mkdir()
         return real_read(path)
 
-    monkeypatch.setattr(fleet, "_read_config_bytes", read)
+    monkeypatch.setattr(discover, "_read_config_bytes", read)
     outcomes = list(fleet.apply([tmp_path], fleet.AddNode(THUMB, NODE4), jobs=1))
     reason = (
         "No such file or directory (ENOENT)"
