@@ -11,7 +11,9 @@ value that starts with ``-`` or ``/`` is never taken for an option. Secrets
 (`Secret` values of ``--apiKey`` and friends) render as a reference to an
 environment variable unless revealed on purpose.
 
-This module knows nothing of clusters: it takes plain parameters.
+This module knows nothing of clusters: it takes plain parameters. Address
+derivation (`derive_comms_address`) and the URL rules behind it live in the
+private ``_address`` module.
 
 .. versionadded:: 0.1.0
 """
@@ -19,8 +21,6 @@ This module knows nothing of clusters: it takes plain parameters.
 from __future__ import annotations
 
 import enum
-import functools
-import ipaddress
 import re
 import shlex
 from types import MappingProxyType
@@ -29,12 +29,17 @@ from typing import Final
 from typing import Literal
 from typing import TypedDict
 from typing import Unpack
-from urllib.parse import SplitResult
-from urllib.parse import urlsplit
 
 import attrs
 
 from tentacle_ha import _winargs
+from tentacle_ha._address import DEFAULT_COMMS_PORT
+from tentacle_ha._address import DEFAULT_PORTS
+from tentacle_ha._address import KEEP_PORTS
+from tentacle_ha._address import check_port
+from tentacle_ha._address import derive_comms_address
+from tentacle_ha._address import parse_url
+from tentacle_ha._address import web_socket_address
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
 from tentacle_ha.errors import CommandError
@@ -78,10 +83,6 @@ LINUX_EXECUTABLE: Final = "/opt/octopus/tentacle/Tentacle"
 WINDOWS_EXECUTABLE: Final = "C:\\Program Files\\Octopus Deploy\\Tentacle\\Tentacle.exe"
 """Where the Windows installer puts Tentacle."""
 
-DEFAULT_COMMS_PORT: Final = 10943
-"""The port Tentacle polls when only ``--server`` is given."""
-
-_MAX_PORT: Final = 65535
 
 Shell = Literal["posix", "powershell", "cmd"]
 """The shells `render` writes for."""
@@ -280,155 +281,6 @@ def _check_option(
         raise CommandError(f"{where} must be given as a Secret")
 
 
-# --- address derivation ------------------------------------------------------
-
-_Schemes = tuple[tuple[str, int], ...]  # accepted schemes and their default ports
-_DEFAULT_PORTS: Final[_Schemes] = (("http", 80), ("https", 443))
-_WEB_SOCKET_PORTS: Final[_Schemes] = (("https", 443), ("wss", 443))
-_KEEP_PORTS: Final[_Schemes] = (*_DEFAULT_PORTS, ("wss", 443))
-_NOT_URL_TEXT: Final = re.compile(r"[^!-~]")  # whitespace, controls, non-ASCII
-_DNS_HOST: Final = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_.])?")
-_NUMBER: Final = r"(?:0x[0-9a-f]*|[0-9]+)"
-_NUMERIC_HOST: Final = re.compile(
-    rf"{_NUMBER}(?:\.{_NUMBER})*\.?"
-)  # .NET reads as IPv4
-_BOTH: Final = (
-    "Please specify a --server-web-socket, or a --server-comms-address - not both."
-)
-
-
-@attrs.frozen
-class _Url:
-    scheme: str  # lower case
-    host: str  # as .NET Uri.Host gives it: lower case, IPv6 bracketed
-    port: int  # explicit, else the scheme default
-    parts: SplitResult
-
-
-def _canonical_host(host: str, what: str) -> str:
-    if ":" in host:
-        if "%" in host:
-            raise CommandError(f"{what}: IPv6 zone ids are not supported")
-        try:
-            address = ipaddress.IPv6Address(host)
-        except ValueError:  # pragma: no cover - urlsplit checks brackets (3.11.4+)
-            raise CommandError(f"{what}: {host!r} is not an IPv6 address") from None
-        mapped = address.ipv4_mapped
-        text = f"::ffff:{mapped}" if mapped is not None else address.compressed
-        return f"[{text}]"
-    if _NUMERIC_HOST.fullmatch(host):
-        try:
-            return str(ipaddress.IPv4Address(host))
-        except ValueError:
-            raise CommandError(
-                f"{what}: {host!r} is not a dotted-quad IPv4 address; "
-                ".NET would read it differently"
-            ) from None
-    if not _DNS_HOST.fullmatch(host):
-        raise CommandError(f"{what}: {host!r} is not a host name tentacle_ha accepts")
-    return host
-
-
-@functools.lru_cache(maxsize=1024)  # a plan parses the same few URLs many times
-def _parse_url(value: str, what: str, schemes: _Schemes) -> _Url:
-    if _NOT_URL_TEXT.search(value):
-        raise CommandError(f"{what}: {value!r} holds whitespace, controls or non-ASCII")
-    if "\\" in value:
-        raise CommandError(f"{what}: {value!r} holds a backslash")
-    try:
-        parts = urlsplit(value)
-    except ValueError:  # urlsplit checks bracketed hosts itself
-        raise CommandError(f"{what}: {value!r} is not an IPv6 address") from None
-    scheme = parts.scheme.lower()
-    defaults = dict(schemes)
-    if scheme not in defaults or not parts.hostname:
-        wanted = " or ".join(f"{s}://" for s, _ in schemes)
-        raise CommandError(f"{what}: {value!r} is not an absolute {wanted} URL")
-    try:
-        port = parts.port
-    except ValueError:
-        raise CommandError(f"{what}: {value!r} has an invalid port") from None
-    if port == 0:
-        raise CommandError(f"{what}: {value!r} has port 0")
-    host = _canonical_host(parts.hostname, what)
-    return _Url(scheme, host, defaults[scheme] if port is None else port, parts)
-
-
-def _check_port(port: int, what: str) -> None:
-    if isinstance(port, bool) or not 1 <= port <= _MAX_PORT:
-        raise CommandError(f"{what}: {port!r} is not a port number (1-{_MAX_PORT})")
-
-
-def _web_socket_address(web_socket: str) -> str:
-    try:
-        url = _parse_url(web_socket, "--server-web-socket", _WEB_SOCKET_PORTS)
-    except CommandError as exc:
-        if urlsplit(web_socket).scheme.lower() not in dict(_WEB_SOCKET_PORTS):
-            raise CommandError("The websocket address must start with wss://") from exc
-        raise
-    if url.parts.username is not None:
-        raise CommandError(
-            "--server-web-socket: user info in the address is not supported"
-        )
-    if url.scheme == "wss":
-        # Tentacle keeps the Uri it parsed; its OriginalString is what was typed.
-        return web_socket
-    # https -> wss via UriBuilder: canonical host, default port left out (inferred).
-    port = "" if url.port == dict(_WEB_SOCKET_PORTS)["wss"] else f":{url.port}"
-    query = f"?{url.parts.query}" if url.parts.query else ""
-    fragment = f"#{url.parts.fragment}" if url.parts.fragment else ""
-    return f"wss://{url.host}{port}{url.parts.path or '/'}{query}{fragment}"
-
-
-def derive_comms_address(
-    *,
-    server: str | None,
-    comms_address: str | None,
-    comms_port: int | None,
-    web_socket: str | None,
-) -> str:
-    """Return the trusted-server ``Address`` Tentacle derives from these options.
-
-    The same rules as Tentacle's ``GetActiveTentacleAddress``: with a web
-    socket, ``https://`` becomes ``wss://`` (``wss://`` is kept as given) and
-    the port is ignored; otherwise the host comes from *comms_address*, else
-    from *server*, and the port is *comms_port*, else the port of
-    *comms_address* (its scheme default, 443 or 80, when it has none), else
-    10943. The result is ``https://{host}:{port}``, with no trailing slash.
-
-    Args:
-        server: ``--server``, the Octopus Server's web address.
-        comms_address: ``--server-comms-address``.
-        comms_port: ``--server-comms-port``.
-        web_socket: ``--server-web-socket``.
-
-    Raises:
-        CommandError: both a web socket and a comms address (Tentacle's own
-            message), a web socket that is not https/wss ("The websocket
-            address must start with wss://"), nothing to derive from, or a URL
-            or port tentacle_ha cannot read exactly as .NET does.
-
-    .. versionadded:: 0.1.0
-    """
-    if web_socket is not None and comms_address is not None:
-        raise CommandError(_BOTH)
-    if web_socket is not None:
-        return _web_socket_address(web_socket)
-    if comms_port is not None:
-        _check_port(comms_port, "--server-comms-port")
-    if comms_address is not None:
-        url = _parse_url(comms_address, "--server-comms-address", _DEFAULT_PORTS)
-        port = url.port if comms_port is None else comms_port
-    elif server is not None:
-        url = _parse_url(server, "--server", _DEFAULT_PORTS)
-        port = DEFAULT_COMMS_PORT if comms_port is None else comms_port
-    else:
-        raise CommandError(
-            "a polling address needs a server, a comms address or a web socket"
-        )
-    return f"https://{url.host}:{port}"
-
-
 # --- builders ----------------------------------------------------------------
 
 
@@ -500,7 +352,7 @@ def _api(server: str | None, args: PollingArgs) -> list[Option]:
         raise CommandError(
             "Please specify an Octopus Server, e.g., --server=http://your-octopus-server"
         )
-    _parse_url(server, "--server", _DEFAULT_PORTS)
+    parse_url(server, "--server", DEFAULT_PORTS)
     secrets = {"apiKey": args.get("api_key"), "bearerToken": args.get("bearer_token")}
     given = {k: v for k, v in secrets.items() if v is not None}
     if len(given) != 1:
@@ -700,13 +552,13 @@ def server_comms(
     if web_socket is not None:
         if port is not None:
             raise CommandError("--port does nothing with --web-socket")
-        _web_socket_address(web_socket)
+        web_socket_address(web_socket)
         options.append(Option("web-socket", web_socket))
     elif host is not None:
         if port is not None:
-            _check_port(port, "--port")
+            check_port(port, "--port")
         bracketed = f"[{host}]" if ":" in host and "[" not in host else host
-        url = _parse_url(f"https://{bracketed}", "--host", _DEFAULT_PORTS)
+        url = parse_url(f"https://{bracketed}", "--host", DEFAULT_PORTS)
         options.append(Option("host", url.host))
         options += _text("port", None if port is None else str(port))
     else:
@@ -739,7 +591,7 @@ def clear_trusted_servers(
     for address in keep:
         if "," in address:
             raise CommandError(f"--keep: {address!r} holds a comma, the list separator")
-        _parse_url(address, "--keep", _KEEP_PORTS)
+        parse_url(address, "--keep", KEEP_PORTS)
     options = [*_instance(more), Option("keep", ",".join(keep))]
     return TentacleCommand("clear-trusted-servers", options)
 
