@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import note
 from hypothesis import strategies as st
 
+from tentacle_ha._cluster_values import host_key
 from tentacle_ha.cluster import DEFAULT_COMMS_PORT
 from tentacle_ha.cluster import Cluster
 from tentacle_ha.cluster import Layout
@@ -25,7 +26,6 @@ from tentacle_ha.cluster import TargetOS
 from tentacle_ha.cluster import TenantedDeployment
 from tentacle_ha.cluster import Tentacle
 from tentacle_ha.cluster import TentacleKind
-from tentacle_ha.cluster import _host_key
 from tentacle_ha.cluster import dumps_cluster
 from tentacle_ha.cluster import format_host
 from tentacle_ha.cluster import load_cluster
@@ -114,7 +114,7 @@ def clusters(draw: st.DrawFn, layouts: tuple[Layout, ...] = tuple(Layout)) -> Cl
             st.tuples(node_names, hosts, ports, st.none() | urls()),
             min_size=1,
             max_size=5,
-            unique_by=(lambda n: n[0].lower(), lambda n: (_host_key(n[1]), n[2])),
+            unique_by=(lambda n: n[0].lower(), lambda n: (host_key(n[1]), n[2])),
         )
     )
     public: list[int | None] = [None] * len(raw)
@@ -435,13 +435,13 @@ def test_comms_addresses_are_https_urls_one_per_node(cluster: Cluster) -> None:
         host = url.hostname
         assert host is not None
         if cluster.layout is Layout.UNIQUE_ADDRESS:
-            assert (host, url.port) == (_host_key(node.address), node.comms_port)
+            assert (host, url.port) == (host_key(node.address), node.comms_port)
         else:
             assert url.port == node.public_port
         if ":" in host:
-            assert ipaddress.IPv6Address(host).compressed == _host_key(host)
+            assert ipaddress.IPv6Address(host).compressed == host_key(host)
             assert f"[{host}]" in address.lower()
-        endpoints.add((_host_key(host), url.port))
+        endpoints.add((host_key(host), url.port))
     assert len(endpoints) == len(cluster.nodes)
 
 
