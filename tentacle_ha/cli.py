@@ -22,6 +22,7 @@ from typing import TextIO
 
 from tentacle_ha import __version__
 from tentacle_ha import check as _check
+from tentacle_ha import checks_for as _checks_for
 from tentacle_ha import lb as _lb
 from tentacle_ha import plan as _plan
 from tentacle_ha._cli_fleet import register as _register_fleet
@@ -408,7 +409,7 @@ def _cmd_lb(args: argparse.Namespace, io: _Out) -> int:
 
 
 def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
-    code, text = _check.check_command(
+    code, text = _checks_for.check_command(
         args.config,
         cluster=args.cluster,
         json_output=args.json,

@@ -16,7 +16,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tentacle_ha import _outcome
+from tentacle_ha import _probe
 from tentacle_ha import check
+from tentacle_ha import checks_for
 from tentacle_ha._proxy import HttpProxy
 from tentacle_ha._proxy import ProxyRefusedError
 from tentacle_ha._proxy import WireError
@@ -70,8 +73,8 @@ def test_poll_target_kinds_and_default_ports() -> None:
     https = PollTarget(address="https://node1.example.com", thumbprint=THUMB)
     wss = PollTarget(address="wss://example.com/OctopusComms", thumbprint=THUMB)
     assert (https.kind, wss.kind) == (CheckKind.POLL, CheckKind.WEBSOCKET)
-    assert check._split_address(https.address) == ("https", "node1.example.com", 443)
-    assert check._split_address("WSS://[::1]:8443/x") == ("wss", "::1", 8443)
+    assert _probe.split_address(https.address) == ("https", "node1.example.com", 443)
+    assert _probe.split_address("WSS://[::1]:8443/x") == ("wss", "::1", 8443)
 
 
 def test_web_targets_normalise_and_validate(tmp_path: Path) -> None:
@@ -143,7 +146,7 @@ def test_report_verdict(statuses: list[CheckStatus], *, strict: bool) -> None:
 
 def render_lines(report: CheckReport) -> list[str]:
     """The table's lines."""
-    return check.render_table(report).splitlines()
+    return checks_for.render_table(report).splitlines()
 
 
 def golden_report() -> CheckReport:
@@ -196,7 +199,7 @@ FAILED: 3 checks, 1 ok, 1 warning, 1 failed in 1.250s
 
 def test_table_golden() -> None:
     """The human table: aligned columns, labels with names, a summary line."""
-    assert check.render_table(golden_report()) == GOLDEN_TABLE
+    assert checks_for.render_table(golden_report()) == GOLDEN_TABLE
 
 
 def test_json_golden() -> None:
@@ -248,7 +251,9 @@ def test_json_golden() -> None:
             },
         ],
     }
-    assert check.render_json(golden_report()) == json.dumps(expected, indent=2) + "\n"
+    assert (
+        checks_for.render_json(golden_report()) == json.dumps(expected, indent=2) + "\n"
+    )
 
 
 def test_strict_table_verdict() -> None:
@@ -293,11 +298,11 @@ def test_thumbprint_compare_ignores_case_and_separators(
         st.lists(st.sampled_from(["", ":", " "]), min_size=40, max_size=40)
     )
     spelled = "".join(c + s for c, s in zip(value, separators, strict=True))
-    probe = check._PollProbe(PollTarget(address="https://n:1", thumbprint=spelled))
+    probe = _probe.PollProbe(PollTarget(address="https://n:1", thumbprint=spelled))
     probe.presented = value.upper()
     probe._compare_thumbprint()
     probe.presented = value.upper()[:-1] + ("0" if value[-1] != "0" else "1")
-    with pytest.raises(check._Stop) as stopped:
+    with pytest.raises(_outcome.Stop) as stopped:
         probe._compare_thumbprint()
     assert stopped.value.outcome.status is CheckStatus.THUMBPRINT_MISMATCH
 
@@ -744,22 +749,22 @@ def test_format_authority() -> None:
 def test_proxy_from_settings_follows_tentacle_rules() -> None:
     """Custom host wins; default uses the system proxy for the scheme; off is none."""
     custom = ProxySettings(use_default_proxy=False, host="p", port=3128, username="u")
-    proxy = check.proxy_from_settings(custom, password=Secret("pw"), system={})
+    proxy = checks_for.proxy_from_settings(custom, password=Secret("pw"), system={})
     assert proxy == HttpProxy(host="p", port=3128, username="u", password=Secret("pw"))
     system = {"https": "http://us%40r:p%3Ass@corp-proxy:8080", "http": "plain:3128"}
     default = ProxySettings(use_default_proxy=True)
-    from_system = check.proxy_from_settings(default, scheme="wss", system=system)
+    from_system = checks_for.proxy_from_settings(default, scheme="wss", system=system)
     assert from_system == HttpProxy(
         host="corp-proxy", port=8080, username="us@r", password=Secret("p:ss")
     )
-    plain = check.proxy_from_settings(default, scheme="http", system=system)
+    plain = checks_for.proxy_from_settings(default, scheme="http", system=system)
     assert plain == HttpProxy(host="plain", port=3128)
-    assert check.proxy_from_settings(default, scheme="https", system={}) is None
+    assert checks_for.proxy_from_settings(default, scheme="https", system={}) is None
     off = ProxySettings(use_default_proxy=False)
-    assert check.proxy_from_settings(off, system=system) is None
+    assert checks_for.proxy_from_settings(off, system=system) is None
     for bad in ("http://:8080", "http://host:port"):
         with pytest.raises(InvalidValueError, match="system proxy"):
-            check.proxy_from_settings(default, system={"https": bad})
+            checks_for.proxy_from_settings(default, system={"https": bad})
 
 
 def config_bytes(servers: str, extra: str = "") -> bytes:
@@ -802,7 +807,7 @@ def test_targets_from_config() -> None:
         '  <set key="Octopus.Server.Proxy.ProxyPassword">ZW5jcnlwdGVk</set>\n'
     )
     doc = loads(config_bytes(servers, proxy_keys))
-    targets = check.targets_from_config(doc, proxy_password=Secret("plain"))
+    targets = checks_for.targets_from_config(doc, proxy_password=Secret("plain"))
     assert [t.address for t in targets] == [
         "https://node1:10943",
         "wss://octopus.example.com/OctopusComms",
@@ -812,21 +817,23 @@ def test_targets_from_config() -> None:
     )
     assert {t.proxy for t in targets} == {expected}
     assert {t.thumbprint for t in targets} == {THUMB}
-    bare = check.targets_from_config(loads(config_bytes(servers)), system_proxies={})
+    bare = checks_for.targets_from_config(
+        loads(config_bytes(servers)), system_proxies={}
+    )
     assert {t.proxy for t in bare} == {None}
 
 
 def test_targets_from_cluster() -> None:
     """Registration, one ping per node with a web URL, and the polls when asked."""
     cluster = load_cluster(ROOT / "examples" / "cluster-unique-address.toml")
-    targets = check.targets_from_cluster(cluster, api_key=Secret(KEY))
+    targets = checks_for.targets_from_cluster(cluster, api_key=Secret(KEY))
     assert isinstance(targets[0], ApiTarget)
     assert targets[0].server_url == cluster.server_url
     assert targets[0].api_key == Secret(KEY)
     nodes = [t for t in targets if isinstance(t, NodeTarget)]
     assert [n.name for n in nodes] == [n.name for n in cluster.nodes]
     assert len(targets) == 1 + len(nodes)
-    with_polls = check.targets_from_cluster(cluster, poll=True)
+    with_polls = checks_for.targets_from_cluster(cluster, poll=True)
     polls = [t for t in with_polls if isinstance(t, PollTarget)]
     assert [p.address for p in polls] == list(cluster.comms_addresses())
     assert {p.thumbprint for p in polls} == {cluster.thumbprint}
@@ -837,5 +844,5 @@ def test_check_command_needs_something_to_check(tmp_path: Path) -> None:
     path = tmp_path / "Tentacle.config"
     path.write_bytes(config_bytes("[" + entry(1, None) + "]"))
     with pytest.raises(CheckFailedError, match="no polling servers") as caught:
-        check.check_command(path, environ={})
+        checks_for.check_command(path, environ={})
     assert caught.value.path == str(path)

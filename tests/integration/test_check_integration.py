@@ -23,11 +23,11 @@ from tentacle_ha.check import CheckStatus
 from tentacle_ha.check import CheckTarget
 from tentacle_ha.check import NodeTarget
 from tentacle_ha.check import PollTarget
-from tentacle_ha.check import check_command
-from tentacle_ha.check import render_json
-from tentacle_ha.check import render_table
 from tentacle_ha.check import run_checks
 from tentacle_ha.check import run_checks_sync
+from tentacle_ha.checks_for import check_command
+from tentacle_ha.checks_for import render_json
+from tentacle_ha.checks_for import render_table
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.testing import CertificateBundle
 from tentacle_ha.testing import CommsMode
