@@ -35,6 +35,7 @@ from tentacle_ha._proxy import ProxyRefusedError
 from tentacle_ha._proxy import connect_tunnel
 from tentacle_ha._proxy import format_authority
 from tentacle_ha._proxy import parse_status
+from tentacle_ha._proxy import start_tls
 from tentacle_ha.errors import InvalidValueError
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ class PollProbe:
     async def _tls(self, writer: asyncio.StreamWriter) -> None:
         self.stage = "TLS handshake"
         try:
-            await writer.start_tls(_pinning_context(), server_hostname=self.host)
+            await start_tls(writer, _pinning_context(), server_hostname=self.host)
         except (OSError, EOFError) as exc:
             detail = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
             reason = f"TLS handshake with {self._authority} failed: {detail}"

@@ -1,4 +1,4 @@
-"""Private: HTTP/1.x wire helpers and the HTTP CONNECT tunnel.
+"""Private: HTTP/1.x wire helpers, the HTTP CONNECT tunnel, and a safe TLS upgrade.
 
 Shared by the connectivity checks (client side) and `tentacle_ha.testing` (the
 fake servers), so that both read a request or response head the same way: lines
@@ -17,6 +17,7 @@ import httpx
 
 if TYPE_CHECKING:
     import asyncio
+    import ssl
 
     from tentacle_ha._secret import Secret
 
@@ -29,6 +30,7 @@ __all__ = [
     "format_authority",
     "parse_status",
     "read_head",
+    "start_tls",
 ]
 
 #: Halibut's listener reads at most 20000 characters of a request head.
@@ -175,3 +177,27 @@ async def connect_tunnel(
             f"proxy {proxy.authority} refused CONNECT {authority}: {head[0]}",
             status,
         )
+
+
+async def start_tls(
+    writer: asyncio.StreamWriter,
+    context: ssl.SSLContext,
+    *,
+    server_hostname: str | None = None,
+) -> None:
+    """``writer.start_tls`` that survives a peer leaving right after the handshake.
+
+    On CPython 3.11, when the connection is lost just as the handshake ends,
+    the upgrade hands back no transport and the writer is left holding None;
+    its ``__del__`` then fails with an AttributeError that surfaces as an
+    "exception ignored" message. Here the writer keeps its old (closed)
+    transport and the loss is raised as a `ConnectionResetError`.
+    """
+    transport = writer.transport
+    await writer.start_tls(context, server_hostname=server_hostname)
+    upgraded: object = writer.transport  # typed as never None; it can be
+    if upgraded is None:
+        # Put back what start_tls dropped, so the writer can be collected.
+        setattr(writer, "_transport", transport)  # noqa: B010 -- a private slot
+        msg = "the connection was lost during the TLS handshake"
+        raise ConnectionResetError(msg)

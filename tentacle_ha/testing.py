@@ -61,6 +61,7 @@ from cryptography.x509.oid import NameOID
 from tentacle_ha._proxy import WireError
 from tentacle_ha._proxy import format_authority
 from tentacle_ha._proxy import read_head
+from tentacle_ha._proxy import start_tls
 from tentacle_ha._secret import Secret
 from tentacle_ha.check import thumbprint
 from tentacle_ha.errors import FakeServerError
@@ -813,7 +814,7 @@ class FakeOctopusNode(_Service):
         bundle = self._certificate
         if mode is CommsMode.OTHER_CERTIFICATE:
             bundle = self._other_certificate()
-        await writer.start_tls(_server_context(bundle))
+        await start_tls(writer, _server_context(bundle))
         if mode is CommsMode.CLOSE_AFTER_TLS:
             return
         head = await read_head(reader)
@@ -855,7 +856,7 @@ class FakeOctopusNode(_Service):
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         if self._web_pki is not None:
-            await writer.start_tls(_server_context(self._web_pki.leaf))
+            await start_tls(writer, _server_context(self._web_pki.leaf))
         head = await read_head(reader)
         if not head:
             return
