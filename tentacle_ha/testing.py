@@ -31,51 +31,37 @@ from __future__ import annotations
 import abc
 import asyncio
 import base64
-import datetime as dt
 import enum
 import functools
 import hashlib
 import hmac
-import ipaddress
 import itertools
 import json
-import socket
-import ssl
-import tempfile
-import threading
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Final
 from typing import Self
-from typing import TypeVar
 
-import attrs
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID
-from cryptography.x509.oid import NameOID
-
-from tentacle_ha._proxy import WireError
+from tentacle_ha._certs import CertificateBundle
+from tentacle_ha._certs import WebPki
+from tentacle_ha._certs import generate_certificate
+from tentacle_ha._loopback import Connections
+from tentacle_ha._loopback import Listener
+from tentacle_ha._loopback import LoopThread
+from tentacle_ha._loopback import headers
+from tentacle_ha._loopback import http_response
+from tentacle_ha._loopback import splice
 from tentacle_ha._proxy import format_authority
 from tentacle_ha._proxy import read_head
 from tentacle_ha._proxy import start_tls
 from tentacle_ha._secret import Secret
-from tentacle_ha.check import thumbprint
 from tentacle_ha.errors import FakeServerError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
-    from collections.abc import Callable
-    from collections.abc import Coroutine
+    import ssl
     from collections.abc import Iterator
     from collections.abc import Sequence
     from types import TracebackType
-
-    _Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-    _Accept = Callable[[asyncio.StreamReader, asyncio.StreamWriter], None]
 
 __all__ = [
     "CertificateBundle",
@@ -88,16 +74,6 @@ __all__ = [
     "generate_certificate",
 ]
 
-_T = TypeVar("_T")
-
-#: Seconds a start, stop or mode switch may take before it is an error.
-_CONTROL_TIMEOUT: Final = 30.0
-#: Seconds a finished connection may take to close politely before it is cut.
-_CLOSE_GRACE: Final = 2.0
-#: Connections accepted at most per readiness event of a listening socket.
-_ACCEPT_BURST: Final = 64
-#: Loop turns for already-scheduled close callbacks to run before a loop stops.
-_SETTLE_TURNS: Final = 5
 _BODY_LIMIT: Final = 1 << 20
 _WS_GUID: Final = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _FRIENDLY_PAGE: Final = (
@@ -111,406 +87,6 @@ _NOT_FOUND_PAGE: Final = (
     b"<center><h1>404 Not Found</h1></center><hr><center>nginx</center>"
     b"</body></html>\n"
 )
-
-
-# --------------------------------------------------------------------------
-# Certificates
-# --------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class CertificateBundle:
-    """A certificate and its private key, PEM-encoded, made for tests.
-
-    Attributes:
-        cert_pem: the certificate.
-        key_pem: the unencrypted PKCS#8 private key (left out of ``repr()``).
-
-    .. versionadded:: 0.1.0
-    """
-
-    cert_pem: bytes
-    key_pem: bytes = attrs.field(repr=False)
-
-    @property
-    def der(self) -> bytes:
-        """The certificate, DER-encoded."""
-        cert = x509.load_pem_x509_certificate(self.cert_pem)
-        return cert.public_bytes(serialization.Encoding.DER)
-
-    @property
-    def thumbprint(self) -> str:
-        """SHA-1 of the DER certificate in upper-case hex, as Tentacle shows it."""
-        return thumbprint(self.der)
-
-    def server_context(self) -> ssl.SSLContext:
-        """A TLS server context presenting this certificate; asks for no client cert."""
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        # ssl loads keys from files only: a private folder that is gone on return.
-        with tempfile.TemporaryDirectory(prefix="tentacle_ha-") as folder:
-            cert_file = Path(folder, "cert.pem")
-            key_file = Path(folder, "key.pem")
-            cert_file.write_bytes(self.cert_pem)
-            key_file.touch(mode=0o600)
-            key_file.write_bytes(self.key_pem)
-            context.load_cert_chain(cert_file, key_file)
-        return context
-
-    def client_context(self) -> ssl.SSLContext:
-        """A verifying TLS client context that trusts this certificate as a CA."""
-        return ssl.create_default_context(cadata=self.cert_pem.decode("ascii"))
-
-
-def _host_names(hosts: Sequence[str]) -> list[x509.GeneralName]:
-    names: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            names.append(x509.DNSName(host))
-    return names
-
-
-def generate_certificate(
-    common_name: str = "Octopus Portal",
-    *,
-    issuer: CertificateBundle | None = None,
-    ca: bool = False,
-    hosts: Sequence[str] = (),
-) -> CertificateBundle:
-    """Make an RSA-2048 SHA-256 certificate in memory, valid from yesterday, 10 years.
-
-    Self-signed by default, like the Octopus Server comms certificate; signed by
-    ``issuer`` when given (a CA made with ``ca=True``), for HTTPS that a client
-    verifies normally.
-
-    Args:
-        common_name: the subject CN.
-        issuer: the CA that signs it; None for self-signed.
-        ca: make a CA certificate (basic constraints CA, may sign certificates).
-        hosts: host names and IP addresses for the subjectAltName extension.
-
-    .. versionadded:: 0.1.0
-    """
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    if issuer is None:
-        issuer_name, signing_key = subject, key
-    else:
-        issuer_cert = x509.load_pem_x509_certificate(issuer.cert_pem)
-        issuer_name = issuer_cert.subject
-        loaded = serialization.load_pem_private_key(issuer.key_pem, password=None)
-        if not isinstance(loaded, rsa.RSAPrivateKey):
-            raise FakeServerError("the issuer's key is not an RSA key")
-        signing_key = loaded
-    now = dt.datetime.now(dt.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                signing_key.public_key()
-            ),
-            critical=False,
-        )
-    )
-    if ca:
-        usage = x509.KeyUsage(
-            digital_signature=True,
-            content_commitment=False,
-            key_encipherment=False,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=True,
-            crl_sign=True,
-            encipher_only=False,
-            decipher_only=False,
-        )
-        builder = builder.add_extension(usage, critical=True)
-    else:
-        server_auth = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
-        builder = builder.add_extension(server_auth, critical=False)
-    if hosts:
-        alt_names = x509.SubjectAlternativeName(_host_names(hosts))
-        builder = builder.add_extension(alt_names, critical=False)
-    cert = builder.sign(signing_key, hashes.SHA256())
-    return CertificateBundle(
-        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
-        key_pem=key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
-
-
-@attrs.frozen
-class _WebPki:
-    """A test CA and the HTTPS certificate it issued for the web API."""
-
-    ca: CertificateBundle
-    leaf: CertificateBundle
-
-    @classmethod
-    def make(cls, host: str) -> _WebPki:
-        ca = generate_certificate("tentacle_ha test CA", ca=True)
-        hosts = sorted({host, "127.0.0.1", "::1", "localhost"})
-        leaf = generate_certificate("Octopus Deploy", issuer=ca, hosts=hosts)
-        return cls(ca, leaf)
-
-
-# --------------------------------------------------------------------------
-# Plumbing: a loop on a thread, listeners, connection bookkeeping.
-# --------------------------------------------------------------------------
-
-
-class _LoopThread:
-    """One asyncio loop on one daemon thread; coroutines are run on it from outside."""
-
-    def __init__(self, name: str) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_forever()
-        finally:
-            leftover = asyncio.all_tasks(self._loop)
-            for task in leftover:
-                task.cancel()
-            self._loop.run_until_complete(
-                asyncio.gather(*leftover, return_exceptions=True)
-            )
-            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-            self._loop.close()
-
-    def call(self, coro: Coroutine[object, object, _T]) -> _T:
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        return future.result(_CONTROL_TIMEOUT)
-
-    def stop(self) -> None:
-        self.call(_settle())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(_CONTROL_TIMEOUT)
-
-
-async def _settle() -> None:
-    """Give callbacks already scheduled (closing sockets) their turns."""
-    for _ in range(_SETTLE_TURNS):
-        await asyncio.sleep(0)
-
-
-class _Connections:
-    """The connections of some listeners, so that stop can end every one of them.
-
-    A connection is registered synchronously when it is accepted (asyncio
-    calls a plain callback from ``connection_made``), so none can slip past a
-    stop, even one whose handler task has not started yet.
-    """
-
-    def __init__(self) -> None:
-        self._open: dict[asyncio.StreamWriter, asyncio.Task[None]] = {}
-
-    def wrap(self, handler: _Serve) -> _Accept:
-        async def run(
-            reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-        ) -> None:
-            try:
-                await handler(reader, writer)
-            except (OSError, EOFError, WireError):
-                pass  # the client went away or sent garbage: that is its business
-            finally:
-                self._open.pop(writer, None)
-                await _close(writer)
-
-        def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self._open[writer] = asyncio.get_running_loop().create_task(
-                run(reader, writer)
-            )
-
-        return accept
-
-    async def cancel_all(self) -> None:
-        while self._open:
-            pending = dict(self._open)
-            for task in pending.values():
-                task.cancel()
-            await asyncio.gather(*pending.values(), return_exceptions=True)
-            for writer in pending:
-                # A task cancelled before it ran never reached its finally.
-                if self._open.pop(writer, None) is not None:
-                    writer.transport.abort()
-
-
-async def _close(writer: asyncio.StreamWriter) -> None:
-    """Close politely (flushing what was written), cut after a grace period."""
-    if writer.transport.is_closing():
-        # Already closing, e.g. after a failed TLS handshake replaced the protocol.
-        writer.transport.abort()
-        return
-    try:
-        writer.close()
-        async with asyncio.timeout(_CLOSE_GRACE):
-            await writer.wait_closed()
-    except (OSError, TimeoutError):
-        pass
-    finally:
-        writer.transport.abort()
-
-
-def _bound_socket(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-class _Listener:
-    """A TCP listener on a fixed port that can also refuse (bound, not listening).
-
-    It accepts by itself rather than through `asyncio.start_server`: Python
-    3.11 leaks the socket of a connection accepted just before
-    ``Server.close()``. Here every accepted socket is either handed to the
-    handler or closed, whenever the listener stops.
-    """
-
-    def __init__(self, host: str, handler: _Accept) -> None:
-        self.host = host
-        self.port = 0
-        self._handler = handler
-        self._sock: socket.socket | None = None
-        self._held: socket.socket | None = None
-        self._pending: dict[socket.socket, asyncio.Task[None]] = {}
-
-    async def listen(self) -> None:
-        if self._sock is not None:
-            return
-        sock = self._held or _bound_socket(self.host, self.port)
-        self._held = None
-        self.port = sock.getsockname()[1]
-        sock.listen(128)
-        sock.settimeout(0)  # non-blocking
-        self._sock = sock
-        loop = asyncio.get_running_loop()
-        loop.add_reader(sock.fileno(), self._on_readable, loop, sock)
-
-    def _protocol(self) -> asyncio.StreamReaderProtocol:
-        return asyncio.StreamReaderProtocol(asyncio.StreamReader(), self._handler)
-
-    def _on_readable(
-        self, loop: asyncio.AbstractEventLoop, sock: socket.socket
-    ) -> None:
-        for _ in range(_ACCEPT_BURST):
-            try:
-                conn, _address = sock.accept()
-            except OSError:  # nothing left (or out of descriptors): wait for more
-                return
-            conn.settimeout(0)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._pending[conn] = loop.create_task(self._connect(loop, conn))
-
-    async def _connect(
-        self, loop: asyncio.AbstractEventLoop, conn: socket.socket
-    ) -> None:
-        try:
-            await loop.connect_accepted_socket(self._protocol, conn)
-        except OSError:
-            conn.close()
-        finally:
-            self._pending.pop(conn, None)
-
-    async def refuse(self) -> None:
-        """Stop accepting but keep the port, so that connecting is refused."""
-        if self._held is not None:
-            return
-        await self.close()
-        self._held = _bound_socket(self.host, self.port)
-        self.port = self._held.getsockname()[1]
-
-    async def close(self) -> None:
-        if self._sock is not None:
-            asyncio.get_running_loop().remove_reader(self._sock.fileno())
-            self._sock.close()
-            self._sock = None
-        tasks = list(self._pending.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for conn in list(self._pending):  # cancelled before they ran
-            conn.close()
-        self._pending.clear()
-        if self._held is not None:
-            self._held.close()
-            self._held = None
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except OSError:
-        writer.transport.abort()
-
-
-async def _splice(
-    client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-    upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-) -> None:
-    """Copy bytes both ways until both directions are done; then close upstream."""
-    try:
-        await asyncio.gather(
-            _pipe(client[0], upstream[1]), _pipe(upstream[0], client[1])
-        )
-    finally:
-        await _close(upstream[1])
-
-
-def _http_response(
-    status: str,
-    body: bytes,
-    content_type: str,
-    *,
-    version: str = "HTTP/1.1",
-    extra: Sequence[str] = (),
-) -> bytes:
-    lines = [
-        f"{version} {status}",
-        f"Content-Type: {content_type}",
-        f"Content-Length: {len(body)}",
-        *extra,
-    ]
-    if version == "HTTP/1.1":
-        lines.append("Connection: close")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-
-
-def _headers(head: Sequence[str]) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for line in head[1:]:
-        name, _, value = line.partition(":")
-        fields[name.strip().lower()] = value.strip()
-    return fields
 
 
 # --------------------------------------------------------------------------
@@ -666,13 +242,13 @@ class FakeOctopusNode(_Service):
         self._certificate = certificate or generate_certificate("Octopus Portal")
         self._other: CertificateBundle | None = None
         self._api_key = Secret(api_key) if isinstance(api_key, str) else api_key
-        self._web_pki = _WebPki.make(host) if api_tls else None
+        self._web_pki = WebPki.make(host) if api_tls else None
         self._subscriptions: list[str] = []
-        self._connections = _Connections()
-        self._runner: _LoopThread | None = None
+        self._connections = Connections()
+        self._runner: LoopThread | None = None
         self._own_runner = False
-        self._comms: _Listener | None = None
-        self._web: _Listener | None = None
+        self._comms: Listener | None = None
+        self._web: Listener | None = None
         self._started = False
 
     def __repr__(self) -> str:
@@ -689,7 +265,7 @@ class FakeOctopusNode(_Service):
 
     def _start(self) -> None:
         if self._runner is None:
-            self._runner = _LoopThread(f"tentacle_ha.testing:{self.name}")
+            self._runner = LoopThread(f"tentacle_ha.testing:{self.name}")
             self._runner.start()
             self._own_runner = True
         self._runner.call(self._astart())
@@ -710,10 +286,8 @@ class FakeOctopusNode(_Service):
 
     async def _astart(self) -> None:
         if self._comms is None or self._web is None:
-            self._web = _Listener(self.host, self._connections.wrap(self._serve_web))
-            self._comms = _Listener(
-                self.host, self._connections.wrap(self._serve_comms)
-            )
+            self._web = Listener(self.host, self._connections.wrap(self._serve_web))
+            self._comms = Listener(self.host, self._connections.wrap(self._serve_comms))
         self._started = True
         await self._web.listen()
         await self._apply_comms_mode()
@@ -735,7 +309,7 @@ class FakeOctopusNode(_Service):
 
     # ---- properties --------------------------------------------------------
 
-    def _running(self, listener: _Listener | None) -> _Listener:
+    def _running(self, listener: Listener | None) -> Listener:
         if listener is None or not self._started:
             raise FakeServerError(f"fake node {self.name!r} is not running")
         return listener
@@ -808,7 +382,7 @@ class FakeOctopusNode(_Service):
             return
         if mode is CommsMode.PLAIN_TCP:
             await reader.read(65536)
-            writer.write(_http_response("400 Bad Request", b"", "text/plain"))
+            writer.write(http_response("400 Bad Request", b"", "text/plain"))
             await writer.drain()
             return
         bundle = self._certificate
@@ -819,7 +393,7 @@ class FakeOctopusNode(_Service):
             return
         head = await read_head(reader)
         if mode is CommsMode.NOT_HALIBUT:
-            writer.write(_http_response("404 Not Found", _NOT_FOUND_PAGE, "text/html"))
+            writer.write(http_response("404 Not Found", _NOT_FOUND_PAGE, "text/html"))
         elif head:
             writer.write(await self._halibut_answer(reader, head))
         # An empty request is dropped without an answer, as Halibut does.
@@ -834,7 +408,7 @@ class FakeOctopusNode(_Service):
             if len(words) == 3 and words[0] == "MX-SUBSCRIBER":  # noqa: PLR2004  (kind, version, id)
                 self._subscriptions.append(words[2])
             return b"MX-SERVER 1.0\r\n\r\n"
-        fields = _headers(head)
+        fields = headers(head)
         request = head[0].split()
         if (
             len(request) == 3  # noqa: PLR2004  (method, target, version)
@@ -842,7 +416,7 @@ class FakeOctopusNode(_Service):
             and fields.get("upgrade", "").lower() == "websocket"
         ):
             return _websocket_accept(fields.get("sec-websocket-key", ""))
-        return _http_response(
+        return http_response(
             "200 OK",
             _FRIENDLY_PAGE,
             "text/html; charset=utf-8",
@@ -860,7 +434,7 @@ class FakeOctopusNode(_Service):
         head = await read_head(reader)
         if not head:
             return
-        fields = _headers(head)
+        fields = headers(head)
         length = fields.get("content-length", "0")
         if length.isdigit() and 0 < int(length) <= _BODY_LIMIT:
             await reader.readexactly(int(length))
@@ -931,7 +505,7 @@ class FakeOctopusNode(_Service):
 
 def _json_response(status: str, body: dict[str, object]) -> bytes:
     data = json.dumps(body).encode()
-    return _http_response(status, data, "application/json; charset=utf-8")
+    return http_response(status, data, "application/json; charset=utf-8")
 
 
 def _websocket_accept(key: str) -> bytes:
@@ -991,7 +565,7 @@ class FakeOctopusCluster(_Service):
         if not names or len(set(names)) != len(names):
             raise FakeServerError("a fake cluster needs one or more unique node names")
         self._certificate = certificate or generate_certificate("Octopus Portal")
-        pki = _WebPki.make(host) if api_tls else None
+        pki = WebPki.make(host) if api_tls else None
         self.nodes: tuple[FakeOctopusNode, ...] = tuple(
             FakeOctopusNode(
                 name, certificate=self._certificate, api_key=api_key, host=host
@@ -1002,9 +576,9 @@ class FakeOctopusCluster(_Service):
             node._web_pki = pki  # noqa: SLF001  (one CA and HTTPS cert for the cluster)
         self.host = host
         self._pki = pki
-        self._runner: _LoopThread | None = None
-        self._connections = _Connections()
-        self._balancer: _Listener | None = None
+        self._runner: LoopThread | None = None
+        self._connections = Connections()
+        self._balancer: Listener | None = None
         self._want_balancer = load_balancer
         self._turn = itertools.count()
 
@@ -1016,14 +590,14 @@ class FakeOctopusCluster(_Service):
         return self._runner is not None
 
     def _start(self) -> None:
-        self._runner = _LoopThread(f"tentacle_ha.testing:cluster-{id(self):x}")
+        self._runner = LoopThread(f"tentacle_ha.testing:cluster-{id(self):x}")
         self._runner.start()
         for node in self.nodes:
             node._runner = self._runner  # noqa: SLF001  (nodes share our loop)
             node.start()
         if self._want_balancer:
             serve = self._connections.wrap(self._balance)
-            self._balancer = _Listener(self.host, serve)
+            self._balancer = Listener(self.host, serve)
             self._runner.call(self._balancer.listen())
 
     def stop(self) -> None:
@@ -1090,7 +664,7 @@ class FakeOctopusCluster(_Service):
             return
         node = running[next(self._turn) % len(running)]
         upstream = await asyncio.open_connection(node.host, node.comms_port)
-        await _splice((reader, writer), upstream)
+        await splice((reader, writer), upstream)
 
 
 # --------------------------------------------------------------------------

@@ -5,7 +5,8 @@ Halibut's polling client and httpx use for https), an absolute-form request
 (``GET http://host:port/path``) is forwarded once (what httpx uses for plain
 http). With a username it demands ``Proxy-Authorization: Basic`` and answers
 407 otherwise; an unreachable upstream gets 502. It runs on the same background
-loop plumbing as `tentacle_ha.testing`, so it starts and stops as cleanly.
+loop plumbing as `tentacle_ha.testing` (`tentacle_ha._loopback`), so it starts
+and stops as cleanly.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ import asyncio
 import base64
 from urllib.parse import urlsplit
 
+from tentacle_ha._loopback import Connections
+from tentacle_ha._loopback import Listener
+from tentacle_ha._loopback import LoopThread
+from tentacle_ha._loopback import headers
+from tentacle_ha._loopback import http_response
+from tentacle_ha._loopback import splice
 from tentacle_ha._proxy import HttpProxy
 from tentacle_ha._proxy import format_authority
 from tentacle_ha._proxy import read_head
 from tentacle_ha._secret import Secret
-from tentacle_ha.testing import _Connections
-from tentacle_ha.testing import _headers
-from tentacle_ha.testing import _http_response
-from tentacle_ha.testing import _Listener
-from tentacle_ha.testing import _LoopThread
 from tentacle_ha.testing import _Service
-from tentacle_ha.testing import _splice
 
 __all__ = ["ConnectProxy"]
 
@@ -36,15 +37,15 @@ class ConnectProxy(_Service):
         self.username = username
         self.password = password
         self.requests: list[str] = []
-        self._connections = _Connections()
-        self._runner: _LoopThread | None = None
-        self._listener = _Listener("127.0.0.1", self._connections.wrap(self._serve))
+        self._connections = Connections()
+        self._runner: LoopThread | None = None
+        self._listener = Listener("127.0.0.1", self._connections.wrap(self._serve))
 
     def _is_running(self) -> bool:
         return self._runner is not None
 
     def _start(self) -> None:
-        self._runner = _LoopThread("tests.helpers.connect_proxy")
+        self._runner = LoopThread("tests.helpers.connect_proxy")
         self._runner.start()
         self._runner.call(self._listener.listen())
 
@@ -89,10 +90,10 @@ class ConnectProxy(_Service):
         if not head:
             return
         method, target, _version = head[0].split(" ", 2)
-        fields = _headers(head)
+        fields = headers(head)
         if not self._authorised(fields):
             writer.write(
-                _http_response(
+                http_response(
                     "407 Proxy Authentication Required",
                     b"",
                     "text/plain",
@@ -136,9 +137,9 @@ class ConnectProxy(_Service):
             up_reader, up_writer = await asyncio.open_connection(*upstream)
         except OSError:
             message = f"cannot reach {format_authority(*upstream)}".encode()
-            client[1].write(_http_response("502 Bad Gateway", message, "text/plain"))
+            client[1].write(http_response("502 Bad Gateway", message, "text/plain"))
             await client[1].drain()
             return
         client[1].write(to_client)
         up_writer.write(to_upstream)
-        await _splice(client, (up_reader, up_writer))
+        await splice(client, (up_reader, up_writer))
