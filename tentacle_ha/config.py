@@ -23,10 +23,7 @@ are opaque: kept exactly, returned as `Secret`, and never shown unless asked.
 from __future__ import annotations
 
 import difflib
-import functools
-import ipaddress
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Final
@@ -35,10 +32,19 @@ from typing import overload
 import attrs
 
 from tentacle_ha import _source
+from tentacle_ha import _splice
 from tentacle_ha._atomic import read_bytes
 from tentacle_ha._atomic import write_atomic
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
+from tentacle_ha._values import KEYS
+from tentacle_ha._values import SECRET_KEYS
+from tentacle_ha._values import Value
+from tentacle_ha._values import fold
+from tentacle_ha._values import is_secret_key as is_secret_key  # noqa: PLC0414 -- re-export
+from tentacle_ha._values import parse_bool
+from tentacle_ha._values import parse_int
+from tentacle_ha._values import stored_text
 from tentacle_ha.errors import ConfigValueError
 from tentacle_ha.errors import ConflictError
 from tentacle_ha.errors import FileTooLargeError
@@ -47,7 +53,6 @@ from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import KeyNotFoundError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.errors import WriteError
-from tentacle_ha.servers import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import normalize_thumbprint
 
@@ -70,145 +75,6 @@ MAX_FILE_SIZE: Final = 16 * 1024 * 1024
 """Files larger than this are refused unread (a real one is a few KiB)."""
 
 _IN_MEMORY: Final = "<bytes>"
-
-
-class KEYS:
-    """The Tentacle.config keys tentacle_ha knows by name."""
-
-    HOME: Final = "Octopus.Home"
-    APPLICATION_DIRECTORY: Final = "Tentacle.Deployment.ApplicationDirectory"
-    PORT_NUMBER: Final = "Tentacle.Services.PortNumber"
-    LISTEN_IP: Final = "Tentacle.Services.ListenIP"
-    NO_LISTEN: Final = "Tentacle.Services.NoListen"
-    TRUSTED_SERVERS: Final = TRUSTED_SERVERS_KEY
-    POLLING_CONNECTION_COUNT: Final = "Tentacle.Communication.PollingConnectionCount"
-    CERTIFICATE_THUMBPRINT: Final = "Tentacle.CertificateThumbprint"
-    CERTIFICATE: Final = "Tentacle.Certificate"
-    IS_REGISTERED: Final = "Tentacle.Services.IsRegistered"
-    MASTER_KEY: Final = "Octopus.Storage.MasterKey"
-    SQUID: Final = "Octopus.Communications.Squid"
-    WEB_PROXY_PREFIX: Final = "Octopus.Proxy."
-    POLLING_PROXY_PREFIX: Final = "Octopus.Server.Proxy."
-
-
-SECRET_KEYS: Final = frozenset(
-    {
-        KEYS.CERTIFICATE,
-        KEYS.WEB_PROXY_PREFIX + "ProxyPassword",
-        KEYS.POLLING_PROXY_PREFIX + "ProxyPassword",
-        KEYS.MASTER_KEY,
-    }
-)
-
-
-@functools.lru_cache(maxsize=4096)
-def _fold(key: str) -> str:
-    """Case folding as .NET's OrdinalIgnoreCase does it (simple upper case)."""
-    if key.isascii():
-        return key.upper()
-    return "".join(c.upper() if len(c.upper()) == 1 else c for c in key)
-
-
-_SECRET_FOLDED: Final = frozenset(_fold(k) for k in SECRET_KEYS)
-
-
-def is_secret_key(key: str) -> bool:
-    """Whether *key* holds a secret (compared ignoring case)."""
-    return _fold(key) in _SECRET_FOLDED
-
-
-def _sort_key(key: str) -> bytes:
-    """Tentacle sorts keys ordinally, by UTF-16 code unit."""
-    return key.encode("utf-16-be", "surrogatepass")
-
-
-# -- typed values -----------------------------------------------------------
-
-Value = str | int | bool | Secret | TrustedServers | None
-
-
-def _stored_bool(text: str, key: str) -> str:
-    folded = text.strip().lower()
-    if folded not in {"true", "false"}:
-        msg = f"{key} takes true or false, not {text!r}"
-        raise InvalidValueError(msg)
-    return folded
-
-
-def _stored_int(text: str, key: str, low: int, high: int) -> str:
-    stripped = text.strip()
-    if not re.fullmatch(r"[+-]?\d+", stripped):
-        msg = f"{key} takes a whole number, not {text!r}"
-        raise InvalidValueError(msg)
-    number = int(stripped)
-    if not low <= number <= high:
-        msg = f"{key} must be between {low} and {high}, not {number}"
-        raise InvalidValueError(msg)
-    return str(number)
-
-
-def _stored_ip(text: str, key: str) -> str:
-    stripped = text.strip()
-    if stripped.lower() == "any":  # as `configure --listenIpAddress=any`
-        return ""
-    try:
-        return str(ipaddress.ip_address(stripped))
-    except ValueError:
-        msg = f"{key} takes an IP address or 'any', not {text!r}"
-        raise InvalidValueError(msg) from None
-
-
-def _stored_servers(text: str, key: str) -> str:
-    try:
-        TrustedServers.from_json(text)
-    except TentacleHAError as exc:
-        msg = f"{key} must be a valid TrustedOctopusServers array: {exc.message}"
-        raise InvalidValueError(msg) from None
-    return text
-
-
-_PORT_MAX: Final = 65535
-_POLLING_MAX: Final = 2**31 - 1
-
-_NORMALISERS: Final[dict[str, Callable[[str, str], str]]] = {
-    _fold(KEYS.PORT_NUMBER): lambda t, k: _stored_int(t, k, 1, _PORT_MAX),
-    _fold(KEYS.NO_LISTEN): _stored_bool,
-    _fold(KEYS.LISTEN_IP): _stored_ip,
-    _fold(KEYS.POLLING_CONNECTION_COUNT): lambda t, k: _stored_int(
-        t, k, 1, _POLLING_MAX
-    ),
-    _fold(KEYS.CERTIFICATE_THUMBPRINT): lambda t, _k: normalize_thumbprint(t),
-    _fold(KEYS.TRUSTED_SERVERS): _stored_servers,
-    _fold(KEYS.IS_REGISTERED): _stored_bool,
-    _fold(KEYS.WEB_PROXY_PREFIX + "UseDefaultProxy"): _stored_bool,
-    _fold(KEYS.POLLING_PROXY_PREFIX + "UseDefaultProxy"): _stored_bool,
-    _fold(KEYS.WEB_PROXY_PREFIX + "ProxyPort"): lambda t, k: _stored_int(
-        t, k, 0, _PORT_MAX
-    ),
-    _fold(KEYS.POLLING_PROXY_PREFIX + "ProxyPort"): lambda t, k: _stored_int(
-        t, k, 0, _PORT_MAX
-    ),
-}
-
-
-def _stored_text(key: str, value: Value) -> str:
-    """The text Tentacle would store for *value* ("" = null, an empty element)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, int):
-        text = str(value)
-    elif isinstance(value, Secret):
-        text = value.reveal()
-    elif isinstance(value, TrustedServers):
-        text = value.to_json()
-    else:
-        text = value
-    if not text.strip():
-        return ""  # Tentacle stores blank strings as null
-    normalise = _NORMALISERS.get(_fold(key))
-    return normalise(text, key) if normalise else text
 
 
 @attrs.frozen(kw_only=True)
@@ -252,13 +118,11 @@ class TentacleConfig:
         "_changed",
         "_data",
         "_decoded",
-        "_empty_style",
-        "_escape_quotes",
         "_index",
-        "_newline",
         "_path",
         "_scan",
         "_servers",
+        "_style",
     )
 
     def __init__(
@@ -284,20 +148,7 @@ class TentacleConfig:
         self._scan = _source.scan(decoded.text, root, name)
         self._data = data
         self._decoded = decoded
-        self._newline = _source.dominant_newline(decoded.text)
-        self._escape_quotes = any(
-            "&quot;" in node.content
-            for node in self._scan.nodes
-            if node.kind == _source.Node.SET
-        )
-        self._empty_style = next(
-            (
-                " />" if node.start_tag.endswith(" />") else "/>"
-                for node in self._scan.nodes
-                if node.kind == _source.Node.SET and node.self_closing
-            ),
-            " />",
-        )
+        self._style = _splice.Style.of(self._scan, decoded)
         self._cache: bytes | None = data
         self._changed: list[str] = []
         self._servers: TrustedServers | None = None
@@ -307,7 +158,7 @@ class TentacleConfig:
         index: dict[str, list[int]] = {}
         for i, node in enumerate(self._scan.nodes):
             if node.kind == _source.Node.SET:
-                index.setdefault(_fold(node.key), []).append(i)
+                index.setdefault(fold(node.key), []).append(i)
         self._index = index
 
     # -- identity ------------------------------------------------------------
@@ -335,7 +186,7 @@ class TentacleConfig:
     @property
     def newline(self) -> str:
         """The file's main line ending (``"\\r\\n"``, ``"\\n"``, ``"\\r"``, or "")."""
-        return self._newline
+        return self._style.newline
 
     @property
     def changed_keys(self) -> tuple[str, ...]:
@@ -361,10 +212,10 @@ class TentacleConfig:
         return len(self._index)
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and _fold(key) in self._index
+        return isinstance(key, str) and fold(key) in self._index
 
     def _node(self, key: str) -> _source.Node | None:
-        indices = self._index.get(_fold(key))
+        indices = self._index.get(fold(key))
         return self._scan.nodes[indices[-1]] if indices else None
 
     def __getitem__(self, key: str) -> str | Secret | None:
@@ -459,7 +310,7 @@ class TentacleConfig:
         Raises:
             ConfigValueError: the stored text is not a whole number.
         """
-        value = self._typed(key, "Int32", _parse_int)
+        value = self._typed(key, "Int32", parse_int)
         return default if value is None else int(str(value))
 
     def get_bool(self, key: str, *, default: bool = False) -> bool:
@@ -468,7 +319,7 @@ class TentacleConfig:
         Raises:
             ConfigValueError: the stored text is not true or false.
         """
-        value = self._typed(key, "Boolean", _parse_bool)
+        value = self._typed(key, "Boolean", parse_bool)
         return default if value is None else bool(value)
 
     @property
@@ -657,11 +508,11 @@ class TentacleConfig:
         if not key or not key.strip():
             msg = "a key cannot be empty"
             raise InvalidValueError(msg, path=self.name)
-        return self._set_text(key, _stored_text(key, value))
+        return self._set_text(key, stored_text(key, value))
 
     def _set_text(self, key: str, text: str) -> bool:
         """Store *text* exactly as given ("" = an empty element)."""
-        indices = self._index.get(_fold(key))
+        indices = self._index.get(fold(key))
         if indices and len(indices) == 1:
             node = self._scan.nodes[indices[0]]
             if node.value == text or (not text and not node.value.strip()):
@@ -678,108 +529,21 @@ class TentacleConfig:
 
     def _touched(self, key: str) -> None:
         self._cache = None
-        if _fold(key) == _fold(KEYS.TRUSTED_SERVERS):
+        if fold(key) == fold(KEYS.TRUSTED_SERVERS):
             self._servers = None
-        if all(_fold(k) != _fold(key) for k in self._changed):
+        if all(fold(k) != fold(key) for k in self._changed):
             self._changed.append(key)
 
-    def _write_value(self, node: _source.Node, text: str) -> None:
-        _source.set_value(
-            node,
-            text,
-            escape_quotes=self._escape_quotes,
-            newline=self._newline,
-            decoded=self._decoded,
-            empty_style=self._empty_style,
-        )
-
     def _update(self, indices: list[int], text: str) -> None:
-        self._write_value(self._scan.nodes[indices[0]], text)
+        _splice.write_value(self._scan.nodes[indices[0]], text, self._style)
         if len(indices) > 1:
             for index in reversed(indices[1:]):
-                self._remove_node(index)
+                _splice.remove(self._scan.nodes, index)
             self._reindex()
 
-    def _remove_node(self, index: int) -> None:
-        nodes = self._scan.nodes
-        del nodes[index]
-        before = index - 1
-        if before >= 0 and nodes[before].kind == _source.Node.WS:
-            ws = nodes[before].text
-            cut = max(ws.rfind("\n"), ws.rfind("\r"))
-            if cut > 0 and ws[cut] == "\n" and ws[cut - 1] == "\r":
-                cut -= 1
-            if cut <= 0:
-                del nodes[before]
-            else:
-                nodes[before] = _source.Node(_source.Node.WS, ws[:cut], -1)
-
-    def _set_node(self, key: str, text: str, quote: str) -> _source.Node:
-        attr = _source.escape_attr(key, quote)
-        if not self._decoded.codec.startswith("utf"):
-            attr = "".join(
-                c if self._decoded.can_encode(c) else f"&#x{ord(c):X};" for c in attr
-            )
-        empty_style = self._empty_style
-        start = f"<set key={quote}{attr}{quote}"
-        node = _source.Node(
-            _source.Node.SET,
-            start + empty_style,
-            -1,
-            key=key,
-            start_tag=start + empty_style,
-        )
-        if text:
-            self._write_value(node, text)
-        return node
-
     def _insert(self, key: str, text: str) -> None:
-        nodes = self._scan.nodes
-        sets = [i for i, n in enumerate(nodes) if n.kind == _source.Node.SET]
-        order = _sort_key(key)
-        target = next((i for i in sets if _sort_key(nodes[i].key) > order), None)
-        if target is not None:
-            ws = self._line_break_before(target)
-            new = self._set_node(key, text, nodes[target].quote)
-            nodes[target:target] = [new] + ([ws] if ws else [])
-        elif sets:
-            last = sets[-1]
-            ws = self._line_break_before(last)
-            new = self._set_node(key, text, nodes[last].quote)
-            nodes[last + 1 : last + 1] = ([ws] if ws else []) + [new]
-        else:
-            self._insert_first(key, text)
+        _splice.insert(self._scan, key, text, self._style)
         self._reindex()
-
-    def _line_break_before(self, index: int) -> _source.Node | None:
-        """A copy of the newline + indentation before node *index*, if any."""
-        nodes = self._scan.nodes
-        if index == 0 or nodes[index - 1].kind != _source.Node.WS:
-            return None
-        ws = nodes[index - 1].text
-        cut = max(ws.rfind("\n"), ws.rfind("\r"))
-        if cut > 0 and ws[cut] == "\n" and ws[cut - 1] == "\r":
-            cut -= 1
-        return _source.Node(_source.Node.WS, ws[max(cut, 0) :], -1)
-
-    def _insert_first(self, key: str, text: str) -> None:
-        scan = self._scan
-        quote = _first_quote(scan.head)
-        new = self._set_node(key, text, quote)
-        if scan.root_self_closing:
-            scan.head = scan.head[:-2].rstrip() + ">"
-            scan.tail = f"</{_source.ROOT}>" + scan.tail
-            scan.root_self_closing = False
-        newline = self._newline
-        if not newline:  # a one-line file stays on one line
-            scan.nodes.append(new)
-            return
-        indent = _source.Node(_source.Node.WS, newline + "  ", -1)
-        last = scan.nodes[-1] if scan.nodes else None
-        if last is not None and last.kind == _source.Node.WS and newline in last.text:
-            scan.nodes[-1:-1] = [indent, new]
-        else:
-            scan.nodes.extend([indent, new, _source.Node(_source.Node.WS, newline, -1)])
 
     def delete(self, key: str, *, missing_ok: bool = False) -> bool:
         """Remove *key*'s element(s) and their lines; return whether anything went.
@@ -790,13 +554,13 @@ class TentacleConfig:
         Raises:
             KeyNotFoundError: no such key and not *missing_ok*.
         """
-        indices = self._index.get(_fold(key))
+        indices = self._index.get(fold(key))
         if not indices:
             if missing_ok:
                 return False
             raise KeyNotFoundError(f"no key {key!r}", path=self.name)
         for index in reversed(indices):
-            self._remove_node(index)
+            _splice.remove(self._scan.nodes, index)
         self._reindex()
         self._touched(key)
         return True
@@ -952,29 +716,6 @@ class TentacleConfig:
 
 def _same_file(a: str, b: str) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
-
-
-def _first_quote(head: str) -> str:
-    tag_start = head.rfind("<")
-    match = re.search(r"""=\s*(["'])""", head[tag_start:])
-    if match:
-        return match.group(1)
-    match = re.search(r"""=\s*(["'])""", head)
-    return match.group(1) if match else '"'
-
-
-def _parse_int(text: str) -> int:
-    stripped = text.strip()
-    if not re.fullmatch(r"[+-]?\d+", stripped):
-        raise ValueError(text)
-    return int(stripped)
-
-
-def _parse_bool(text: str) -> bool:
-    folded = text.strip().lower()
-    if folded not in {"true", "false"}:
-        raise ValueError(text)
-    return folded == "true"
 
 
 # -- module functions, json-style -------------------------------------------
