@@ -24,6 +24,9 @@ Where this module deliberately differs from Tentacle, for safety:
 - an array laid out across lines keeps its layout when edited (Tentacle
   rewrites it on one line).
 
+The JSON text itself (reading with positioned errors, layouts, Newtonsoft's
+escapes) is handled by the private `tentacle_ha._servers_json`.
+
 .. versionadded:: 0.1.0
 """
 
@@ -38,7 +41,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
-from json.encoder import encode_basestring
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
 from typing import overload
@@ -48,6 +51,9 @@ import attrs
 
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import TrustedServersError
+
+if TYPE_CHECKING:
+    from tentacle_ha._servers_json import Layout
 
 __all__ = [
     "SUBSCRIPTION_ALPHABET",
@@ -226,21 +232,6 @@ def same_address(a: str | None, b: str | None) -> bool:
     return _address_key(a) == _address_key(b)
 
 
-# Newtonsoft escapes these line breaks even in its default mode.
-_NEWTONSOFT_ESCAPED = re.compile("[\u0085\u2028\u2029]")
-
-
-def _json_value(value: object) -> str:
-    if value is None:
-        return "null"
-    if type(value) is str:
-        text = encode_basestring(value)
-        if _NEWTONSOFT_ESCAPED.search(text):  # rare: line separators
-            text = _NEWTONSOFT_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-        return text
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 def _to_style(value: object) -> CommunicationStyle:
     return CommunicationStyle.parse(value)
 
@@ -328,17 +319,6 @@ class TrustedServer:
             out[name] = json.loads(raw)
         return out
 
-    def _fields(self) -> list[tuple[str, str]]:
-        """``(name, JSON text)`` pairs in Tentacle's order, then the extras."""
-        return [
-            ("Thumbprint", _json_value(self.thumbprint)),
-            ("CommunicationStyle", str(int(self.communication_style))),
-            ("Address", _json_value(self.address)),
-            ("Squid", _json_value(self.squid)),
-            ("SubscriptionId", _json_value(self.subscription_id)),
-            *self.extra,
-        ]
-
 
 def _check_address(address: str) -> None:
     try:
@@ -371,230 +351,6 @@ def _check_subscription_id(value: str) -> None:
         raise InvalidValueError(msg)
 
 
-@attrs.frozen
-class _Layout:
-    """How an array was laid out, so an edit can keep the layout.
-
-    The defaults are Tentacle's compact form. Each field is the exact
-    whitespace (and comma) found at that place in the original text.
-    """
-
-    open: str = ""  # between '[' and the first '{'
-    sep: str = ","  # between '}' and the next '{'
-    close: str = ""  # between the last '}' and ']'
-    entry_open: str = ""  # between '{' and the first key
-    item_sep: str = ","  # between a value and the next key
-    key_sep: str = ":"  # between a key and its value
-    entry_close: str = ""  # between the last value and '}'
-
-    def render(self, servers: Sequence[TrustedServer]) -> str:
-        if not servers:
-            return "[]"
-        entries = [
-            "{"
-            + self.entry_open
-            + self.item_sep.join(
-                f"{_json_value(k)}{self.key_sep}{v}" for k, v in s._fields()
-            )
-            + self.entry_close
-            + "}"
-            for s in servers
-        ]
-        return "[" + self.open + self.sep.join(entries) + self.close + "]"
-
-
-def _object_layout(text: str, start: int) -> dict[str, str]:
-    """The whitespace inside the JSON object at *start* (already known valid)."""
-    decoder = json.JSONDecoder()
-    ws = _WS.match
-    pos = start + 1
-    after_open = ws(text, pos).end()  # type: ignore[union-attr]  # always matches
-    if text.startswith("}", after_open):
-        return {}
-    found: dict[str, str] = {"entry_open": text[pos:after_open]}
-    pos = after_open
-    while True:
-        _, pos = decoder.raw_decode(text, pos)  # the key
-        colon = ws(text, pos).end()  # type: ignore[union-attr]  # always matches
-        value_start = ws(text, colon + 1).end()  # type: ignore[union-attr]  # always matches
-        found.setdefault("key_sep", text[pos:value_start])
-        _, pos = decoder.raw_decode(text, value_start)
-        after = ws(text, pos).end()  # type: ignore[union-attr]  # always matches
-        if text.startswith("}", after):
-            found["entry_close"] = text[pos:after]
-            return found
-        next_key = ws(text, after + 1).end()  # type: ignore[union-attr]  # always matches
-        found.setdefault("item_sep", text[pos:next_key])
-        pos = next_key
-
-
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
-_JSON_WS = re.compile(r"[ \t\r\n]")
-
-
-def _has_layout(text: str) -> bool:
-    """Whether *text* has whitespace outside its strings (else: Tentacle's form)."""
-    if _JSON_WS.search(text) is None:
-        return False  # the usual case: no whitespace at all
-    return _JSON_WS.search(_STRINGS.sub("", text)) is not None
-
-
-def _detect_layout(text: str, spans: list[tuple[int, int]]) -> _Layout:
-    """Work out how *text* (a JSON array with entries at *spans*) is laid out."""
-    if not spans:
-        return _Layout()
-    opening = text[text.index("[") + 1 : spans[0][0]]
-    closing = text[spans[-1][1] : text.rindex("]")]
-    # With one entry, guess the separator from the opening: "\n  " -> ",\n  ".
-    sep = text[spans[0][1] : spans[1][0]] if len(spans) > 1 else "," + opening
-    return _Layout(
-        open=opening, sep=sep, close=closing, **_object_layout(text, spans[0][0])
-    )
-
-
-class _LocatedError(ValueError):
-    """A problem at an index of the JSON text (translated by the caller)."""
-
-    def __init__(self, message: str, index: int) -> None:
-        super().__init__(message)
-        self.index = index
-
-
-_KNOWN: Final = {
-    "thumbprint": "Thumbprint",
-    "communicationstyle": "CommunicationStyle",
-    "address": "Address",
-    "squid": "Squid",
-    "subscriptionid": "SubscriptionId",
-}
-
-
-def _string_field(entry: dict[str, Any], name: str, index: int) -> str | None:
-    value = entry.get(name)
-    if value is None or isinstance(value, str):
-        return value
-    msg = f"{name} must be a string or null, not {_json_value(value)}"
-    raise _LocatedError(msg, index)
-
-
-_CANONICAL: Final = (
-    "Thumbprint",
-    "CommunicationStyle",
-    "Address",
-    "Squid",
-    "SubscriptionId",
-)
-_STYLES: Final = tuple(CommunicationStyle)
-
-
-def _plain_entry(pairs: dict[str, Any]) -> TrustedServer | None:
-    """The common case, Tentacle's own five fields with plain values, fast."""
-    if tuple(pairs) != _CANONICAL:
-        return None
-    thumbprint, style, address, squid, sub = pairs.values()
-    if (
-        type(thumbprint) is not str
-        or not thumbprint.strip()
-        or type(style) is not int
-        or not 0 <= style < len(_STYLES)
-        or not all(v is None or type(v) is str for v in (address, squid, sub))
-    ):
-        return None
-    return TrustedServer(
-        thumbprint=thumbprint.strip(),
-        communication_style=_STYLES[style],
-        address=address,
-        squid=squid,
-        subscription_id=sub,
-    )
-
-
-def _entry(pairs: dict[str, Any], index: int, number: int) -> TrustedServer:
-    plain = _plain_entry(pairs)
-    if plain is not None:
-        return plain
-    known: dict[str, Any] = {}
-    extra: dict[str, str] = {}
-    for name, value in pairs.items():
-        canonical = _KNOWN.get(name.lower())
-        if canonical is None:
-            extra[name] = _json_value(value)  # last one wins, as Newtonsoft reads
-        else:
-            known[canonical] = value
-    thumbprint = _string_field(known, "Thumbprint", index)
-    if thumbprint is None or not thumbprint.strip():
-        msg = f"entry {number} has no Thumbprint (Tentacle refuses to start)"
-        raise _LocatedError(msg, index)
-    try:
-        style = CommunicationStyle.parse(known.get("CommunicationStyle"))
-    except ValueError as exc:
-        raise _LocatedError(f"entry {number}: {exc}", index) from None
-    return TrustedServer(
-        thumbprint=thumbprint.strip(),
-        communication_style=style,
-        address=_string_field(known, "Address", index),
-        squid=_string_field(known, "Squid", index),
-        subscription_id=_string_field(known, "SubscriptionId", index),
-        extra=tuple(extra.items()),
-    )
-
-
-_WS = re.compile(r"[ \t\r\n]*")
-
-
-def _parse_fast(text: str) -> tuple[TrustedServer, ...] | None:
-    """Parse the common case in one C call; None (or an error) sends it to `_parse`.
-
-    `_parse` redoes the work slowly but knows where every entry is, for
-    positioned errors and for keeping the layout.
-    """
-    value = json.loads(text)
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        return None
-    try:
-        return tuple(_entry(item, 0, n) for n, item in enumerate(value, 1))
-    except _LocatedError:
-        return None
-
-
-def _parse(text: str) -> tuple[tuple[TrustedServer, ...], list[tuple[int, int]]]:
-    decoder = json.JSONDecoder()
-    pos = _WS.match(text, 0).end()  # type: ignore[union-attr]  # always matches
-    if not text.startswith("[", pos):
-        msg = "TrustedOctopusServers must be a JSON array"
-        raise _LocatedError(msg, pos)
-    pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]  # always matches
-    servers: list[TrustedServer] = []
-    spans: list[tuple[int, int]] = []
-    if text.startswith("]", pos):
-        pos += 1
-    else:
-        while True:
-            start = pos
-            try:
-                value, pos = decoder.raw_decode(text, pos)
-            except json.JSONDecodeError as exc:
-                raise _LocatedError(f"invalid JSON: {exc.msg}", exc.pos) from None
-            if not isinstance(value, dict):
-                msg = f"entry {len(servers) + 1} is not a JSON object"
-                raise _LocatedError(msg, start)
-            servers.append(_entry(value, start, len(servers) + 1))
-            spans.append((start, pos))
-            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]  # always matches
-            if text.startswith(",", pos):
-                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]  # always matches
-                continue
-            if text.startswith("]", pos):
-                pos += 1
-                break
-            msg = "invalid JSON: expected ',' or ']'"
-            raise _LocatedError(msg, pos)
-    pos = _WS.match(text, pos).end()  # type: ignore[union-attr]  # always matches
-    if pos != len(text):
-        raise _LocatedError("invalid JSON: extra data after the array", pos)
-    return tuple(servers), spans
-
-
 class TrustedServers(Sequence[TrustedServer]):
     """An immutable list of `TrustedServer` entries, with Tentacle's operations.
 
@@ -614,7 +370,7 @@ class TrustedServers(Sequence[TrustedServer]):
         *,
         _source: str | None = None,
         _parsed: tuple[TrustedServer, ...] | None = None,
-        _layout: _Layout | None = None,
+        _layout: Layout | None = None,
     ) -> None:
         self._servers = tuple(servers)
         items: tuple[object, ...] = self._servers
@@ -648,15 +404,17 @@ class TrustedServers(Sequence[TrustedServer]):
         """
         if text is None or not text.strip():
             return cls(_source=text, _parsed=())
+        from tentacle_ha import _servers_json  # noqa: PLC0415 -- it imports this module
+
         try:
-            servers = _parse_fast(text)
+            servers = _servers_json.parse_fast(text)
         except (ValueError, TypeError):
             servers = None
         if servers is not None:
             return cls(servers, _source=text, _parsed=servers)
         try:
-            servers, spans = _parse(text)
-        except _LocatedError as exc:
+            servers, spans = _servers_json.parse(text)
+        except _servers_json.LocatedError as exc:
             if locate is not None:
                 path, line, col = locate(exc.index)
             else:
@@ -670,7 +428,7 @@ class TrustedServers(Sequence[TrustedServer]):
             servers,
             _source=text,
             _parsed=servers,
-            _layout=_detect_layout(text, spans),
+            _layout=_servers_json.detect_layout(text, spans),
         )
 
     def to_json(self) -> str:
@@ -678,10 +436,14 @@ class TrustedServers(Sequence[TrustedServer]):
         if self._source is not None and self._servers == self._parsed:
             return self._source
         if self._layout is None:
-            self._layout = _Layout()
+            from tentacle_ha import _servers_json  # noqa: PLC0415 -- it imports this module
+
+            self._layout = _servers_json.Layout()
             source = self._source
-            if source is not None and _has_layout(source):
-                self._layout = _detect_layout(source, _parse(source)[1])
+            if source is not None and _servers_json.has_layout(source):
+                self._layout = _servers_json.detect_layout(
+                    source, _servers_json.parse(source)[1]
+                )
         return self._layout.render(self._servers)
 
     def to_list(self) -> list[dict[str, Any]]:
