@@ -37,6 +37,7 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tentacle_ha import edits  # noqa: E402 -- after the path set-up
 from tentacle_ha import fleet  # noqa: E402 -- after the path set-up
 from tentacle_ha._fleetgen import ADDRESSES  # noqa: E402 -- after the path set-up
 from tentacle_ha._fleetgen import THUMBPRINT  # noqa: E402 -- after the path set-up
@@ -74,8 +75,8 @@ address = "node4.octopus.example.com"
 """
 
 
-def _edit() -> fleet.SyncToCluster:
-    return fleet.SyncToCluster(loads_cluster(CLUSTER, path="bench-cluster.toml"))
+def _edit() -> edits.SyncToCluster:
+    return edits.SyncToCluster(loads_cluster(CLUSTER, path="bench-cluster.toml"))
 
 
 def _floor(paths: list[Path]) -> None:
@@ -193,7 +194,7 @@ def _throughput(work: Path, count: int, jobs: int) -> None:
         f"apply/floor ratio: {apply_rate / floor_rate:.2f}x "
         f"(target >= {APPLY_TARGET:.1f}x)"
     )
-    back = fleet.SyncToCluster(loads_cluster(CLUSTER.replace("node4", "node3")))
+    back = edits.SyncToCluster(loads_cluster(CLUSTER.replace("node4", "node3")))
     again_rate = _measure(
         "apply again (sync back)",
         count,

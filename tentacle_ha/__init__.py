@@ -37,6 +37,15 @@ from tentacle_ha.config import loads
 from tentacle_ha.discover import Instance
 from tentacle_ha.discover import discover_instances
 from tentacle_ha.discover import expand_paths
+from tentacle_ha.edits import AddNode
+from tentacle_ha.edits import Edit
+from tentacle_ha.edits import KeepOnly
+from tentacle_ha.edits import RemoveNode
+from tentacle_ha.edits import Rotate
+from tentacle_ha.edits import SetKey
+from tentacle_ha.edits import SetPollingConnectionCount
+from tentacle_ha.edits import SyncToCluster
+from tentacle_ha.edits import UnsetKey
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import CommandError
@@ -56,18 +65,9 @@ from tentacle_ha.errors import TrustedServersError
 from tentacle_ha.errors import UnsafeXMLError
 from tentacle_ha.errors import UnsupportedConstructError
 from tentacle_ha.errors import WriteError
-from tentacle_ha.fleet import AddNode
-from tentacle_ha.fleet import Edit
 from tentacle_ha.fleet import FileOutcome
 from tentacle_ha.fleet import FilePlan
-from tentacle_ha.fleet import KeepOnly
-from tentacle_ha.fleet import RemoveNode
-from tentacle_ha.fleet import Rotate
-from tentacle_ha.fleet import SetKey
-from tentacle_ha.fleet import SetPollingConnectionCount
 from tentacle_ha.fleet import Status as FileStatus
-from tentacle_ha.fleet import SyncToCluster
-from tentacle_ha.fleet import UnsetKey
 from tentacle_ha.fleet import apply as apply_fleet
 from tentacle_ha.fleet import load_plan
 from tentacle_ha.fleet import plan as plan_fleet

@@ -24,6 +24,7 @@ from typing import TextIO
 
 from tentacle_ha import audit as _audit
 from tentacle_ha import discover as _discover
+from tentacle_ha import edits as _edits
 from tentacle_ha import fleet as _fleet
 from tentacle_ha._cliutil import add_backup_option
 from tentacle_ha.cluster import load_cluster
@@ -194,7 +195,7 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
 # -- plan and apply ------------------------------------------------------------------
 
 
-def _edit(args: argparse.Namespace, io: _IO) -> _fleet.Edit | None:
+def _edit(args: argparse.Namespace, io: _IO) -> _edits.Edit | None:
     """The one edit the options ask for; None after a usage error."""
     command = f"tentacle-ha fleet {args.fleet_command}"
     misplaced = [
@@ -215,26 +216,26 @@ def _edit(args: argparse.Namespace, io: _IO) -> _fleet.Edit | None:
             io.err(f"{command}: {option} goes with {needs}")
             return None
     if args.sync is not None:
-        return _fleet.SyncToCluster(
+        return _edits.SyncToCluster(
             load_cluster(args.sync), retire=tuple(args.retire_thumbprint or ())
         )
     if args.add_node is not None:
         if args.thumbprint is None:
             io.err(f"{command}: --add-node needs --thumbprint")
             return None
-        return _fleet.AddNode(args.thumbprint, args.add_node)
-    makers: list[tuple[object, Callable[[], _fleet.Edit]]] = [
-        (args.remove_node, lambda: _fleet.RemoveNode(args.remove_node)),
-        (args.rotate, lambda: _fleet.Rotate(*args.rotate, staged=args.staged)),
-        (args.keep, lambda: _fleet.KeepOnly(tuple(args.keep))),
-        (args.set, lambda: _fleet.SetKey(*args.set)),
-        (args.unset, lambda: _fleet.UnsetKey(args.unset)),
+        return _edits.AddNode(args.thumbprint, args.add_node)
+    makers: list[tuple[object, Callable[[], _edits.Edit]]] = [
+        (args.remove_node, lambda: _edits.RemoveNode(args.remove_node)),
+        (args.rotate, lambda: _edits.Rotate(*args.rotate, staged=args.staged)),
+        (args.keep, lambda: _edits.KeepOnly(tuple(args.keep))),
+        (args.set, lambda: _edits.SetKey(*args.set)),
+        (args.unset, lambda: _edits.UnsetKey(args.unset)),
     ]
     for given, make in makers:
         if given is not None:
             return make()
     # argparse requires exactly one edit option: this is the last one left.
-    return _fleet.SetPollingConnectionCount(args.polling_connection_count)
+    return _edits.SetPollingConnectionCount(args.polling_connection_count)
 
 
 def _row(status: str, path: str, reason: str) -> str:

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from tentacle_ha import _pipeline
 from tentacle_ha import discover
+from tentacle_ha import edits
 from tentacle_ha import fleet
 from tentacle_ha import load
 from tentacle_ha import loads
@@ -69,7 +70,7 @@ def addresses(data: bytes) -> list[str | None]:
     return [s.address for s in loads(data).trusted_servers]
 
 
-def edited(data: bytes, edit: fleet.Edit) -> bytes:
+def edited(data: bytes, edit: edits.Edit) -> bytes:
     doc = loads(data)
     edit.apply(doc)
     return doc.dumps()
@@ -84,7 +85,7 @@ def sha(data: bytes) -> str:
 
 def test_sync_adds_and_removes_nodes_keeping_the_subscription() -> None:
     """Sync to a cluster where node3 became node4: one in, one out, same ID."""
-    after = edited(LINUX, fleet.SyncToCluster(cluster(1, 2, 4)))
+    after = edited(LINUX, edits.SyncToCluster(cluster(1, 2, 4)))
     assert addresses(after) == [NODE.format(1), NODE.format(2), NODE.format(4)]
     assert {s.subscription_id for s in loads(after).trusted_servers} == {SUB}
 
@@ -92,20 +93,20 @@ def test_sync_adds_and_removes_nodes_keeping_the_subscription() -> None:
 def test_migrating_layout_is_a_sync() -> None:
     """Sync to a load-balancer cluster replaces the per-node entries by the LB one."""
     lb = cluster(1, 2, 3, layout="load-balancer")
-    after = edited(LINUX, fleet.SyncToCluster(lb))
+    after = edited(LINUX, edits.SyncToCluster(lb))
     assert addresses(after) == ["https://octo-lb.example.com:10943"]
     assert loads(after).trusted_servers[0].subscription_id == SUB
-    back = edited(after, fleet.SyncToCluster(cluster(1, 2, 3)))
+    back = edited(after, edits.SyncToCluster(cluster(1, 2, 3)))
     assert addresses(back) == [NODE.format(i) for i in (1, 2, 3)]
     assert back == LINUX
 
 
 def test_sync_retires_an_old_certificate() -> None:
     """After a staged rotation, sync with retire drops the old thumbprint's entries."""
-    staged = edited(LINUX, fleet.Rotate(T, NEW_T, staged=True))
+    staged = edited(LINUX, edits.Rotate(T, NEW_T, staged=True))
     assert len(loads(staged).trusted_servers) == 6
     done = edited(
-        staged, fleet.SyncToCluster(cluster(1, 2, 3, thumb=NEW_T), retire=(T,))
+        staged, edits.SyncToCluster(cluster(1, 2, 3, thumb=NEW_T), retire=(T,))
     )
     servers = loads(done).trusted_servers
     assert [(s.thumbprint, s.address) for s in servers] == [
@@ -115,7 +116,7 @@ def test_sync_retires_an_old_certificate() -> None:
 
 def test_sync_skips_listening_and_fails_on_other_servers() -> None:
     """A listening Tentacle is skipped; one polling another server has no ID to keep."""
-    edit = fleet.SyncToCluster(cluster(1, 2, 3))
+    edit = edits.SyncToCluster(cluster(1, 2, 3))
     assert (
         edit.skip_reason(loads(LISTENING))
         == "not a polling Tentacle (no polling entries)"
@@ -127,31 +128,31 @@ def test_sync_skips_listening_and_fails_on_other_servers() -> None:
 
 def test_add_node_copies_the_subscription_like_poll_server() -> None:
     """A new node gets the existing SubscriptionId; an existing one changes nothing."""
-    edit = fleet.AddNode(T.lower(), NODE.format(4) + " ")
+    edit = edits.AddNode(T.lower(), NODE.format(4) + " ")
     assert edit.thumbprint == T
     assert edit.address == NODE.format(4)
     after = edited(LINUX, edit)
     assert addresses(after)[-1] == NODE.format(4)
     assert loads(after).trusted_servers[-1].subscription_id == SUB
     assert edited(after, edit) == after
-    assert edited(LINUX, fleet.AddNode(T, NODE.format(2))) == LINUX
+    assert edited(LINUX, edits.AddNode(T, NODE.format(2))) == LINUX
     with pytest.raises(FleetError, match="to copy the SubscriptionId from"):
-        fleet.AddNode(NEW_T, NODE.format(4)).apply(loads(LINUX))
-    assert fleet.AddNode(T, NODE.format(4)).skip_reason(loads(LISTENING)) is not None
+        edits.AddNode(NEW_T, NODE.format(4)).apply(loads(LINUX))
+    assert edits.AddNode(T, NODE.format(4)).skip_reason(loads(LISTENING)) is not None
 
 
 @pytest.mark.parametrize(
     ("make", "error"),
     [
-        (lambda: fleet.AddNode("12", NODE.format(4)), "not a certificate thumbprint"),
-        (lambda: fleet.AddNode(T, "http://node4:10943"), "not a comms address"),
-        (lambda: fleet.AddNode(T, "https://node4"), "has no port"),
-        (lambda: fleet.RemoveNode("  "), "an address cannot be empty"),
-        (lambda: fleet.KeepOnly(()), "keep at least one address"),
-        (lambda: fleet.Rotate(T, "zz"), "not a certificate thumbprint"),
-        (lambda: fleet.SetKey("Tentacle.Services.NoListen", "yes"), "true or false"),
-        (lambda: fleet.SetPollingConnectionCount(0), "a whole number from 1"),
-        (lambda: fleet.SyncToCluster(cluster(1), retire=("x",)), "not a certificate"),
+        (lambda: edits.AddNode("12", NODE.format(4)), "not a certificate thumbprint"),
+        (lambda: edits.AddNode(T, "http://node4:10943"), "not a comms address"),
+        (lambda: edits.AddNode(T, "https://node4"), "has no port"),
+        (lambda: edits.RemoveNode("  "), "an address cannot be empty"),
+        (lambda: edits.KeepOnly(()), "keep at least one address"),
+        (lambda: edits.Rotate(T, "zz"), "not a certificate thumbprint"),
+        (lambda: edits.SetKey("Tentacle.Services.NoListen", "yes"), "true or false"),
+        (lambda: edits.SetPollingConnectionCount(0), "a whole number from 1"),
+        (lambda: edits.SyncToCluster(cluster(1), retire=("x",)), "not a certificate"),
     ],
 )
 def test_bad_edits_are_refused_up_front(make: Any, error: str) -> None:
@@ -162,36 +163,36 @@ def test_bad_edits_are_refused_up_front(make: Any, error: str) -> None:
 
 def test_remove_and_keep_refuse_to_leave_nothing_to_poll() -> None:
     """Removing nodes works until the last one, which is refused."""
-    one = edited(LINUX, fleet.KeepOnly((NODE.format(1).upper(),)))
+    one = edited(LINUX, edits.KeepOnly((NODE.format(1).upper(),)))
     assert addresses(one) == [NODE.format(1)]
-    assert addresses(edited(LINUX, fleet.RemoveNode(NODE.format(2)))) == [
+    assert addresses(edited(LINUX, edits.RemoveNode(NODE.format(2)))) == [
         NODE.format(1),
         NODE.format(3),
     ]
     with pytest.raises(FleetError, match="would leave no polling entry"):
-        fleet.RemoveNode(NODE.format(1)).apply(loads(one))
+        edits.RemoveNode(NODE.format(1)).apply(loads(one))
     with pytest.raises(FleetError, match="would leave no polling entry"):
-        fleet.KeepOnly(("https://elsewhere:10943",)).apply(loads(LINUX))
-    assert edited(LISTENING, fleet.KeepOnly(("https://x:1",))) == LISTENING
+        edits.KeepOnly(("https://elsewhere:10943",)).apply(loads(LINUX))
+    assert edited(LISTENING, edits.KeepOnly(("https://x:1",))) == LISTENING
 
 
 def test_rotate_direct_and_staged() -> None:
     """Direct rotation swaps the thumbprint in place; staged keeps both."""
-    direct = loads(edited(LINUX, fleet.Rotate(T, NEW_T))).trusted_servers
+    direct = loads(edited(LINUX, edits.Rotate(T, NEW_T))).trusted_servers
     assert {s.thumbprint for s in direct} == {NEW_T}
-    staged = loads(edited(LINUX, fleet.Rotate(T, NEW_T, staged=True))).trusted_servers
+    staged = loads(edited(LINUX, edits.Rotate(T, NEW_T, staged=True))).trusted_servers
     assert [s.thumbprint for s in staged] == [T, NEW_T] * 3
 
 
 def test_set_unset_and_polling_count() -> None:
     """Setting, unsetting and the polling connection count go through the document."""
-    doc = loads(edited(LINUX, fleet.SetPollingConnectionCount(7)))
+    doc = loads(edited(LINUX, edits.SetPollingConnectionCount(7)))
     assert doc.polling_connection_count == 7
-    assert "Octopus.Home" not in loads(edited(LINUX, fleet.UnsetKey("octopus.home")))
-    assert edited(LINUX, fleet.UnsetKey("No.Such.Key")) == LINUX
+    assert "Octopus.Home" not in loads(edited(LINUX, edits.UnsetKey("octopus.home")))
+    assert edited(LINUX, edits.UnsetKey("No.Such.Key")) == LINUX
     assert (
         loads(
-            edited(LINUX, fleet.SetKey("Tentacle.Services.NoListen", "False"))
+            edited(LINUX, edits.SetKey("Tentacle.Services.NoListen", "False"))
         ).no_listen
         is False
     )
@@ -199,15 +200,15 @@ def test_set_unset_and_polling_count() -> None:
 
 def test_descriptions_hide_secrets() -> None:
     """describe() and repr() never show a secret value."""
-    edit = fleet.SetKey("Tentacle.Certificate", "TOP-SECRET")
+    edit = edits.SetKey("Tentacle.Certificate", "TOP-SECRET")
     assert edit.describe() == "set Tentacle.Certificate = ***"
     assert "TOP-SECRET" not in repr(edit)
-    assert fleet.SetKey("Octopus.Home", "/x").describe() == "set Octopus.Home = '/x'"
-    assert fleet.SyncToCluster(cluster(1, 2), retire=(NEW_T,)).describe() == (
+    assert edits.SetKey("Octopus.Home", "/x").describe() == "set Octopus.Home = '/x'"
+    assert edits.SyncToCluster(cluster(1, 2), retire=(NEW_T,)).describe() == (
         f"sync to cluster cluster.toml: unique-address layout, thumbprint {T}, "
         f"addresses {NODE.format(1)}, {NODE.format(2)}; retire {NEW_T}"
     )
-    assert fleet.Rotate(T, NEW_T, staged=True).describe() == (
+    assert edits.Rotate(T, NEW_T, staged=True).describe() == (
         f"staged rotation {T} -> {NEW_T}"
     )
 
@@ -215,18 +216,18 @@ def test_descriptions_hide_secrets() -> None:
 @pytest.mark.parametrize(
     "edit",
     [
-        fleet.SyncToCluster(cluster(1, 2), retire=(NEW_T,)),
-        fleet.AddNode(T, NODE.format(4)),
-        fleet.RemoveNode(NODE.format(1)),
-        fleet.Rotate(T, NEW_T, staged=True),
-        fleet.KeepOnly((NODE.format(1),)),
-        fleet.SetKey("Octopus.Home", "/x"),
-        fleet.UnsetKey("Octopus.Home"),
-        fleet.SetPollingConnectionCount(3),
+        edits.SyncToCluster(cluster(1, 2), retire=(NEW_T,)),
+        edits.AddNode(T, NODE.format(4)),
+        edits.RemoveNode(NODE.format(1)),
+        edits.Rotate(T, NEW_T, staged=True),
+        edits.KeepOnly((NODE.format(1),)),
+        edits.SetKey("Octopus.Home", "/x"),
+        edits.UnsetKey("Octopus.Home"),
+        edits.SetPollingConnectionCount(3),
     ],
     ids=lambda e: type(e).__name__,
 )
-def test_edits_are_picklable_values(edit: fleet.Edit) -> None:
+def test_edits_are_picklable_values(edit: edits.Edit) -> None:
     """Edits travel to worker processes intact."""
     assert pickle.loads(pickle.dumps(edit)) == edit  # noqa: S301 -- our own bytes
 
@@ -261,7 +262,7 @@ def _state(top: Path) -> dict[str, tuple[bytes, int]]:
 def test_plan_writes_nothing_and_predicts_apply(tree: Path) -> None:
     """Plan reports each file and the exact bytes apply then writes."""
     before = _state(tree)
-    edit = fleet.RemoveNode(NODE.format(3))
+    edit = edits.RemoveNode(NODE.format(3))
     plans = list(fleet.plan([tree], edit, jobs=1))
     assert _state(tree) == before
     assert [(Path(p.path).relative_to(tree).as_posix(), p.status) for p in plans] == [
@@ -282,7 +283,7 @@ def test_plan_writes_nothing_and_predicts_apply(tree: Path) -> None:
 
 def test_plan_diff_is_redacted_and_exact(tree: Path) -> None:
     """The diff is the document's own unified diff, secrets as ***."""
-    edit = fleet.SetKey("Tentacle.Certificate", "NEW")
+    edit = edits.SetKey("Tentacle.Certificate", "NEW")
     (plan,) = fleet.plan([tree / "b"], edit, jobs=1)
     path = str(tree / "b" / "tentacle-Tentacle.config")
     assert plan.diff == (
@@ -308,7 +309,7 @@ def test_plan_diff_is_redacted_and_exact(tree: Path) -> None:
 def test_parallel_plan_equals_serial(tmp_path: Path) -> None:
     """Worker processes give the same plans, in order, as one process."""
     write_fleet(tmp_path, 80, drifted=5, broken=1)
-    edit = fleet.SyncToCluster(cluster(1, 2, 4, thumb=THUMBPRINT))
+    edit = edits.SyncToCluster(cluster(1, 2, 4, thumb=THUMBPRINT))
     serial = list(fleet.plan([tmp_path], edit, jobs=1))
     assert list(fleet.plan([tmp_path], edit, jobs=2)) == serial
     assert len(serial) == 80
@@ -321,7 +322,7 @@ def test_parallel_plan_equals_serial(tmp_path: Path) -> None:
 def test_apply_is_idempotent_and_keeps_mode(tree: Path) -> None:
     """The second apply writes nothing: same bytes, same mtimes, no new files."""
     (tree / "a" / "Tentacle.config").chmod(0o640)
-    edit = fleet.AddNode(T, NODE.format(4))
+    edit = edits.AddNode(T, NODE.format(4))
     first = [o.status for o in fleet.apply([tree], edit, jobs=1)]
     assert first == [
         Status.CHANGED,
@@ -347,7 +348,7 @@ def test_apply_backup_and_suffix_rules(tree: Path) -> None:
     """--backup keeps the previous bytes; a suffix that looks like a config is not."""
     target = tree / "b" / "tentacle-Tentacle.config"
     (outcome,) = fleet.apply(
-        [target], fleet.RemoveNode(NODE.format(1)), backup_suffix=".orig"
+        [target], edits.RemoveNode(NODE.format(1)), backup_suffix=".orig"
     )
     assert outcome.backup == str(target) + ".orig"
     assert Path(outcome.backup).read_bytes() == LINUX
@@ -355,7 +356,7 @@ def test_apply_backup_and_suffix_rules(tree: Path) -> None:
         with pytest.raises(InvalidValueError):
             list(
                 fleet.apply(
-                    [target], fleet.RemoveNode(NODE.format(2)), backup_suffix=bad
+                    [target], edits.RemoveNode(NODE.format(2)), backup_suffix=bad
                 )
             )
     assert [p.name for p in sorted(target.parent.iterdir())] == [
@@ -369,7 +370,7 @@ def test_parallel_apply_equals_serial(tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     write_fleet(one, 70, drifted=5, broken=1)
     write_fleet(two, 70, drifted=5, broken=1)
-    edit = fleet.SyncToCluster(cluster(1, 2, 4, thumb=THUMBPRINT))
+    edit = edits.SyncToCluster(cluster(1, 2, 4, thumb=THUMBPRINT))
     serial = [
         (Path(o.path).relative_to(one), o.status, o.after_sha256)
         for o in fleet.apply([one], edit, jobs=1)
@@ -390,7 +391,7 @@ def test_leftover_temp_files_are_cleaned_under_the_lock(tree: Path) -> None:
     mine.write_bytes(b"half a file")
     other.write_bytes(b"half a file")
     fleet._LISTINGS.clear()
-    list(fleet.apply([folder], fleet.AddNode(T, NODE.format(2)), jobs=1))  # unchanged
+    list(fleet.apply([folder], edits.AddNode(T, NODE.format(2)), jobs=1))  # unchanged
     assert not mine.exists()
     assert other.exists()
     assert list(discover.expand_paths([folder])) == [
@@ -419,7 +420,7 @@ def _write_on_second_read(
 
 def test_reviewed_plan_conflicts_skips_and_gone_files(tree: Path) -> None:
     """Changed since the plan: conflict; not in it: skipped; gone: conflict, last."""
-    edit = fleet.RemoveNode(NODE.format(3))
+    edit = edits.RemoveNode(NODE.format(3))
     expected = {
         p.path: p.before_sha256
         for p in fleet.plan([tree], edit, jobs=1)
@@ -476,7 +477,7 @@ def test_a_writer_ignoring_the_lock_is_a_conflict(
         return real_read(path)
 
     monkeypatch.setattr(discover, "_read_config_bytes", racing_read)
-    (outcome,) = fleet.apply([target], fleet.RemoveNode(NODE.format(3)), jobs=1)
+    (outcome,) = fleet.apply([target], edits.RemoveNode(NODE.format(3)), jobs=1)
     assert outcome.status is Status.CONFLICT
     assert "does not take the lock" in outcome.reason
     assert target.read_bytes() == foreign.replace(b"Other", b"Other3")
@@ -487,9 +488,9 @@ def test_a_change_before_the_lock_is_reapplied(
 ) -> None:
     """A file another run changed before we held the lock is edited again, not lost."""
     target = tree / "b" / "tentacle-Tentacle.config"
-    other_run = edited(LINUX, fleet.AddNode(T, NODE.format(5)))
+    other_run = edited(LINUX, edits.AddNode(T, NODE.format(5)))
     _write_on_second_read(monkeypatch, target, other_run)
-    (outcome,) = fleet.apply([target], fleet.AddNode(T, NODE.format(4)), jobs=1)
+    (outcome,) = fleet.apply([target], edits.AddNode(T, NODE.format(4)), jobs=1)
     assert outcome.status is Status.CHANGED
     assert addresses(target.read_bytes())[-2:] == [NODE.format(5), NODE.format(4)]
 
@@ -567,7 +568,7 @@ def test_lock_waits_then_times_out(tmp_path: Path) -> None:
             pass
         assert 0.2 <= time.monotonic() - start < 2
         (outcome,) = fleet.apply(
-            [path], fleet.RemoveNode(NODE.format(1)), jobs=1, lock_timeout=0.1
+            [path], edits.RemoveNode(NODE.format(1)), jobs=1, lock_timeout=0.1
         )
         assert outcome.status is Status.FAILED
         assert "held the lock" in outcome.reason
@@ -592,15 +593,15 @@ def test_lock_of_a_missing_file_fails_with_the_reason(tmp_path: Path) -> None:
 
 _EDITS = st.sampled_from(
     [
-        fleet.SyncToCluster(cluster(1, 2, 4)),
-        fleet.SyncToCluster(cluster(1, 2, 3, layout="load-balancer")),
-        fleet.AddNode(T, NODE.format(4)),
-        fleet.RemoveNode(NODE.format(2)),
-        fleet.KeepOnly((NODE.format(1), NODE.format(3))),
-        fleet.Rotate(T, NEW_T, staged=True),
-        fleet.SetPollingConnectionCount(2),
-        fleet.SetKey("Tentacle.Services.NoListen", "true"),
-        fleet.UnsetKey("Tentacle.Communication.PollingConnectionCount"),
+        edits.SyncToCluster(cluster(1, 2, 4)),
+        edits.SyncToCluster(cluster(1, 2, 3, layout="load-balancer")),
+        edits.AddNode(T, NODE.format(4)),
+        edits.RemoveNode(NODE.format(2)),
+        edits.KeepOnly((NODE.format(1), NODE.format(3))),
+        edits.Rotate(T, NEW_T, staged=True),
+        edits.SetPollingConnectionCount(2),
+        edits.SetKey("Tentacle.Services.NoListen", "true"),
+        edits.UnsetKey("Tentacle.Communication.PollingConnectionCount"),
     ]
 )
 _FILES = st.lists(
@@ -613,7 +614,7 @@ _FILES = st.lists(
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(files=_FILES, edit=_EDITS)
 def test_plan_then_apply_then_apply_again(
-    tmp_path: Path, files: list[bytes], edit: fleet.Edit
+    tmp_path: Path, files: list[bytes], edit: edits.Edit
 ) -> None:
     """Apply writes exactly the planned bytes, touches nothing else, and converges."""
     top = tmp_path / f"run{time.monotonic_ns()}"
@@ -645,7 +646,7 @@ def test_synced_configs_pass_the_cluster_audit(nodes: list[int], layout: str) ->
     """After a sync, the audit against that cluster finds nothing about the cluster."""
     target = cluster(*nodes, layout=layout)
     for data in (LINUX, WINDOWS, PRETTY):
-        doc = loads(edited(data, fleet.SyncToCluster(target)))
+        doc = loads(edited(data, edits.SyncToCluster(target)))
         codes = {f.code for f in audit_config(doc, cluster=target)}
         assert not codes & {
             "node-missing",
@@ -842,9 +843,9 @@ def test_load_plan_errors(tmp_path: Path) -> None:
 
 def test_results_serialise(tree: Path) -> None:
     """FilePlan and FileOutcome give JSON-ready dicts."""
-    (plan,) = fleet.plan([tree / "b"], fleet.RemoveNode(NODE.format(1)), jobs=1)
+    (plan,) = fleet.plan([tree / "b"], edits.RemoveNode(NODE.format(1)), jobs=1)
     assert json.loads(json.dumps(plan.to_dict()))["status"] == "changed"
-    (outcome,) = fleet.apply([tree / "b"], fleet.RemoveNode(NODE.format(1)), jobs=1)
+    (outcome,) = fleet.apply([tree / "b"], edits.RemoveNode(NODE.format(1)), jobs=1)
     assert set(outcome.to_dict()) == {
         "path",
         "status",
@@ -910,7 +911,7 @@ def test_apply_reports_found_problems_and_ignores_other_configs(tree: Path) -> N
     (tree / "web.config").write_text("<configuration/>")
     (tree / "Tentacle-bin.config").write_bytes(b"\x00\x01")
     (tree / "gone.config").symlink_to(tree / "nowhere")
-    edit = fleet.RemoveNode(NODE.format(1))
+    edit = edits.RemoveNode(NODE.format(1))
     outcomes = [
         (Path(o.path).name, o.status) for o in fleet.apply([tree], edit, jobs=1)
     ]
@@ -932,7 +933,7 @@ def test_apply_reports_found_problems_and_ignores_other_configs(tree: Path) -> N
 def test_an_edit_raising_anything_fails_only_its_file(tree: Path) -> None:
     """A bug in an edit is one failed file with the exception named."""
 
-    class Boom(fleet.UnsetKey):
+    class Boom(edits.UnsetKey):
         __slots__ = ()
 
         def apply(self, doc: Any) -> None:
@@ -953,7 +954,7 @@ def test_another_run_doing_the_same_edit_first_is_unchanged(
 ) -> None:
     """If another run applied the same edit before we got the lock, we write nothing."""
     target = tree / "b" / "tentacle-Tentacle.config"
-    edit = fleet.AddNode(T, NODE.format(4))
+    edit = edits.AddNode(T, NODE.format(4))
     done_by_other = edited(LINUX, edit)
     _write_on_second_read(monkeypatch, target, done_by_other)
     (outcome,) = fleet.apply([target], edit, jobs=1)
@@ -965,7 +966,7 @@ def test_another_run_doing_the_same_edit_first_is_unchanged(
 
 def test_a_planned_file_made_a_fifo_is_a_conflict(tree: Path) -> None:
     """A planned file replaced by something that is not a file is left alone."""
-    edit = fleet.RemoveNode(NODE.format(3))
+    edit = edits.RemoveNode(NODE.format(3))
     target = tree / "b" / "tentacle-Tentacle.config"
     expected = {str(target): sha(LINUX), str(tree / "elsewhere.config"): "0" * 64}
     (tree / "elsewhere.config").write_bytes(LINUX)
@@ -987,19 +988,19 @@ def test_module_listing() -> None:
 
 def test_more_descriptions() -> None:
     """Every edit says what it does."""
-    assert fleet.KeepOnly(("https://a:1", "https://b:2")).describe() == (
+    assert edits.KeepOnly(("https://a:1", "https://b:2")).describe() == (
         "keep only https://a:1, https://b:2"
     )
-    assert fleet.SetPollingConnectionCount(4).describe() == (
+    assert edits.SetPollingConnectionCount(4).describe() == (
         "set the polling connection count to 4"
     )
-    assert fleet.UnsetKey("X").describe() == "unset X"
-    assert fleet.RemoveNode("https://a:1").describe() == "remove node https://a:1"
+    assert edits.UnsetKey("X").describe() == "unset X"
+    assert edits.RemoveNode("https://a:1").describe() == "remove node https://a:1"
     assert (
-        fleet.AddNode(T, "https://a:1").describe()
+        edits.AddNode(T, "https://a:1").describe()
         == f"add node https://a:1 (thumbprint {T})"
     )
-    assert fleet.Rotate(T, NEW_T).describe() == f"rotate {T} -> {NEW_T}"
+    assert edits.Rotate(T, NEW_T).describe() == f"rotate {T} -> {NEW_T}"
 
 
 def test_a_file_named_like_a_lock_file_is_left_alone(tmp_path: Path) -> None:
@@ -1009,7 +1010,7 @@ def test_a_file_named_like_a_lock_file_is_left_alone(tmp_path: Path) -> None:
     victim = tmp_path / "victim"
     victim.write_bytes(b"do not touch")
     (tmp_path / ".Tentacle.config.tentacle-ha-lock").symlink_to(victim)
-    (outcome,) = fleet.apply([path], fleet.RemoveNode(NODE.format(1)), jobs=1)
+    (outcome,) = fleet.apply([path], edits.RemoveNode(NODE.format(1)), jobs=1)
     assert outcome.status is Status.CHANGED
     assert victim.read_bytes() == b"do not touch"
 
@@ -1054,11 +1055,11 @@ def test_cli_instances_and_bad_jobs(
 @settings(max_examples=60)
 @given(
     name=st.sampled_from(sorted(p.name for p in CORPUS.glob("*.config"))),
-    edit=_EDITS | st.just(fleet.SetKey("Octopus.Proxy.ProxyPassword", "pw")),
+    edit=_EDITS | st.just(edits.SetKey("Octopus.Proxy.ProxyPassword", "pw")),
     relative=st.booleans(),
 )
 def test_plan_diff_is_the_documents_own_diff(
-    name: str, edit: fleet.Edit, *, relative: bool
+    name: str, edit: edits.Edit, *, relative: bool
 ) -> None:
     """The plan's quicker diff is byte for byte what TentacleConfig.diff() gives."""
     path = f"fleet/{name}" if relative else f"/fleet/{name}"
@@ -1082,7 +1083,7 @@ def test_a_symlinked_config_is_edited_through_the_link(tmp_path: Path) -> None:
     link = tmp_path / "Tentacle.config"
     link.symlink_to(real)
     (outcome,) = fleet.apply(
-        [link], fleet.RemoveNode(NODE.format(3)), jobs=1, backup_suffix=".bak"
+        [link], edits.RemoveNode(NODE.format(3)), jobs=1, backup_suffix=".bak"
     )
     assert outcome.status is Status.CHANGED
     assert link.is_symlink()

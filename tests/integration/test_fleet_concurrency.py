@@ -35,13 +35,14 @@ import sys
 import time
 from pathlib import Path
 
+from tentacle_ha import edits
 from tentacle_ha import fleet
 
 path, go = sys.argv[1], Path(sys.argv[2])
 number, each, locked = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "locked"
 
 
-class SlowAddNode(fleet.AddNode):
+class SlowAddNode(edits.AddNode):
     __slots__ = ()
 
     def apply(self, doc):

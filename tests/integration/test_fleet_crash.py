@@ -25,6 +25,7 @@ from helpers.fleetgen import THUMBPRINT
 from helpers.fleetgen import write_fleet
 
 from tentacle_ha import discover
+from tentacle_ha import edits
 from tentacle_ha import fleet
 from tentacle_ha import loads
 from tentacle_ha._atomic import TEMP_SUFFIX
@@ -42,11 +43,11 @@ FILES = 1000
 KILLS = 20
 CHILD = """
 import sys
-from tentacle_ha import fleet
+from tentacle_ha import edits, fleet
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.errors import TentacleHAError
 
-edit = fleet.SyncToCluster(load_cluster(sys.argv[2]))
+edit = edits.SyncToCluster(load_cluster(sys.argv[2]))
 print("go", flush=True)
 bad = [o for o in fleet.apply([sys.argv[1]], edit, jobs=2) if o.status not in
        (fleet.Status.CHANGED, fleet.Status.UNCHANGED)]
@@ -116,7 +117,7 @@ def _leftovers(top: Path) -> list[Path]:
 
 
 def _planned(top: Path, cluster: Path) -> dict[Path, str | None]:
-    edit = fleet.SyncToCluster(load_cluster(cluster))
+    edit = edits.SyncToCluster(load_cluster(cluster))
     return {Path(p.path): p.after_sha256 for p in fleet.plan([top], edit, jobs=2)}
 
 
@@ -165,7 +166,7 @@ def test_sigkill_never_loses_or_tears_a_file(tmp_path: Path) -> None:
     assert _leftovers(top) == []
     again = [
         o.status
-        for o in fleet.apply([top], fleet.SyncToCluster(load_cluster(target)), jobs=2)
+        for o in fleet.apply([top], edits.SyncToCluster(load_cluster(target)), jobs=2)
     ]
     assert set(again) == {fleet.Status.UNCHANGED}
 

@@ -32,6 +32,7 @@ from helpers.fleetgen import run_fleet_cli
 from helpers.fleetgen import write_fleet
 
 from tentacle_ha import discover
+from tentacle_ha import edits
 from tentacle_ha import fleet
 from tentacle_ha import loads
 from tentacle_ha._atomic import TEMP_SUFFIX
@@ -56,7 +57,7 @@ DISK_FULL_CHILD = """
 import errno, hashlib, json, os, sys
 from pathlib import Path
 from helpers.fleetgen import write_fleet
-from tentacle_ha import fleet, loads
+from tentacle_ha import edits, fleet, loads
 
 top = Path(sys.argv[1])
 paths = write_fleet(top / "fleet", 5, seed=5)
@@ -69,7 +70,7 @@ with filler.open("wb", buffering=0) as handle:
             handle.flush()
     except OSError as exc:
         assert exc.errno == errno.ENOSPC, exc
-edit = fleet.AddNode(sys.argv[2], sys.argv[3])
+edit = edits.AddNode(sys.argv[2], sys.argv[3])
 first = [(str(o.status), o.reason) for o in fleet.apply([top / "fleet"], edit, jobs=1)]
 after = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
 for p in paths:
@@ -148,7 +149,7 @@ def test_disk_full_injected_fails_one_file_only(
         return real_write(fd, data)
 
     monkeypatch.setattr(os, "write", full)
-    outcomes = list(fleet.apply([tmp_path], fleet.AddNode(THUMB, NODE4), jobs=1))
+    outcomes = list(fleet.apply([tmp_path], edits.AddNode(THUMB, NODE4), jobs=1))
     monkeypatch.undo()
     assert [(o.status, o.reason) for o in outcomes] == [
         (fleet.Status.CHANGED, UPDATED),
@@ -166,8 +167,8 @@ def test_disk_full_injected_fails_one_file_only(
 
 AS_NOBODY_CHILD = """
 import json, os, sys
-from tentacle_ha import fleet
-edit = fleet.AddNode(sys.argv[2], sys.argv[3])
+from tentacle_ha import edits, fleet
+edit = edits.AddNode(sys.argv[2], sys.argv[3])
 if os.geteuid() == 0:  # started as root: drop to nobody before touching the fleet
     os.setgroups([])
     os.setgid(65534)
@@ -195,7 +196,7 @@ def _apply_as_unprivileged(top: Path, script: Path) -> list[list[str]]:
         assert done.returncode == 0, done.stderr
         result: list[list[str]] = json.loads(done.stdout)
         return result
-    outcomes = fleet.apply([top], fleet.AddNode(THUMB, NODE4), jobs=1)
+    outcomes = fleet.apply([top], edits.AddNode(THUMB, NODE4), jobs=1)
     return [[o.path, str(o.status), o.reason] for o in outcomes]
 
 
@@ -320,7 +321,7 @@ def test_file_swapped_while_being_edited(
         return real_read(path)
 
     monkeypatch.setattr(discover, "_read_config_bytes", read)
-    outcomes = list(fleet.apply([tmp_path], fleet.AddNode(THUMB, NODE4), jobs=1))
+    outcomes = list(fleet.apply([tmp_path], edits.AddNode(THUMB, NODE4), jobs=1))
     reason = (
         "No such file or directory (ENOENT)"
         if fault == "deleted"
