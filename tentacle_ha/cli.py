@@ -30,13 +30,13 @@ from tentacle_ha._cliutil import Out as _Out
 from tentacle_ha._cliutil import add_backup_option
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
+from tentacle_ha._values import is_secret_key
 from tentacle_ha.cluster import Cluster
 from tentacle_ha.cluster import TargetOS
 from tentacle_ha.cluster import Tentacle
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.commands import SHELLS
 from tentacle_ha.config import TentacleConfig
-from tentacle_ha.config import is_secret_key
 from tentacle_ha.config import load
 from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import InvalidValueError

@@ -41,7 +41,7 @@ from tentacle_ha._values import KEYS
 from tentacle_ha._values import SECRET_KEYS
 from tentacle_ha._values import Value
 from tentacle_ha._values import fold
-from tentacle_ha._values import is_secret_key as is_secret_key  # noqa: PLC0414 -- re-export
+from tentacle_ha._values import is_secret_key
 from tentacle_ha._values import parse_bool
 from tentacle_ha._values import parse_int
 from tentacle_ha._values import stored_text

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from tentacle_ha._secret import REDACTED
-from tentacle_ha.config import is_secret_key
+from tentacle_ha._values import is_secret_key
 from tentacle_ha.config import loads
 from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InvalidValueError

@@ -5,7 +5,7 @@ folders, globs; `tentacle_ha.discover.discover_instances` lists a machine's
 instances). The edits themselves (`SyncToCluster`, which is also how to
 *migrate layout*, `AddNode`, `RemoveNode`, `Rotate`, `KeepOnly`, `SetKey`,
 `UnsetKey`, `SetPollingConnectionCount`, all `Edit` values) live in
-`tentacle_ha.edits` and are importable from here too.
+`tentacle_ha.edits`.
 
 Editing
     `plan` writes nothing and yields a `FilePlan` per file (status, hashes,
@@ -53,24 +53,15 @@ from tentacle_ha._lock import LOCK_SUFFIX
 from tentacle_ha._lock import file_lock
 from tentacle_ha._pipeline import Done
 from tentacle_ha._pipeline import pipeline
+from tentacle_ha._values import is_secret_key
 from tentacle_ha.audit import Finding
 from tentacle_ha.audit import Severity
 from tentacle_ha.config import TentacleConfig
-from tentacle_ha.config import is_secret_key
 from tentacle_ha.config import loads
 from tentacle_ha.discover import _describe_os
 from tentacle_ha.discover import _Found
 from tentacle_ha.discover import _load_found
 from tentacle_ha.discover import _walk
-from tentacle_ha.edits import AddNode
-from tentacle_ha.edits import Edit
-from tentacle_ha.edits import KeepOnly
-from tentacle_ha.edits import RemoveNode
-from tentacle_ha.edits import Rotate
-from tentacle_ha.edits import SetKey
-from tentacle_ha.edits import SetPollingConnectionCount
-from tentacle_ha.edits import SyncToCluster
-from tentacle_ha.edits import UnsetKey
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import TentacleHAError
 
@@ -79,22 +70,14 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from collections.abc import Mapping
 
-# The edits are defined in tentacle_ha.edits and stay importable from here.
+    from tentacle_ha.edits import Edit
+
 __all__ = [
     "PLAN_FORMAT",
-    "AddNode",
-    "Edit",
     "FileOutcome",
     "FilePlan",
-    "KeepOnly",
-    "RemoveNode",
     "ReviewedPlan",
-    "Rotate",
-    "SetKey",
-    "SetPollingConnectionCount",
     "Status",
-    "SyncToCluster",
-    "UnsetKey",
     "apply",
     "load_plan",
     "plan",

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tentacle_ha import discover
+from tentacle_ha import edits
 from tentacle_ha import fleet
 from tentacle_ha.audit import Finding
 from tentacle_ha.audit import audit_fleet
@@ -362,7 +363,7 @@ def test_huge_and_binary_files_are_skipped_unread(
     monkeypatch.setattr(os, "open", spy)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     found = list(discover.expand_paths([tmp_path]))
-    plans = list(fleet.plan([tmp_path, huge], fleet.RemoveNode(NODE3), jobs=1))
+    plans = list(fleet.plan([tmp_path, huge], edits.RemoveNode(NODE3), jobs=1))
     findings = list(audit_fleet([tmp_path], jobs=1))
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert str(huge) not in opened
@@ -483,7 +484,7 @@ def test_odd_files_and_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         raise FileTooLargeError("file grew over 16777216 bytes", path=_path)
 
     monkeypatch.setattr(discover, "_read_config_bytes", grown)
-    plans = list(fleet.plan([top / "x.config"], fleet.UnsetKey("X"), jobs=1))
+    plans = list(fleet.plan([top / "x.config"], edits.UnsetKey("X"), jobs=1))
     assert [(p.status, p.reason) for p in plans] == [
         ("skipped", "file grew over 16777216 bytes")
     ]
