@@ -42,6 +42,7 @@ from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.layout import desired_servers
+from tentacle_ha.layout import subscription_for
 from tentacle_ha.servers import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServers
@@ -308,13 +309,18 @@ def _cmd_servers_keep(args: argparse.Namespace, io: _Out) -> int:
 
 def _cmd_servers_sync(args: argparse.Namespace, io: _Out) -> int:
     cluster = load_cluster(args.cluster)
-    return _mutate(
-        args,
-        io,
-        _edit_servers(
-            lambda s: desired_servers(cluster, s, retire=args.retire_thumbprint or ())
-        ),
-    )
+
+    def converge(servers: TrustedServers) -> TrustedServers:
+        known = subscription_for(cluster.thumbprint, cluster.comms_addresses(), servers)
+        if known is None:
+            io.err(
+                f"{args.config}: warning: no SubscriptionId for this cluster yet; "
+                "a new one is written, which the server knows only after the "
+                "Tentacle registers (see: tentacle-ha plan --cluster FILE)"
+            )
+        return desired_servers(cluster, servers, retire=args.retire_thumbprint or ())
+
+    return _mutate(args, io, _edit_servers(converge))
 
 
 # -- plan / lb / check ----------------------------------------------------------

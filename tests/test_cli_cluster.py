@@ -47,6 +47,21 @@ def test_sync_diff_check_then_write_then_idempotent(cfg: Path) -> None:
     assert run("servers", "sync", str(cfg), "--cluster", cluster, "--check")[0] == 0
 
 
+def test_sync_warns_when_it_must_invent_a_subscription(tmp_path: Path) -> None:
+    """A config with nothing for the cluster gets entries, and a warning why."""
+    empty = tmp_path / "Tentacle.config"
+    empty.write_bytes(b'<?xml version="1.0" encoding="utf-8"?>\n<octopus-settings />')
+    cluster = str(EXAMPLES / "cluster-unique-address.toml")
+    code, _, err = run("servers", "sync", str(empty), "--cluster", cluster)
+    assert code == 0
+    assert "warning: no SubscriptionId for this cluster yet" in err
+    servers = config.load(empty).trusted_servers
+    assert len(servers) == len(load_cluster(cluster).comms_addresses())
+    code, _, err = run("servers", "sync", str(empty), "--cluster", cluster)
+    assert code == 0
+    assert "warning" not in err  # now it has one: nothing invented, nothing said
+
+
 def test_sync_bad_cluster_is_positioned(cfg: Path, tmp_path: Path) -> None:
     """A broken cluster file is one positioned line; the config is untouched."""
     bad = tmp_path / "bad.toml"
