@@ -188,13 +188,20 @@ async def start_tls(
     """``writer.start_tls`` that survives a peer leaving right after the handshake.
 
     On CPython 3.11, when the connection is lost just as the handshake ends,
-    the upgrade hands back no transport and the writer is left holding None;
-    its ``__del__`` then fails with an AttributeError that surfaces as an
-    "exception ignored" message. Here the writer keeps its old (closed)
-    transport and the loss is raised as a `ConnectionResetError`.
+    the upgrade hands back no transport: the writer is left holding None and
+    ``start_tls`` itself may fail with an AttributeError reading it; later the
+    writer's ``__del__`` fails the same way, surfacing as an "exception
+    ignored" message. Here the writer keeps its old (closed) transport and the
+    loss is raised as a `ConnectionResetError`.
     """
     transport = writer.transport
-    await writer.start_tls(context, server_hostname=server_hostname)
+    try:
+        await writer.start_tls(context, server_hostname=server_hostname)
+    except AttributeError:
+        # 3.11 goes on to read the missing transport and fails right there.
+        lost: object = writer.transport
+        if lost is not None:
+            raise
     upgraded: object = writer.transport  # typed as never None; it can be
     if upgraded is None:
         # Put back what start_tls dropped, so the writer can be collected.

@@ -11,7 +11,8 @@ import pytest
 from tentacle_ha._proxy import start_tls
 
 
-def test_lost_transport_is_restored_and_reported() -> None:
+@pytest.mark.parametrize("fails", [False, True])
+def test_lost_transport_is_restored_and_reported(*, fails: bool) -> None:
     """A start_tls that leaves the writer without a transport raises, cleanly."""
 
     async def scenario() -> None:
@@ -21,8 +22,12 @@ def test_lost_transport_is_restored_and_reported() -> None:
         original = writer.transport
 
         async def dropping(*_args: object, **_kwargs: object) -> None:
-            # What CPython 3.11 does when the peer leaves as the handshake ends.
+            # What CPython 3.11 does when the peer leaves as the handshake ends:
+            # the writer gets no transport, and reading it may then fail too.
             writer._transport = None  # type: ignore[attr-defined]
+            if fails:
+                msg = "'NoneType' object has no attribute 'get_extra_info'"
+                raise AttributeError(msg)
 
         writer.start_tls = dropping  # type: ignore[method-assign]
         with pytest.raises(ConnectionResetError, match="lost during the TLS"):
