@@ -88,6 +88,7 @@ from tentacle_ha.servers import generate_subscription_id
 from tentacle_ha.servers import is_valid_thumbprint
 from tentacle_ha.servers import normalize_thumbprint
 from tentacle_ha.servers import same_address
+from tentacle_ha.servers import thumbprint_key
 
 __version__ = "0.1.0"
 
@@ -181,4 +182,5 @@ __all__ = [
     "run_checks",
     "run_checks_sync",
     "same_address",
+    "thumbprint_key",
 ]

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING
 from typing import Final
 from typing import TypeVar
 
+from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.servers import normalize_thumbprint
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -50,7 +53,6 @@ MAX_PORT: Final = 65535
 _MAX_HOST: Final = 253
 _NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 _DNS_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
-_HEX40 = re.compile(r"[0-9A-Fa-f]{40}")
 _TOML_TYPES: Final = {
     str: "a string",
     int: "an integer",
@@ -125,11 +127,11 @@ def as_enum(cls: type[_E]) -> Callable[[object], _E]:
 
 def as_thumbprint(value: object) -> str:
     text = as_text(value)
-    compact = re.sub(r"[\s:]", "", text)
-    if not _HEX40.fullmatch(compact):
+    try:
+        return normalize_thumbprint(text)
+    except InvalidValueError:
         msg = f"{text!r} is not a SHA-1 thumbprint (40 hex digits)"
-        raise BadValueError(msg)
-    return compact.upper()
+        raise BadValueError(msg) from None
 
 
 def _host(text: str) -> str:

@@ -7,9 +7,9 @@ host name checks, the presented thumbprint against the pinned one, then
 failure stops the probe with its `tentacle_ha._outcome.Stop`;
 `tentacle_ha.check.check_poll` times it and turns it into a result.
 
-`thumbprint` (re-exported by `tentacle_ha.check`), `normalise_thumbprint`
-and `split_address` are the address and thumbprint rules the probe and
-`tentacle_ha.check.PollTarget` share.
+`thumbprint` (re-exported by `tentacle_ha.check`) and `split_address` are
+the thumbprint and address rules the probe and `tentacle_ha.check.PollTarget`
+share; thumbprints compare with `tentacle_ha.servers.thumbprint_key`.
 """
 
 from __future__ import annotations
@@ -37,11 +37,12 @@ from tentacle_ha._proxy import format_authority
 from tentacle_ha._proxy import parse_status
 from tentacle_ha._proxy import start_tls
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.servers import thumbprint_key
 
 if TYPE_CHECKING:
     from tentacle_ha._proxy import HttpProxy
 
-__all__ = ["PollProbe", "normalise_thumbprint", "split_address", "thumbprint"]
+__all__ = ["PollProbe", "split_address", "thumbprint"]
 
 _HTTP_OK: Final = 200
 _HTTP_BAD_REQUEST: Final = 400
@@ -66,11 +67,6 @@ def thumbprint(der: bytes) -> str:
     # SHA-1 is what the thumbprint *is*; it names a certificate, it does not
     # protect anything here, so it must keep working on FIPS-restricted hosts.
     return hashlib.sha1(der, usedforsecurity=False).hexdigest().upper()
-
-
-def normalise_thumbprint(value: str) -> str:
-    """``value`` the way thumbprints compare: no ``:`` or spaces, upper case."""
-    return value.replace(":", "").replace(" ", "").upper()
 
 
 def split_address(address: str) -> tuple[str, str, int]:
@@ -196,7 +192,7 @@ class PollProbe:
         self.presented = thumbprint(der)
 
     def _compare_thumbprint(self) -> None:
-        expected = normalise_thumbprint(self.target.thumbprint)
+        expected = thumbprint_key(self.target.thumbprint)
         if self.presented != expected:
             reason = (
                 f"presented certificate {self.presented} is not the trusted "

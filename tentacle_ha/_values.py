@@ -7,7 +7,7 @@ value (`stored_text`: ``true``/``false``, digits, an empty element for None or
 blank, checked and normalised for the keys of a known type); and reading
 stored text back as .NET does (`parse_int`, `parse_bool`).
 
-`tentacle_ha.config` re-exports `KEYS`, `SECRET_KEYS` and `is_secret_key`.
+`tentacle_ha.config` re-exports `KEYS` and `SECRET_KEYS`.
 The names other modules use have no leading underscore; the helpers only
 this module uses keep theirs.
 """

@@ -47,12 +47,12 @@ from tentacle_ha._outcome import CheckStatus
 from tentacle_ha._outcome import Outcome
 from tentacle_ha._outcome import timed
 from tentacle_ha._probe import PollProbe
-from tentacle_ha._probe import normalise_thumbprint
 from tentacle_ha._probe import split_address
 from tentacle_ha._probe import thumbprint
 from tentacle_ha._proxy import HttpProxy
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.servers import thumbprint_key
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -394,7 +394,7 @@ async def check_poll(
         reason=outcome.reason,
         elapsed=elapsed,
         name=target.name,
-        expected_thumbprint=normalise_thumbprint(target.thumbprint),
+        expected_thumbprint=thumbprint_key(target.thumbprint),
         presented_thumbprint=probe.presented,
         http_status=outcome.http_status,
         proxy=_proxy_label(target.proxy),

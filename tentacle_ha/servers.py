@@ -65,6 +65,7 @@ __all__ = [
     "is_valid_thumbprint",
     "normalize_thumbprint",
     "same_address",
+    "thumbprint_key",
 ]
 
 TRUSTED_SERVERS_KEY: Final = "Tentacle.Communication.TrustedOctopusServers"
@@ -179,6 +180,17 @@ def normalize_thumbprint(value: str) -> str:
         msg = f"not a certificate thumbprint (40 hex digits): {value!r}"
         raise InvalidValueError(msg)
     return text
+
+
+def thumbprint_key(value: str) -> str:
+    """*value* as thumbprints compare: no spaces, colons or hyphens, upper case.
+
+    Unlike `normalize_thumbprint` this never refuses: an odd value simply
+    matches nothing real.
+
+    .. versionadded:: 0.1.0
+    """
+    return _THUMBPRINT_NOISE.sub("", value.strip()).upper()
 
 
 def is_valid_thumbprint(value: str) -> bool:
@@ -599,12 +611,12 @@ class TrustedServers(Sequence[TrustedServer]):
             InvalidValueError: *new* is not a thumbprint.
         """
         new_thumb = normalize_thumbprint(new)
-        wanted = _THUMBPRINT_NOISE.sub("", old.strip()).upper()
+        wanted = thumbprint_key(old)
         if wanted == new_thumb:
             return self  # nothing to move
         out: list[TrustedServer] = []
         for server in self._servers:
-            if _THUMBPRINT_NOISE.sub("", server.thumbprint).upper() != wanted:
+            if thumbprint_key(server.thumbprint) != wanted:
                 out.append(server)
                 continue
             moved = attrs.evolve(server, thumbprint=new_thumb)

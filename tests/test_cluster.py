@@ -31,6 +31,7 @@ from tentacle_ha.cluster import format_host
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.cluster import loads_cluster
 from tentacle_ha.errors import ClusterError
+from tentacle_ha.servers import normalize_thumbprint
 
 TESTS = Path(__file__).parent
 EXAMPLES = TESTS.parent / "examples"
@@ -626,3 +627,17 @@ def test_module_dir_is_the_public_api() -> None:
     import tentacle_ha.cluster as module  # noqa: PLC0415 - the module object itself
 
     assert dir(module) == sorted(module.__all__)
+
+
+def test_cluster_thumbprint_follows_the_library_rule() -> None:
+    """A cluster file takes what normalize_thumbprint takes (openssl's form too)."""
+    digits = "8E2F430B7A91C5D26F11E83CA0579B44D12E6CF3"
+    pairs = ":".join(digits[i : i + 2] for i in range(0, 40, 2))
+    text = (
+        "[cluster]\n"
+        'server = "https://octopus.example.com"\n'
+        f'thumbprint = "SHA1 Fingerprint={pairs}"\n'
+        'layout = "unique-address"\n\n'
+        '[[nodes]]\nname = "node1"\naddress = "node1.example.com"\n'
+    )
+    assert loads_cluster(text).thumbprint == normalize_thumbprint(pairs) == digits

@@ -16,6 +16,7 @@ from tentacle_ha.servers import generate_subscription_id
 from tentacle_ha.servers import is_valid_thumbprint
 from tentacle_ha.servers import normalize_thumbprint
 from tentacle_ha.servers import same_address
+from tentacle_ha.servers import thumbprint_key
 
 T = "9E4A07A1F5B2C8D3E6F7A8B9C0D1E2F3A4B5C6D7"
 T2 = "1111111111111111111111111111111111111111"
@@ -339,3 +340,10 @@ def test_sequence_protocol_and_type_checks() -> None:
     assert servers.to_list()[0]["CommunicationStyle"] == 2
     with pytest.raises(TypeError):
         TrustedServers(["nope"])  # type: ignore[list-item]
+
+
+def test_thumbprint_key_compares_like_normalize_without_refusing() -> None:
+    """thumbprint_key strips what normalize_thumbprint strips, and never refuses."""
+    colons = ":".join(T[i : i + 2] for i in range(0, 40, 2)).lower()
+    assert thumbprint_key(colons) == normalize_thumbprint(colons) == T
+    assert thumbprint_key(" odd-value ") == "ODDVALUE"
