@@ -37,13 +37,13 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tentacle_ha import edits  # noqa: E402 -- after the path set-up
 from tentacle_ha import fleet  # noqa: E402 -- after the path set-up
-from tentacle_ha._fleetgen import ADDRESSES  # noqa: E402 -- after the path set-up
-from tentacle_ha._fleetgen import THUMBPRINT  # noqa: E402 -- after the path set-up
-from tentacle_ha._fleetgen import write_fleet  # noqa: E402 -- after the path set-up
-from tentacle_ha._pipeline import default_jobs  # noqa: E402 -- after the path set-up
 from tentacle_ha.cluster import loads_cluster  # noqa: E402 -- after the path set-up
+from tentacle_ha.fleet import edits  # noqa: E402 -- after the path set-up
+from tentacle_ha.fleet._fleetgen import ADDRESSES  # noqa: E402 -- after the path set-up
+from tentacle_ha.fleet._fleetgen import THUMBPRINT  # noqa: E402 -- after the path set-up
+from tentacle_ha.fleet._fleetgen import write_fleet  # noqa: E402 -- after the path set-up
+from tentacle_ha.fleet._pipeline import default_jobs  # noqa: E402 -- after the path set-up
 
 if TYPE_CHECKING:
     from collections.abc import Callable

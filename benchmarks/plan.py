@@ -1,6 +1,6 @@
 """Planning cost: command plans for 1,000 Tentacles x 5 nodes, against bare f-strings.
 
-Ours: `tentacle_ha.plan.plan_registration` per Tentacle, then its argv lists
+Ours: `tentacle_ha.commands.plan.plan_registration` per Tentacle, then its argv lists
 (register once, poll-server per further node, restart), with every option
 checked against Tentacle's option table. The floor: the same argv lists
 built with bare string formatting in the same run, no checks. Prints
@@ -23,7 +23,7 @@ from tentacle_ha.cluster import Tentacle
 from tentacle_ha.cluster import TentacleKind
 from tentacle_ha.commands import LINUX_EXECUTABLE
 from tentacle_ha.commands import WINDOWS_EXECUTABLE
-from tentacle_ha.plan import plan_registration
+from tentacle_ha.commands.plan import plan_registration
 
 TARGET = 3.0
 SERVER = "https://octopus.example.com"

@@ -11,7 +11,7 @@ exceptions; `CheckReport.raise_for_failures()` is there when you want one.
 from __future__ import annotations
 
 import tentacle_ha
-from tentacle_ha.checks_for import render_table
+from tentacle_ha.check.targets import render_table
 from tentacle_ha.testing import CommsMode
 from tentacle_ha.testing import FakeOctopusCluster
 from tentacle_ha.testing import NodeMode

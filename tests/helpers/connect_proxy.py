@@ -5,7 +5,7 @@ Halibut's polling client and httpx use for https), an absolute-form request
 (``GET http://host:port/path``) is forwarded once (what httpx uses for plain
 http). With a username it demands ``Proxy-Authorization: Basic`` and answers
 407 otherwise; an unreachable upstream gets 502. It runs on the same background
-loop plumbing as `tentacle_ha.testing` (`tentacle_ha._loopback`), so it starts
+loop plumbing as `tentacle_ha.testing` (`tentacle_ha.testing._loopback`), so it starts
 and stops as cleanly.
 """
 
@@ -15,17 +15,17 @@ import asyncio
 import base64
 from urllib.parse import urlsplit
 
-from tentacle_ha._loopback import Connections
-from tentacle_ha._loopback import Listener
-from tentacle_ha._loopback import LoopThread
-from tentacle_ha._loopback import headers
-from tentacle_ha._loopback import http_response
-from tentacle_ha._loopback import splice
-from tentacle_ha._proxy import HttpProxy
-from tentacle_ha._proxy import format_authority
-from tentacle_ha._proxy import read_head
 from tentacle_ha._secret import Secret
-from tentacle_ha.testing import _Service
+from tentacle_ha.check._proxy import HttpProxy
+from tentacle_ha.check._proxy import format_authority
+from tentacle_ha.check._proxy import read_head
+from tentacle_ha.testing._fakes import _Service
+from tentacle_ha.testing._loopback import Connections
+from tentacle_ha.testing._loopback import Listener
+from tentacle_ha.testing._loopback import LoopThread
+from tentacle_ha.testing._loopback import headers
+from tentacle_ha.testing._loopback import http_response
+from tentacle_ha.testing._loopback import splice
 
 __all__ = ["ConnectProxy"]
 

@@ -1,6 +1,6 @@
 """Fleets of Tentacle.config files for the tests, and the fleet CLI in-process.
 
-The generator itself is `tentacle_ha._fleetgen` (the demo uses it too); it is
+The generator itself is `tentacle_ha.fleet._fleetgen` (the demo uses it too); it is
 re-exported here so tests import everything fleet-related from one helper.
 """
 
@@ -9,16 +9,16 @@ from __future__ import annotations
 import argparse
 import io
 
-from tentacle_ha import _cli_fleet
-from tentacle_ha._cliutil import Out
-from tentacle_ha._fleetgen import ADDRESSES
-from tentacle_ha._fleetgen import DRIFTS
-from tentacle_ha._fleetgen import THUMBPRINT
-from tentacle_ha._fleetgen import Tentacle
-from tentacle_ha._fleetgen import config_bytes
-from tentacle_ha._fleetgen import make_tentacle
-from tentacle_ha._fleetgen import write_fleet
+from tentacle_ha.cli import _fleet as _cli_fleet
+from tentacle_ha.cli._util import Out
 from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.fleet._fleetgen import ADDRESSES
+from tentacle_ha.fleet._fleetgen import DRIFTS
+from tentacle_ha.fleet._fleetgen import THUMBPRINT
+from tentacle_ha.fleet._fleetgen import Tentacle
+from tentacle_ha.fleet._fleetgen import config_bytes
+from tentacle_ha.fleet._fleetgen import make_tentacle
+from tentacle_ha.fleet._fleetgen import write_fleet
 
 __all__ = [
     "ADDRESSES",
@@ -40,7 +40,7 @@ class _TTY(io.StringIO):
 def run_fleet_cli(*argv: str, tty: bool = False) -> tuple[int, str, str]:
     """Run ``tentacle-ha fleet ...`` in-process: (exit code, stdout, stderr).
 
-    The parser is built with `tentacle_ha._cli_fleet.register`, as cli.py
+    The parser is built with `tentacle_ha.cli._fleet.register`, as cli.py
     does; usage errors give exit code 2 and errors exit code 1, as
     `tentacle_ha.cli.main` gives them.
     With *tty*, stderr claims to be a terminal (to see the progress line).

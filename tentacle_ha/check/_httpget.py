@@ -1,0 +1,109 @@
+"""Private: one GET over httpx, with its failures classed as check statuses.
+
+`http_get` makes the request the registration and node-health checks
+(`tentacle_ha.check.check_api`, `check_node`) need: through the target's proxy
+only (never the environment's), no redirects, one timeout; any transport
+failure, and a 407 from the proxy, stops the check with its
+`tentacle_ha.check._outcome.Stop`. `json_object` reads a body that should be a JSON
+object.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from typing import TYPE_CHECKING
+from typing import Final
+
+import httpx
+
+from tentacle_ha.check._outcome import CheckStatus
+from tentacle_ha.check._outcome import Stop
+from tentacle_ha.check._outcome import connect_failure
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from collections.abc import Mapping
+
+    from tentacle_ha.check._proxy import HttpProxy
+
+__all__ = ["http_get", "json_object"]
+
+_HTTP_PROXY_AUTH: Final = 407
+
+
+def _causes(exc: BaseException) -> Iterable[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _httpx_failure(exc: httpx.HTTPError, *, proxied: bool) -> Stop:
+    chain = list(_causes(exc))
+    text = str(exc) or type(exc).__name__
+    connect = isinstance(exc, httpx.ConnectError)
+    rules = (
+        (isinstance(exc, httpx.ProxyError), CheckStatus.PROXY_ERROR, "proxy"),
+        (isinstance(exc, httpx.TimeoutException), CheckStatus.TIMEOUT, "timed out"),
+        (any(isinstance(e, ssl.SSLError) for e in chain), CheckStatus.TLS_ERROR, "TLS"),
+        (not connect, CheckStatus.HTTP_ERROR, "HTTP failure"),
+        (proxied, CheckStatus.PROXY_ERROR, "proxy"),
+        (
+            any(isinstance(e, socket.gaierror) for e in chain),
+            CheckStatus.DNS_ERROR,
+            "name does not resolve",
+        ),
+    )
+    for matches, status, what in rules:
+        if matches:
+            return Stop(status, f"{what}: {text}")
+    # anyio wraps the per-address errors in a plain OSError: use the innermost
+    # one that carries an errno.
+    os_errors = [e for e in chain if isinstance(e, OSError)]
+    with_errno = [e for e in os_errors if e.errno is not None]
+    if os_errors:
+        return connect_failure((with_errno or os_errors)[-1], "connect")
+    return Stop(CheckStatus.UNREACHABLE, f"connect failed: {text}")
+
+
+async def http_get(
+    url: str,
+    *,
+    proxy: HttpProxy | None,
+    verify: bool | ssl.SSLContext,
+    headers: Mapping[str, str],
+    seconds: float,
+    transport: httpx.AsyncBaseTransport | None,
+) -> httpx.Response:
+    client = httpx.AsyncClient(
+        # A given transport (tests) replaces the network, proxy included.
+        proxy=None if proxy is None or transport is not None else proxy.to_httpx(),
+        verify=verify,
+        timeout=httpx.Timeout(seconds),
+        transport=transport,
+        trust_env=False,  # the target says which proxy applies, as Tentacle's keys do
+        follow_redirects=False,
+    )
+    try:
+        async with client:
+            response = await client.get(url, headers=dict(headers))
+    except httpx.HTTPError as exc:
+        raise _httpx_failure(exc, proxied=proxy is not None) from exc
+    if proxy is not None and response.status_code == _HTTP_PROXY_AUTH:
+        raise Stop(
+            CheckStatus.PROXY_ERROR,
+            f"proxy {proxy.authority} wants other credentials (407)",
+            _HTTP_PROXY_AUTH,
+        )
+    return response
+
+
+def json_object(response: httpx.Response) -> dict[str, object] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None

@@ -1,0 +1,311 @@
+"""The checks for a Tentacle.config or a cluster description, and their report.
+
+What `tentacle_ha.check` checks comes from what a user has: `targets_from_config`
+makes one `PollTarget` per polling entry of a Tentacle.config (through the proxy
+`proxy_from_settings` says Tentacle would use), `targets_from_cluster` the
+registration check and node pings of a cluster description. `render_table` and
+`render_json` show a `CheckReport`; `check_command` is ``tentacle-ha check``
+built from these pieces.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+from urllib.parse import urlsplit
+
+from tentacle_ha._secret import Secret
+from tentacle_ha.check._checks import DEFAULT_CONCURRENCY
+from tentacle_ha.check._checks import DEFAULT_TIMEOUT
+from tentacle_ha.check._checks import ApiTarget
+from tentacle_ha.check._checks import NodeTarget
+from tentacle_ha.check._checks import PollTarget
+from tentacle_ha.check._checks import _label
+from tentacle_ha.check._checks import _to_verify
+from tentacle_ha.check._checks import run_checks_sync
+from tentacle_ha.check._proxy import HttpProxy
+from tentacle_ha.cluster import load_cluster
+from tentacle_ha.config import load as load_config
+from tentacle_ha.errors import CheckFailedError
+from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.servers import CommunicationStyle
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Mapping
+
+    from tentacle_ha.check._checks import CheckReport
+    from tentacle_ha.check._checks import CheckTarget
+    from tentacle_ha.cluster import Cluster
+    from tentacle_ha.config import ProxySettings
+    from tentacle_ha.config import TentacleConfig
+
+__all__ = [
+    "check_command",
+    "proxy_from_settings",
+    "render_json",
+    "render_table",
+    "targets_from_cluster",
+    "targets_from_config",
+]
+
+
+def proxy_from_settings(
+    settings: ProxySettings,
+    *,
+    scheme: str = "https",
+    password: Secret | None = None,
+    system: Mapping[str, str] | None = None,
+) -> HttpProxy | None:
+    """Return the proxy Tentacle would use for a connection, from its proxy keys.
+
+    Tentacle's rule: a configured host is used; with no host and
+    ``use_default_proxy`` the system proxy is used; otherwise none. The system
+    proxy is read as `urllib.request.getproxies` does (``https_proxy`` and
+    friends, or the Windows and macOS settings) for ``scheme`` (``wss`` counts
+    as ``https``); ``no_proxy`` is not consulted.
+
+    ``settings.password`` is never used: Tentacle.config keeps proxy passwords
+    encrypted with a machine key, which tentacle_ha does not decrypt. Pass the
+    plain password as ``password``.
+
+    Args:
+        settings: ``doc.polling_proxy`` or ``doc.web_proxy``.
+        scheme: the scheme of the address the connection goes to.
+        password: the plain password for ``settings.username``.
+        system: the system proxies by scheme; `urllib.request.getproxies()`
+            when None.
+
+    Raises:
+        InvalidValueError: the system proxy URL cannot be read.
+
+    .. versionadded:: 0.1.0
+    """
+    if settings.host:
+        return HttpProxy(
+            host=settings.host,
+            port=settings.port,
+            username=settings.username,
+            password=password,
+        )
+    if not settings.use_default_proxy:
+        return None
+    proxies = urllib.request.getproxies() if system is None else system
+    url = proxies.get("https" if scheme.lower() == "wss" else scheme.lower())
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        port = parts.port or 80
+    except ValueError as exc:
+        raise InvalidValueError(f"system proxy {url!r} is not a URL: {exc}") from exc
+    if not parts.hostname:
+        raise InvalidValueError(f"system proxy {url!r} has no host")
+    password = None if parts.password is None else Secret(unquote(parts.password))
+    username = None if parts.username is None else unquote(parts.username)
+    return HttpProxy(
+        host=parts.hostname, port=port, username=username, password=password
+    )
+
+
+def targets_from_config(
+    doc: TentacleConfig,
+    *,
+    proxy_password: Secret | None = None,
+    system_proxies: Mapping[str, str] | None = None,
+) -> list[PollTarget]:
+    """One `PollTarget` per polling entry of a Tentacle.config, in file order.
+
+    Entries with ``CommunicationStyle`` TentacleActive (2) and an ``Address``
+    are checked, through the polling proxy (``Octopus.Server.Proxy.*``) when
+    one applies; listening entries have nothing to poll.
+
+    Args:
+        doc: the loaded config.
+        proxy_password: the polling proxy's plain password (see
+            `proxy_from_settings`).
+        system_proxies: as ``system`` in `proxy_from_settings`.
+
+    Raises:
+        TrustedServersError: the trusted-servers JSON is broken.
+        InvalidValueError: an address is not https:// or wss://.
+
+    .. versionadded:: 0.1.0
+    """
+    settings = doc.polling_proxy
+    targets = []
+    for server in doc.trusted_servers:
+        if server.communication_style != CommunicationStyle.TENTACLE_ACTIVE:
+            continue
+        if not server.address:
+            continue
+        scheme = urlsplit(server.address).scheme
+        proxy = proxy_from_settings(
+            settings, scheme=scheme, password=proxy_password, system=system_proxies
+        )
+        targets.append(
+            PollTarget(
+                address=server.address, thumbprint=server.thumbprint, proxy=proxy
+            )
+        )
+    return targets
+
+
+def targets_from_cluster(
+    cluster: Cluster,
+    *,
+    api_key: Secret | None = None,
+    web_proxy: HttpProxy | None = None,
+    verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+    poll: bool = False,
+) -> list[CheckTarget]:
+    """The registration check, one ping per node with a web URL, and optionally polls.
+
+    Args:
+        cluster: the cluster description.
+        api_key: sent to ``{server_url}/api``.
+        web_proxy: the proxy for REST calls.
+        verify: certificate verification for https URLs (see `ApiTarget`).
+        poll: also check each of ``cluster.comms_addresses()`` against the
+            cluster thumbprint (direct, no proxy).
+
+    .. versionadded:: 0.1.0
+    """
+    checked_verify = _to_verify(verify)
+    targets: list[CheckTarget] = [
+        ApiTarget(
+            server_url=cluster.server_url,
+            api_key=api_key,
+            proxy=web_proxy,
+            verify=checked_verify,
+            name="server",
+        )
+    ]
+    targets.extend(
+        NodeTarget(
+            web_url=node.web_url, proxy=web_proxy, verify=checked_verify, name=node.name
+        )
+        for node in cluster.nodes
+        if node.web_url
+    )
+    if poll:
+        targets.extend(
+            PollTarget(address=address, thumbprint=cluster.thumbprint)
+            for address in cluster.comms_addresses()
+        )
+    return targets
+
+
+def render_json(report: CheckReport) -> str:
+    """Render a report as indented JSON (``tentacle-ha check --json``).
+
+    .. versionadded:: 0.1.0
+    """
+    return json.dumps(report.to_dict(), indent=2) + "\n"
+
+
+def render_table(report: CheckReport) -> str:
+    """Render a report as a table for people, one row per path, and a summary line.
+
+    .. versionadded:: 0.1.0
+    """
+    header = ("TARGET", "KIND", "RESULT", "TIME", "REASON")
+    rows = [
+        (_label(r), str(r.kind), str(r.status), f"{r.elapsed:.3f}s", r.reason)
+        for r in report.results
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, row[4]]).rstrip())
+    failed = len(report.failures)
+    warned = len(report.warnings)
+    passed = len(report.results) - failed - warned
+    verdict = "OK" if report.ok else "FAILED"
+    counts = ", ".join(
+        [
+            _count(len(report.results), "check"),
+            f"{passed} ok",
+            _count(warned, "warning"),
+            f"{failed} failed",
+        ]
+    )
+    lines.append(f"{verdict}: {counts} in {report.elapsed:.3f}s")
+    return "\n".join(lines) + "\n"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _env_secret(env: Mapping[str, str], name: str) -> Secret | None:
+    value = env.get(name)
+    return Secret(value) if value else None
+
+
+def check_command(
+    config: str | os.PathLike[str],
+    *,
+    cluster: str | os.PathLike[str] | None = None,
+    json_output: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    strict: bool = False,
+    api_key_env: str = "OCTOPUS_API_KEY",
+    environ: Mapping[str, str] | None = None,
+) -> tuple[int, str]:
+    """Run ``tentacle-ha check CONFIG [--cluster FILE]``; return (exit code, stdout).
+
+    Checks every polling entry of CONFIG (through its polling proxy) and, with
+    a cluster file, the registration path (with the API key from the
+    ``api_key_env`` environment variable when set, through CONFIG's web proxy)
+    and each node's ping. Exit code 0 when every path is ok (draining is a
+    warning unless ``strict``), else 1. The output is the table, or JSON.
+
+    Proxy passwords come from the environment variables Tentacle itself reads,
+    ``TENTACLE_POLLING_CUSTOM_PROXY_PASSWORD`` (polling) and
+    ``OCTOPUS_PROXY_PASSWORD`` (web), since Tentacle.config holds them
+    encrypted with a machine key.
+
+    Raises:
+        ConfigError: CONFIG cannot be read.
+        ClusterError: the cluster file cannot be read.
+        CheckFailedError: there is nothing to check.
+        InvalidValueError: ``timeout`` or ``concurrency`` is out of range.
+
+    .. versionadded:: 0.1.0
+    """
+    env = os.environ if environ is None else environ
+    doc = load_config(config)
+    targets: list[CheckTarget] = list(
+        targets_from_config(
+            doc,
+            proxy_password=_env_secret(env, "TENTACLE_POLLING_CUSTOM_PROXY_PASSWORD"),
+        )
+    )
+    if cluster is not None:
+        description = load_cluster(os.fspath(cluster))
+        web_proxy = proxy_from_settings(
+            doc.web_proxy,
+            scheme=urlsplit(description.server_url).scheme,
+            password=_env_secret(env, "OCTOPUS_PROXY_PASSWORD"),
+        )
+        targets += targets_from_cluster(
+            description, api_key=_env_secret(env, api_key_env), web_proxy=web_proxy
+        )
+    if not targets:
+        raise CheckFailedError(
+            "no polling servers to check (and no --cluster)", path=os.fspath(config)
+        )
+    report = run_checks_sync(
+        targets, timeout=timeout, concurrency=concurrency, strict=strict
+    )
+    return report.exit_code, render_json(report) if json_output else render_table(
+        report
+    )

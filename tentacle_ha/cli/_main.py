@@ -1,0 +1,712 @@
+"""The ``tentacle-ha`` command line.
+
+Conventions: what a command is asked to produce (a value, a summary, a diff,
+commands, JSON) goes to stdout; status lines, warnings and errors go to
+stderr, one line each. Exit codes: 0 ok, 1 failure or (with ``--check``)
+drift found, 2 usage. No traceback unless ``--debug``.
+
+Every command that writes accepts ``--diff`` (print a unified diff, write
+nothing) and ``--check`` (write nothing; exit 1 if the file would change).
+A command that changes nothing leaves the file alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import TextIO
+
+from tentacle_ha import __version__
+from tentacle_ha import check as _check
+from tentacle_ha._secret import REDACTED
+from tentacle_ha._secret import Secret
+from tentacle_ha.check import targets as _checks_for
+from tentacle_ha.cli._fleet import register as _register_fleet
+from tentacle_ha.cli._util import Out as _Out
+from tentacle_ha.cli._util import add_backup_option
+from tentacle_ha.cluster import Cluster
+from tentacle_ha.cluster import TargetOS
+from tentacle_ha.cluster import Tentacle
+from tentacle_ha.cluster import load_cluster
+from tentacle_ha.cluster.layout import desired_servers
+from tentacle_ha.cluster.layout import subscription_for
+from tentacle_ha.commands import SHELLS
+from tentacle_ha.commands import lb as _lb
+from tentacle_ha.commands import plan as _plan
+from tentacle_ha.config import TentacleConfig
+from tentacle_ha.config import load
+from tentacle_ha.config._values import is_secret_key
+from tentacle_ha.errors import ClusterError
+from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.servers import TRUSTED_SERVERS_KEY
+from tentacle_ha.servers import CommunicationStyle
+from tentacle_ha.servers import TrustedServers
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from collections.abc import Sequence
+
+__all__ = ["main"]
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001 -- argparse has no public name for it
+
+
+# -- shared pieces -------------------------------------------------------------
+
+
+def _load(path: str) -> TentacleConfig:
+    return load(path)
+
+
+def _mutate(
+    args: argparse.Namespace, io: _Out, edit: Callable[[TentacleConfig], object]
+) -> int:
+    """Load, edit, then diff, check or save; the shape of every writing command."""
+    doc = _load(args.config)
+    before = _servers_or_none(doc)
+    edit(doc)
+    changed = doc.changed
+    if args.diff and changed:
+        io.out(doc.diff(reveal=getattr(args, "reveal_secrets", False)))
+        after = _servers_or_none(doc)
+        if before is not None and after is not None:
+            for line in after.changes(before):
+                io.err(f"{doc.name}: {line}")
+    if args.check or args.diff:
+        if changed:
+            if args.check:
+                keys = ", ".join(doc.changed_keys)
+                io.err(f"{doc.name}: would change {keys}")
+            return 1 if args.check else 0
+        io.err(f"{doc.name}: up to date")
+        return 0
+    if not changed:
+        io.err(f"{doc.name}: unchanged")
+        return 0
+    keys = ", ".join(doc.changed_keys)
+    doc.save(backup_suffix=args.backup_suffix)
+    io.err(f"{doc.name}: updated {keys}")
+    return 0
+
+
+def _servers_or_none(doc: TentacleConfig) -> TrustedServers | None:
+    try:
+        return doc.trusted_servers
+    except TentacleHAError:
+        return None
+
+
+def _add_write_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("writing")
+    group.add_argument(
+        "--diff",
+        action="store_true",
+        help="print a unified diff of the change and write nothing",
+    )
+    group.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the file would change",
+    )
+    add_backup_option(
+        group, help_text="keep the previous bytes beside the file (default: .bak)"
+    )
+
+
+def _style_name(style: CommunicationStyle) -> str:
+    if style is CommunicationStyle.TENTACLE_ACTIVE:
+        return "polling"
+    if style is CommunicationStyle.TENTACLE_PASSIVE:
+        return "listening"
+    return style.octopus_name
+
+
+def _servers_table(servers: TrustedServers) -> list[str]:
+    rows = [("#", "STYLE", "THUMBPRINT", "ADDRESS", "SUBSCRIPTION")]
+    rows.extend(
+        (
+            str(i),
+            _style_name(s.communication_style),
+            s.thumbprint,
+            s.address or "-",
+            s.subscription_id or "-",
+        )
+        for i, s in enumerate(servers, 1)
+    )
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def _shown(key: str, value: str | Secret | None, *, reveal: bool) -> str | None:
+    if isinstance(value, Secret):
+        return value.reveal() if reveal else REDACTED
+    if value is not None and is_secret_key(key) and not reveal:
+        return REDACTED
+    return value
+
+
+# -- show / get / set / unset ---------------------------------------------------
+
+
+def _cmd_show(args: argparse.Namespace, io: _Out) -> int:
+    doc = _load(args.config)
+    reveal = args.reveal_secrets
+    settings = {
+        key: _shown(key, doc.get(key, reveal=reveal), reveal=reveal) for key in doc
+    }
+    servers: TrustedServers | None
+    servers_error: str | None = None
+    try:
+        servers = doc.trusted_servers
+    except TentacleHAError as exc:
+        servers, servers_error = None, str(exc)
+    if args.json:
+        payload: dict[str, Any] = {
+            "path": doc.path,
+            "encoding": doc.encoding,
+            "bom": doc.has_bom,
+            "newline": doc.newline,
+            "settings": settings,
+            "trusted_servers": servers.to_list() if servers is not None else None,
+        }
+        if servers_error:
+            payload["trusted_servers_error"] = servers_error
+        io.json(payload)
+    else:
+        newline = {"\r\n": "CRLF", "\n": "LF", "\r": "CR", "": "no newlines"}
+        bom = " with BOM" if doc.has_bom else ""
+        io.out(f"{doc.name}  ({doc.encoding}{bom}, {newline[doc.newline]})")
+        width = max((len(k) for k in settings), default=0)
+        for key, value in settings.items():
+            if key.upper() == TRUSTED_SERVERS_KEY.upper():
+                continue
+            io.out(f"  {key.ljust(width)}  {'' if value is None else value}")
+        if servers is not None:
+            io.out(f"Trusted servers ({len(servers)}):")
+            for line in _servers_table(servers):
+                io.out("  " + line)
+    if servers_error:
+        io.err(servers_error)
+        return 1
+    return 0
+
+
+def _cmd_get(args: argparse.Namespace, io: _Out) -> int:
+    doc = _load(args.config)
+    value = doc[args.key]
+    if isinstance(value, Secret):
+        if not args.reveal_secrets:
+            io.err(
+                f"{doc.name}: {args.key} is a secret; pass --reveal-secrets to print it"
+            )
+            io.out(REDACTED)
+            return 0
+        value = value.reveal()
+    io.out("" if value is None else value)
+    return 0
+
+
+def _read_value(args: argparse.Namespace) -> str:
+    if args.value == "-":
+        return sys.stdin.read().rstrip("\r\n")
+    return str(args.value)
+
+
+def _cmd_set(args: argparse.Namespace, io: _Out) -> int:
+    value = _read_value(args)
+    return _mutate(args, io, lambda doc: doc.set(args.key, value))
+
+
+def _cmd_unset(args: argparse.Namespace, io: _Out) -> int:
+    if args.empty:
+        return _mutate(args, io, lambda doc: doc.set(args.key, None))
+    return _mutate(args, io, lambda doc: doc.delete(args.key, missing_ok=True))
+
+
+# -- servers --------------------------------------------------------------------
+
+
+def _cmd_servers_list(args: argparse.Namespace, io: _Out) -> int:
+    doc = _load(args.config)
+    servers = doc.trusted_servers
+    if args.json:
+        io.json(servers.to_list())
+    else:
+        for line in _servers_table(servers):
+            io.out(line)
+    return 0
+
+
+def _edit_servers(
+    change: Callable[[TrustedServers], TrustedServers],
+) -> Callable[[TentacleConfig], None]:
+    def edit(doc: TentacleConfig) -> None:
+        doc.trusted_servers = change(doc.trusted_servers)
+
+    return edit
+
+
+def _cmd_servers_add(args: argparse.Namespace, io: _Out) -> int:
+    style = CommunicationStyle.parse(args.style, aliases=True)
+    if style is CommunicationStyle.TENTACLE_PASSIVE:
+        if args.address or args.subscription_id:
+            msg = "a listening entry has no --address or --subscription-id"
+            raise InvalidValueError(msg)
+        change = _edit_servers(lambda s: s.add_listening(args.thumbprint))
+    else:
+        if not args.address:
+            msg = "a polling entry needs --address https://host:port"
+            raise InvalidValueError(msg)
+        change = _edit_servers(
+            lambda s: s.add_polling(
+                args.thumbprint, args.address, subscription_id=args.subscription_id
+            )
+        )
+    return _mutate(args, io, change)
+
+
+def _cmd_servers_remove(args: argparse.Namespace, io: _Out) -> int:
+    if not args.thumbprint and not args.address:
+        msg = "give --thumbprint, --address or both"
+        raise InvalidValueError(msg)
+    return _mutate(
+        args,
+        io,
+        _edit_servers(
+            lambda s: s.remove(thumbprint=args.thumbprint, address=args.address)
+        ),
+    )
+
+
+def _cmd_servers_rotate(args: argparse.Namespace, io: _Out) -> int:
+    return _mutate(
+        args,
+        io,
+        _edit_servers(lambda s: s.rotate(args.old, args.new, staged=args.staged)),
+    )
+
+
+def _cmd_servers_keep(args: argparse.Namespace, io: _Out) -> int:
+    return _mutate(
+        args,
+        io,
+        _edit_servers(
+            lambda s: s.keep_only(args.address, keep_listening=not args.drop_listening)
+        ),
+    )
+
+
+def _cmd_servers_sync(args: argparse.Namespace, io: _Out) -> int:
+    cluster = load_cluster(args.cluster)
+
+    def converge(servers: TrustedServers) -> TrustedServers:
+        known = subscription_for(cluster.thumbprint, cluster.comms_addresses(), servers)
+        if known is None:
+            io.err(
+                f"{args.config}: warning: no SubscriptionId for this cluster yet; "
+                "a new one is written, which the server knows only after the "
+                "Tentacle registers (see: tentacle-ha plan --cluster FILE)"
+            )
+        return desired_servers(cluster, servers, retire=args.retire_thumbprint or ())
+
+    return _mutate(args, io, _edit_servers(converge))
+
+
+# -- plan / lb / check ----------------------------------------------------------
+
+
+def _secret_from_env(name: str, *, needed: bool) -> Secret | None:
+    value = os.environ.get(name)
+    if value:
+        return Secret(value)
+    if needed:
+        msg = f"--reveal-secrets needs the API key in the environment variable {name}"
+        raise InvalidValueError(msg)
+    return None
+
+
+def _tentacles_for(
+    cluster: Cluster, args: argparse.Namespace, config: str | None
+) -> list[Tentacle]:
+    """The Tentacles a plan is for: --tentacle, the config's, or all of them."""
+    tentacles = list(cluster.tentacles)
+    if args.tentacle:
+        chosen = [t for t in tentacles if t.name == args.tentacle]
+        if not chosen:
+            msg = f"no [[tentacles]] entry named {args.tentacle!r}"
+            raise ClusterError(msg, path=cluster.path)
+        return chosen
+    if config is not None:
+        real = os.path.realpath(config)
+        chosen = [
+            t
+            for t in tentacles
+            if t.config_path and os.path.realpath(t.config_path) == real
+        ]
+        if len(chosen) == 1:
+            return chosen
+        if len(tentacles) == 1:
+            return tentacles
+        os_name = TargetOS(args.os) if args.os else TargetOS.LINUX
+        return [Tentacle(instance=args.instance or "Tentacle", os=os_name)]
+    if not tentacles:
+        msg = "the cluster file lists no [[tentacles]]; add one, or pass --config"
+        raise ClusterError(msg, path=cluster.path)
+    return tentacles
+
+
+def _cmd_plan(args: argparse.Namespace, io: _Out) -> int:
+    cluster = load_cluster(args.cluster)
+    key = _secret_from_env(args.api_key_env, needed=args.reveal_secrets)
+    plans: list[_plan.TentaclePlan] = []
+    current = load(args.config).trusted_servers if args.config else None
+    for tentacle in _tentacles_for(cluster, args, args.config):
+        if current is None:
+            plans.append(
+                _plan.plan_registration(
+                    cluster, tentacle, api_key=key, offline=args.offline
+                )
+            )
+        else:
+            plans.append(
+                _plan.plan_migration(
+                    cluster,
+                    tentacle,
+                    current,
+                    retire=args.retire_thumbprint or (),
+                    api_key=key,
+                    offline=args.offline,
+                )
+            )
+    if args.json:
+        io.json([p.to_dict(reveal_secrets=args.reveal_secrets) for p in plans])
+        return 0
+    for index, plan in enumerate(plans):
+        if index:
+            io.out("")
+        if not plan.commands and not plan.notes:
+            io.err(f"{args.config}: already converged with the cluster; nothing to run")
+            continue
+        io.out(plan.render(shell=args.shell, reveal_secrets=args.reveal_secrets))
+    return 0
+
+
+def _cmd_lb(args: argparse.Namespace, io: _Out) -> int:
+    code, text = _lb.run_lb_command(
+        args.cluster,
+        args.format,
+        bind_address=args.bind,
+        web_port=args.web_port,
+        web_only=args.web_only,
+    )
+    io.out(text)
+    return code
+
+
+def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
+    code, text = _checks_for.check_command(
+        args.config,
+        cluster=args.cluster,
+        json_output=args.json,
+        timeout=args.timeout,
+        concurrency=args.concurrency,
+        strict=args.strict,
+        api_key_env=args.api_key_env,
+    )
+    io.out(text)
+    return code
+
+
+def _cmd_demo(args: argparse.Namespace, io: _Out) -> int:
+    from tentacle_ha.cli._demo import run_demo  # noqa: PLC0415 -- starts servers; load on use
+
+    return run_demo(io.stdout, main=main, keep=Path(args.keep) if args.keep else None)
+
+
+# -- parser ---------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tentacle-ha",
+        description=(
+            "Edit, plan and check Octopus Deploy polling Tentacles for High "
+            "Availability clusters."
+        ),
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show a traceback on errors"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_config_commands(sub)
+    _add_servers_commands(sub)
+    _add_cluster_commands(sub)
+    _register_fleet(sub)
+    demo = sub.add_parser(
+        "demo",
+        help="the whole job on loopback: a fake cluster and a fleet of configs",
+    )
+    demo.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="write the fleet and cluster files here and keep them",
+    )
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def _add_config_commands(sub: _Subparsers) -> None:
+    show = sub.add_parser("show", help="summarise a Tentacle.config")
+    show.add_argument("config", metavar="CONFIG")
+    show.add_argument("--json", action="store_true", help="JSON on stdout")
+    show.add_argument(
+        "--reveal-secrets", action="store_true", help="print secret values too"
+    )
+    show.set_defaults(handler=_cmd_show)
+
+    get = sub.add_parser("get", help="print one setting's value")
+    get.add_argument("config", metavar="CONFIG")
+    get.add_argument("key", metavar="KEY")
+    get.add_argument("--reveal-secrets", action="store_true", help="print a secret")
+    get.set_defaults(handler=_cmd_get)
+
+    set_ = sub.add_parser("set", help="set one setting")
+    set_.add_argument("config", metavar="CONFIG")
+    set_.add_argument("key", metavar="KEY")
+    set_.add_argument("value", metavar="VALUE", help="the value, or - to read stdin")
+    _add_write_options(set_)
+    set_.set_defaults(handler=_cmd_set)
+
+    unset = sub.add_parser("unset", help="remove one setting")
+    unset.add_argument("config", metavar="CONFIG")
+    unset.add_argument("key", metavar="KEY")
+    unset.add_argument(
+        "--empty",
+        action="store_true",
+        help="keep the key as an empty element, as Tentacle does for null",
+    )
+    _add_write_options(unset)
+    unset.set_defaults(handler=_cmd_unset)
+
+
+def _add_servers_commands(sub: _Subparsers) -> None:
+    servers = sub.add_parser("servers", help="the TrustedOctopusServers list")
+    ssub = servers.add_subparsers(
+        dest="servers_command", metavar="ACTION", required=True
+    )
+
+    slist = ssub.add_parser("list", help="list trusted servers")
+    slist.add_argument("config", metavar="CONFIG")
+    slist.add_argument("--json", action="store_true", help="JSON on stdout")
+    slist.set_defaults(handler=_cmd_servers_list)
+
+    add = ssub.add_parser(
+        "add", help="add or update an entry (a polling node, or a listening trust)"
+    )
+    add.add_argument("config", metavar="CONFIG")
+    add.add_argument(
+        "--thumbprint", required=True, help="server certificate thumbprint"
+    )
+    add.add_argument("--address", help="comms address, e.g. https://node2:10943")
+    add.add_argument(
+        "--subscription-id",
+        help="poll://.../ (default: reuse this thumbprint's, else a new one)",
+    )
+    add.add_argument(
+        "--style",
+        default="polling",
+        choices=["polling", "listening"],
+        help="default: polling",
+    )
+    _add_write_options(add)
+    add.set_defaults(handler=_cmd_servers_add)
+
+    remove = ssub.add_parser(
+        "remove", help="remove entries by thumbprint and/or address"
+    )
+    remove.add_argument("config", metavar="CONFIG")
+    remove.add_argument("--thumbprint")
+    remove.add_argument("--address")
+    _add_write_options(remove)
+    remove.set_defaults(handler=_cmd_servers_remove)
+
+    rotate = ssub.add_parser("rotate", help="move trust to a new server certificate")
+    rotate.add_argument("config", metavar="CONFIG")
+    rotate.add_argument("--old", required=True, help="current thumbprint")
+    rotate.add_argument("--new", required=True, help="new thumbprint")
+    rotate.add_argument(
+        "--staged",
+        action="store_true",
+        help="trust the new thumbprint beside the old one (finish later without)",
+    )
+    _add_write_options(rotate)
+    rotate.set_defaults(handler=_cmd_servers_rotate)
+
+    keep = ssub.add_parser(
+        "keep", help="keep only the given polling addresses (clear-trusted-servers)"
+    )
+    keep.add_argument("config", metavar="CONFIG")
+    keep.add_argument(
+        "--address", action="append", required=True, help="an address to keep (repeat)"
+    )
+    keep.add_argument(
+        "--drop-listening",
+        action="store_true",
+        help="remove listening entries too (kept by default)",
+    )
+    _add_write_options(keep)
+    keep.set_defaults(handler=_cmd_servers_keep)
+
+    sync = ssub.add_parser(
+        "sync", help="converge the list with a cluster description (any layout)"
+    )
+    sync.add_argument("config", metavar="CONFIG")
+    sync.add_argument("--cluster", required=True, help="the cluster TOML file")
+    sync.add_argument(
+        "--retire-thumbprint",
+        action="append",
+        metavar="THUMBPRINT",
+        help="also drop polling entries of this old certificate (repeat)",
+    )
+    _add_write_options(sync)
+    sync.set_defaults(handler=_cmd_servers_sync)
+
+
+def _add_cluster_commands(sub: _Subparsers) -> None:
+    plan = sub.add_parser(
+        "plan", help="the Tentacle commands that put Tentacles on every node"
+    )
+    plan.add_argument("--cluster", required=True, help="the cluster TOML file")
+    plan.add_argument(
+        "--config",
+        help="plan only the steps from this Tentacle.config to the cluster",
+    )
+    plan.add_argument("--tentacle", help="only the [[tentacles]] entry with this name")
+    plan.add_argument(
+        "--shell",
+        choices=list(SHELLS),
+        help="render for this shell (default: posix on Linux, powershell on Windows)",
+    )
+    plan.add_argument(
+        "--offline",
+        action="store_true",
+        help="poll-server --reuse-server-thumbprint instead of API calls",
+    )
+    plan.add_argument(
+        "--retire-thumbprint", action="append", metavar="THUMBPRINT",
+        help="with --config: drop this old certificate's entries",
+    )  # fmt: skip
+    plan.add_argument(
+        "--instance", help="with --config and no matching tentacle: the instance"
+    )
+    plan.add_argument(
+        "--os",
+        choices=[str(o) for o in TargetOS],
+        help="with --config and no matching tentacle: its OS (default linux)",
+    )
+    plan.add_argument("--json", action="store_true", help="argv lists as JSON")
+    plan.add_argument(
+        "--reveal-secrets",
+        action="store_true",
+        help="put the API key itself in the commands (default: $OCTOPUS_API_KEY)",
+    )
+    plan.add_argument(
+        "--api-key-env",
+        default="OCTOPUS_API_KEY",
+        metavar="NAME",
+        help="environment variable holding the API key (default OCTOPUS_API_KEY)",
+    )
+    plan.set_defaults(handler=_cmd_plan)
+
+    lb = sub.add_parser("lb", help="HAProxy or nginx rules for the cluster")
+    lb.add_argument("--cluster", required=True, help="the cluster TOML file")
+    lb.add_argument("--format", required=True, choices=["haproxy", "nginx"])
+    lb.add_argument("--bind", default="", help="address to listen on (default: all)")
+    lb.add_argument("--web-port", type=int, help="port of the web frontend")
+    lb.add_argument("--web-only", action="store_true", help="only the web/API frontend")
+    lb.set_defaults(handler=_cmd_lb)
+
+    check = sub.add_parser(
+        "check",
+        help="check the registration and polling paths of a Tentacle",
+        description=(
+            "Check every polling entry of CONFIG (TLS on the comms port, the "
+            "presented thumbprint against the trusted one, and a Halibut "
+            "answer), through its polling proxy; with --cluster also the REST "
+            "API and each node's ping. Proxy passwords are encrypted in "
+            "Tentacle.config, so they are read from TENTACLE_POLLING_CUSTOM_PROXY_"
+            "PASSWORD (polling proxy) and OCTOPUS_PROXY_PASSWORD (web proxy), "
+            "as Tentacle itself reads them. Exit 0 when every path is ok "
+            "(a draining node is a warning unless --strict)."
+        ),
+    )
+    check.add_argument("config", metavar="CONFIG")
+    check.add_argument("--cluster", help="also check the REST API and node pings")
+    check.add_argument("--json", action="store_true", help="JSON on stdout")
+    check.add_argument(
+        "--timeout", type=float, default=_check.DEFAULT_TIMEOUT,
+        help=f"seconds per check (default {_check.DEFAULT_TIMEOUT:g})",
+    )  # fmt: skip
+    check.add_argument(
+        "--concurrency", type=int, default=_check.DEFAULT_CONCURRENCY,
+        help=f"checks at once (default {_check.DEFAULT_CONCURRENCY})",
+    )  # fmt: skip
+    check.add_argument(
+        "--strict", action="store_true", help="a draining node is a failure"
+    )
+    check.add_argument(
+        "--api-key-env", default="OCTOPUS_API_KEY", metavar="NAME",
+        help="environment variable holding the API key (never printed)",
+    )  # fmt: skip
+    check.set_defaults(handler=_cmd_check)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the command line; return the exit code.
+
+    .. versionadded:: 0.1.0
+    """
+    io = _Out(stdout or sys.stdout, stderr or sys.stderr)
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help, --version or a usage error
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    handler: Callable[[argparse.Namespace, _Out], int] = args.handler
+    try:
+        return handler(args, io)
+    except TentacleHAError as exc:
+        if args.debug:
+            raise
+        if exc.path is None and isinstance(getattr(args, "config", None), str):
+            exc.path = args.config
+        io.err(str(exc))
+        return 1
+    except OSError as exc:
+        if args.debug:
+            raise
+        where = exc.filename if exc.filename is not None else "tentacle-ha"
+        io.err(f"{os.fsdecode(where)}: {exc.strerror or exc}")
+        return 1
+    except KeyboardInterrupt:
+        io.err("interrupted")
+        return 130

@@ -1,0 +1,43 @@
+"""The cluster wing: the HA cluster description and the server lists it implies.
+
+`Cluster`, `Node`, `Tentacle` and `Layout` (``_model``), the TOML reader with
+positioned errors (``_reader``) and its value checks (``_values``);
+`tentacle_ha.cluster.layout` turns a cluster into each Tentacle's desired
+trusted servers and the steps that migrate a config there.
+
+May import: `tentacle_ha.servers` and `tentacle_ha.errors`.
+"""
+
+from tentacle_ha.cluster._model import DEFAULT_COMMS_PORT
+from tentacle_ha.cluster._model import DEFAULT_INSTANCE
+from tentacle_ha.cluster._model import Cluster
+from tentacle_ha.cluster._model import Layout
+from tentacle_ha.cluster._model import Node
+from tentacle_ha.cluster._model import TargetOS
+from tentacle_ha.cluster._model import TenantedDeployment
+from tentacle_ha.cluster._model import Tentacle
+from tentacle_ha.cluster._model import TentacleKind
+from tentacle_ha.cluster._model import dumps_cluster
+from tentacle_ha.cluster._model import format_host
+from tentacle_ha.cluster._reader import load_cluster
+from tentacle_ha.cluster._reader import loads_cluster
+
+__all__ = [
+    "DEFAULT_COMMS_PORT",
+    "DEFAULT_INSTANCE",
+    "Cluster",
+    "Layout",
+    "Node",
+    "TargetOS",
+    "TenantedDeployment",
+    "Tentacle",
+    "TentacleKind",
+    "dumps_cluster",
+    "format_host",
+    "load_cluster",
+    "loads_cluster",
+]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

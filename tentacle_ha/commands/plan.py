@@ -1,0 +1,479 @@
+"""Per-Tentacle command plans: what an admin runs, in order, for a cluster.
+
+Two kinds of plan:
+
+- `plan_registration`: a new polling Tentacle. Register once against the
+  first address (``register-with`` for a deployment target,
+  ``register-worker`` for a worker, ``--comms-style=TentacleActive``), then
+  ``poll-server`` once per further node, then restart the service.
+- `plan_migration`: an existing Tentacle, from its current
+  ``TrustedOctopusServers`` to the cluster's (`tentacle_ha.cluster.layout`): new
+  nodes or the load balancer first, then ``clear-trusted-servers --keep``
+  for nodes that went, ``update-trust`` for a certificate rotation, then the
+  restart. Steps the Tentacle CLI cannot express are listed as notes, with
+  the ``tentacle-ha`` command that can.
+
+``poll-server`` comes in two variants: with the API (``--server`` and
+``--apiKey``; Tentacle reads the thumbprint from the server) and offline
+(``--reuse-server-thumbprint``; Tentacle copies thumbprint and
+SubscriptionId from its first trusted entry, so it is only offered when that
+entry is the cluster's polling entry).
+
+The API key is never part of a plan: commands refer to it through the
+``OCTOPUS_API_KEY`` environment variable unless secrets are revealed.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from tentacle_ha._secret import Secret
+from tentacle_ha.cluster import Layout
+from tentacle_ha.cluster import TargetOS
+from tentacle_ha.cluster import Tentacle
+from tentacle_ha.cluster import TentacleKind
+from tentacle_ha.cluster.layout import StepKind
+from tentacle_ha.cluster.layout import desired_servers
+from tentacle_ha.cluster.layout import migration_steps
+from tentacle_ha.commands import _command as cmds
+from tentacle_ha.servers import same_address
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from tentacle_ha.cluster import Cluster
+    from tentacle_ha.servers import TrustedServers
+
+__all__ = [
+    "DEFAULT_SHELL",
+    "PlannedCommand",
+    "TentaclePlan",
+    "plan_migration",
+    "plan_registration",
+]
+
+DEFAULT_SHELL: dict[TargetOS, cmds.Shell] = {
+    TargetOS.LINUX: "posix",
+    TargetOS.WINDOWS: "powershell",
+}
+"""The shell a plan is rendered for when none is asked: by the Tentacle's OS."""
+
+# Stands in for the key in commands: rendering refers to $OCTOPUS_API_KEY.
+_PLACEHOLDER_KEY = Secret("API-PLACEHOLDER")
+
+
+@attrs.frozen(kw_only=True)
+class PlannedCommand:
+    """One command of a plan, with why it is there.
+
+    .. versionadded:: 0.1.0
+    """
+
+    purpose: str
+    command: cmds.TentacleCommand
+    # Redacted argv per executable, filled on first use: shared commands
+    # (poll-server, restart) are built once per cluster and reused.
+    _argvs: dict[str, tuple[str, ...]] = attrs.field(
+        factory=dict, eq=False, repr=False, alias="_argvs"
+    )
+
+    def argv(self, executable: str) -> list[str]:
+        """The argv list with the API key redacted (``API-***``)."""
+        cached = self._argvs.get(executable)
+        if cached is None:
+            cached = tuple(cmds.argv(self.command, executable=executable))
+            self._argvs[executable] = cached
+        return list(cached)
+
+
+@attrs.frozen(kw_only=True)
+class TentaclePlan:
+    """The commands (and notes) for one Tentacle, in the order to run them.
+
+    No public constructor: made by `plan_registration` and `plan_migration`.
+
+    .. versionadded:: 0.1.0
+    """
+
+    tentacle: Tentacle
+    commands: tuple[PlannedCommand, ...]
+    notes: tuple[str, ...] = ()
+    api_key: Secret | None = attrs.field(default=None, repr=False)
+
+    @property
+    def executable(self) -> str:
+        """The Tentacle executable: the override, else the OS default."""
+        if self.tentacle.executable:
+            return self.tentacle.executable
+        if self.tentacle.os is TargetOS.WINDOWS:
+            return cmds.WINDOWS_EXECUTABLE
+        return cmds.LINUX_EXECUTABLE
+
+    def _with_key(self, command: cmds.TentacleCommand) -> cmds.TentacleCommand:
+        if self.api_key is None:
+            return command
+        options = [
+            cmds.Option(o.name, self.api_key) if o.name == "apiKey" else o
+            for o in command.options
+        ]
+        return cmds.TentacleCommand(command.command, options)
+
+    def render(
+        self, *, shell: cmds.Shell | None = None, reveal_secrets: bool = False
+    ) -> str:
+        """The plan as a script for *shell* (by default the Tentacle's OS shell).
+
+        Lines starting with ``#`` (``REM`` for cmd) say what each command is for.
+        """
+        chosen = shell or DEFAULT_SHELL[self.tentacle.os]
+        comment = "REM" if chosen == "cmd" else "#"
+        who = self.tentacle.name or "this machine"
+        header = (
+            f"{comment} {who}: {self.tentacle.kind} on {self.tentacle.os}, "
+            f"instance {self.tentacle.instance}"
+        )
+        lines = [header]
+        for planned in self.commands:
+            command = (
+                self._with_key(planned.command) if reveal_secrets else planned.command
+            )
+            lines.append(f"{comment} {planned.purpose}")
+            lines.append(
+                cmds.render(
+                    command,
+                    shell=chosen,
+                    executable=self.executable,
+                    reveal_secrets=reveal_secrets,
+                )
+            )
+        lines.extend(f"{comment} NOTE: {note}" for note in self.notes)
+        return "\n".join(lines) + "\n"
+
+    def argvs(self, *, reveal_secrets: bool = False) -> list[list[str]]:
+        """Each command as an argv list (the API key as ``API-***`` unless revealed)."""
+        executable = self.executable
+        if not reveal_secrets:
+            return [p.argv(executable) for p in self.commands]
+        return [
+            cmds.argv(
+                self._with_key(p.command), executable=executable, reveal_secrets=True
+            )
+            for p in self.commands
+        ]
+
+    def to_dict(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
+        """A JSON-ready description (for ``--json``)."""
+        return {
+            "tentacle": self.tentacle.name,
+            "instance": self.tentacle.instance,
+            "os": str(self.tentacle.os),
+            "kind": str(self.tentacle.kind),
+            "commands": [
+                {"purpose": p.purpose, "argv": argv}
+                for p, argv in zip(
+                    self.commands,
+                    self.argvs(reveal_secrets=reveal_secrets),
+                    strict=True,
+                )
+            ],
+            "notes": list(self.notes),
+        }
+
+
+def _comms_options(address: str) -> dict[str, Any]:
+    """``--server-comms-address``/``--server-comms-port`` or ``--server-web-socket``."""
+    parts = urlsplit(address)
+    if parts.scheme in {"wss", "ws"}:
+        return {"web_socket": address}
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return {"comms_address": f"https://{host}", "comms_port": parts.port}
+
+
+@functools.lru_cache(maxsize=1024)
+def _poll_server(
+    server: str, address: str, instance: str, purpose: str, *, offline: bool
+) -> PlannedCommand:
+    # Identical for every Tentacle with this instance name: built once.
+    if offline:
+        command = cmds.poll_server(
+            reuse_server_thumbprint=True, instance=instance, **_comms_options(address)
+        )
+    else:
+        command = cmds.poll_server(
+            server=server,
+            api_key=_PLACEHOLDER_KEY,
+            instance=instance,
+            **_comms_options(address),
+        )
+    return PlannedCommand(purpose=purpose, command=command)
+
+
+@functools.lru_cache(maxsize=1024)
+def _restart(instance: str, purpose: str) -> PlannedCommand:
+    return PlannedCommand(purpose=purpose, command=cmds.service_restart(instance))
+
+
+_RESTART_NEW = "restart so Tentacle starts polling every address"
+_RESTART_CHANGED = "restart so Tentacle picks up the new list"
+
+
+class _View:
+    """What a plan needs of a cluster, worked out once per cluster object."""
+
+    __slots__ = ("addresses", "cluster", "names")
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.addresses = cluster.comms_addresses()
+        if cluster.layout is Layout.LOAD_BALANCER:
+            self.names = dict.fromkeys(self.addresses, "the load balancer")
+        elif cluster.layout is Layout.WEBSOCKET:
+            self.names = dict.fromkeys(self.addresses, "the WebSocket endpoint")
+        else:
+            self.names = dict(
+                zip(self.addresses, (n.name for n in cluster.nodes), strict=True)
+            )
+
+    def name(self, address: str) -> str:
+        found = self.names.get(address)
+        if found is not None:
+            return found
+        return next(
+            (n for a, n in self.names.items() if same_address(a, address)), address
+        )
+
+
+# One slot, keyed by identity: planning 1,000 Tentacles of one cluster works
+# the cluster out once. Holding the cluster keeps its id from being reused.
+_last_view: list[_View] = []
+
+
+def _view(cluster: Cluster) -> _View:
+    if _last_view and _last_view[0].cluster is cluster:
+        return _last_view[0]
+    view = _View(cluster)
+    _last_view[:] = [view]
+    return view
+
+
+def _node_name(cluster: Cluster, address: str) -> str:
+    return _view(cluster).name(address)
+
+
+def _register(
+    cluster: Cluster, tentacle: Tentacle, address: str, key: Secret | None
+) -> cmds.TentacleCommand:
+    common: dict[str, Any] = {
+        "server": cluster.server_url,
+        "api_key": key or _PLACEHOLDER_KEY,
+        "instance": tentacle.instance,
+        "name": tentacle.name,
+        "space": tentacle.space,
+        "policy": tentacle.machine_policy,
+        **_comms_options(address),
+    }
+    common = {k: v for k, v in common.items() if v is not None}
+    if tentacle.kind is TentacleKind.WORKER:
+        return cmds.register_worker(worker_pools=tentacle.worker_pools, **common)
+    participation = tentacle.tenanted_deployment_participation
+    return cmds.register_with(
+        environments=tentacle.environments,
+        roles=tentacle.roles,
+        tenants=tentacle.tenants,
+        tenant_tags=tentacle.tenant_tags,
+        tenanted_deployment_participation=str(participation) if participation else None,
+        **common,
+    )
+
+
+def plan_registration(
+    cluster: Cluster,
+    tentacle: Tentacle,
+    *,
+    api_key: Secret | None = None,
+    offline: bool = False,
+) -> TentaclePlan:
+    """Commands that take a new polling Tentacle onto every node of *cluster*.
+
+    Args:
+        cluster: the cluster description.
+        tentacle: the Tentacle (one of ``cluster.tentacles``, or built by hand).
+        api_key: the key to put in commands when secrets are revealed.
+        offline: use ``poll-server --reuse-server-thumbprint`` for the further
+            nodes (no API call; the thumbprint and SubscriptionId are copied
+            from the entry ``register-*`` just wrote).
+
+    .. versionadded:: 0.1.0
+    """
+    addresses = _view(cluster).addresses
+    first, rest = addresses[0], addresses[1:]
+    planned = [
+        PlannedCommand(
+            purpose=f"register with the server, polling {_node_name(cluster, first)}",
+            command=_register(cluster, tentacle, first, api_key),
+        )
+    ]
+    planned.extend(
+        _poll_server(
+            cluster.server_url,
+            address,
+            tentacle.instance,
+            f"also poll {_node_name(cluster, address)}",
+            offline=offline,
+        )
+        for address in rest
+    )
+    planned.append(_restart(tentacle.instance, _RESTART_NEW))
+    return TentaclePlan(
+        tentacle=tentacle,
+        commands=tuple(planned),
+        notes=_os_notes(cluster, tentacle),
+        api_key=api_key,
+    )
+
+
+def _os_notes(cluster: Cluster, tentacle: Tentacle) -> tuple[str, ...]:
+    if cluster.layout is Layout.WEBSOCKET and tentacle.os is not TargetOS.WINDOWS:
+        note = (
+            "Tentacle polls over WebSockets only on Windows (Server 2012 and "
+            f"later); this Tentacle runs on {tentacle.os}"
+        )
+        return (note,)
+    return ()
+
+
+def _offline_ok(current: TrustedServers, thumbprint: str) -> bool:
+    """Whether ``--reuse-server-thumbprint`` would copy the cluster's entry."""
+    return bool(
+        len(current)
+        and current[0].is_polling
+        and current[0].thumbprint.upper() == thumbprint
+        and current[0].subscription_id
+    )
+
+
+def plan_migration(  # noqa: C901 -- one branch per step kind
+    cluster: Cluster,
+    tentacle: Tentacle,
+    current: TrustedServers,
+    *,
+    retire: Iterable[str] = (),
+    api_key: Secret | None = None,
+    offline: bool = False,
+) -> TentaclePlan:
+    """Commands that take an existing Tentacle from *current* to the cluster's list.
+
+    Empty (no commands) when the Tentacle is already converged. See
+    `tentacle_ha.cluster.layout.migration_steps` for the order.
+
+    .. versionadded:: 0.1.0
+    """
+    retire = tuple(retire)
+    steps = migration_steps(cluster, current, retire=retire)
+    if not steps:
+        return TentaclePlan(tentacle=tentacle, commands=(), api_key=api_key)
+    thumb = cluster.thumbprint
+    goal = desired_servers(cluster, current, retire=retire)
+    planned: list[PlannedCommand] = []
+    notes: list[str] = []
+    has_cluster_entry = bool(current.subscription_id_for(thumb))
+    old_thumbs = sorted(
+        {
+            s.thumbprint.upper()
+            for s in current.polling()
+            if s.thumbprint.upper() != thumb
+            and any(same_address(s.address, a) for a in cluster.comms_addresses())
+        }
+    )
+    use_offline = offline and _offline_ok(current, thumb)
+    if offline and not use_offline:
+        notes.append(
+            "poll-server --reuse-server-thumbprint copies the FIRST trusted entry, "
+            "which is not this cluster's polling entry here: using the API variant"
+        )
+    rotation = not has_cluster_entry and old_thumbs
+    for old in old_thumbs if rotation else ():
+        planned.append(
+            PlannedCommand(
+                purpose=f"move polling from certificate {old} to {thumb}",
+                command=cmds.update_trust(old, thumb, instance=tentacle.instance),
+            )
+        )
+        notes.append(
+            "update-trust switches certificates at once; to trust both during the "
+            "rotation, use: tentacle-ha servers sync CONFIG --cluster FILE "
+            f"(then --retire-thumbprint {old})"
+        )
+    removes = [s for s in steps if s.kind is StepKind.REMOVE]
+    for step in steps:
+        if step.kind is StepKind.ADD and step.address is not None:
+            if rotation and any(
+                same_address(s.address, step.address) for s in current.polling()
+            ):
+                continue  # update-trust moved this address already
+            if not has_cluster_entry and not rotation and not planned:
+                planned.append(
+                    PlannedCommand(
+                        purpose=(
+                            "register with the server, polling "
+                            f"{_node_name(cluster, step.address)}"
+                        ),
+                        command=_register(cluster, tentacle, step.address, api_key),
+                    )
+                )
+                has_cluster_entry = True
+                continue
+            planned.append(
+                _poll_server(
+                    cluster.server_url,
+                    step.address,
+                    tentacle.instance,
+                    f"also poll {_node_name(cluster, step.address)}",
+                    offline=use_offline,
+                )
+            )
+        elif step.kind is StepKind.RETIRE and not rotation:
+            notes.append(
+                f"no Tentacle command drops only certificate {step.thumbprint}'s "
+                "polling entries; use: tentacle-ha servers sync CONFIG --cluster "
+                f"FILE --retire-thumbprint {step.thumbprint}"
+            )
+        elif step.kind is StepKind.NORMALISE:
+            notes.append(
+                "some entries need fixing in place (thumbprint case or mixed "
+                "SubscriptionIds), which no Tentacle command does; use: "
+                "tentacle-ha servers sync CONFIG --cluster FILE"
+            )
+    if removes:
+        keep = [s.address for s in goal.polling() if s.address]
+        planned.append(
+            PlannedCommand(
+                purpose="stop polling " + ", ".join(str(s.address) for s in removes),
+                command=cmds.clear_trusted_servers(
+                    keep=keep, instance=tentacle.instance
+                ),
+            )
+        )
+        if any(s.address is None for s in current):
+            notes.append(
+                "clear-trusted-servers fails on a listening (address-less) trust "
+                "entry in current Tentacle versions; use: tentacle-ha servers sync "
+                "CONFIG --cluster FILE"
+            )
+    if planned:
+        planned.append(_restart(tentacle.instance, _RESTART_CHANGED))
+    return TentaclePlan(
+        tentacle=tentacle,
+        commands=tuple(planned),
+        notes=(*notes, *_os_notes(cluster, tentacle)),
+        api_key=api_key,
+    )

@@ -1,0 +1,35 @@
+"""The config wing: read and edit a Tentacle.config without losing a byte.
+
+`TentacleConfig` (`load`, `loads`, `dumps`, `save`), Tentacle's keys and typed
+values, and the secrets among them. Inside: ``_document`` (the model),
+``_source`` (decoding, the hardened lxml parse and the span scanner),
+``_splice`` (replacing, inserting and removing ``<set>`` elements in the
+original text) and ``_values`` (the key table and value rules).
+
+May import: `tentacle_ha.servers`, `tentacle_ha.errors` and the shared I/O
+(`tentacle_ha._atomic`, `tentacle_ha._lock`, `tentacle_ha._secret`).
+"""
+
+from tentacle_ha.config._document import KEYS
+from tentacle_ha.config._document import MAX_FILE_SIZE
+from tentacle_ha.config._document import SECRET_KEYS
+from tentacle_ha.config._document import ProxySettings
+from tentacle_ha.config._document import TentacleConfig
+from tentacle_ha.config._document import dumps
+from tentacle_ha.config._document import load
+from tentacle_ha.config._document import loads
+
+__all__ = [
+    "KEYS",
+    "MAX_FILE_SIZE",
+    "SECRET_KEYS",
+    "ProxySettings",
+    "TentacleConfig",
+    "dumps",
+    "load",
+    "loads",
+]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

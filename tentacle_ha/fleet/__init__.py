@@ -1,0 +1,36 @@
+"""The fleet wing: audit, plan and apply one edit across many Tentacle.configs.
+
+`plan` and `apply` with the locked, re-read, atomic write (``_plan_apply``),
+the parallel worker pipeline (``_pipeline``), and public modules for finding
+files (`tentacle_ha.fleet.discover`), the edits (`tentacle_ha.fleet.edits`),
+the audit (`tentacle_ha.fleet.audit`) and what it reports
+(`tentacle_ha.fleet.findings`). ``_fleetgen`` makes sample fleets for the demo,
+the tests and the benchmarks.
+
+May import: `tentacle_ha.config`, `tentacle_ha.cluster`, `tentacle_ha.servers`,
+`tentacle_ha.errors` and the shared I/O.
+"""
+
+from tentacle_ha.fleet._plan_apply import PLAN_FORMAT
+from tentacle_ha.fleet._plan_apply import FileOutcome
+from tentacle_ha.fleet._plan_apply import FilePlan
+from tentacle_ha.fleet._plan_apply import ReviewedPlan
+from tentacle_ha.fleet._plan_apply import Status
+from tentacle_ha.fleet._plan_apply import apply
+from tentacle_ha.fleet._plan_apply import load_plan
+from tentacle_ha.fleet._plan_apply import plan
+
+__all__ = [
+    "PLAN_FORMAT",
+    "FileOutcome",
+    "FilePlan",
+    "ReviewedPlan",
+    "Status",
+    "apply",
+    "load_plan",
+    "plan",
+]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,634 @@
+"""Fleet edits: plan and apply one edit to many Tentacle.config files.
+
+The files are found as `tentacle_ha.fleet.discover.expand_paths` finds them (files,
+folders, globs; `tentacle_ha.fleet.discover.discover_instances` lists a machine's
+instances). The edits themselves (`SyncToCluster`, which is also how to
+*migrate layout*, `AddNode`, `RemoveNode`, `Rotate`, `KeepOnly`, `SetKey`,
+`UnsetKey`, `SetPollingConnectionCount`, all `Edit` values) live in
+`tentacle_ha.fleet.edits`.
+
+Editing
+    `plan` writes nothing and yields a `FilePlan` per file (status, hashes,
+    diff with secrets redacted). `apply` writes, yielding a `FileOutcome` per
+    file. For each file it takes an advisory lock (on the file itself on
+    POSIX; a sidecar ``.<name>.tentacle-ha-lock`` on Windows), removes temporary files
+    a killed run left for it, reads, edits, re-checks the bytes on disk and
+    replaces the file atomically (mode and owner kept, optional backup). So
+    concurrent runs serialise instead of losing updates, and a crash at any
+    moment leaves every file either as it was or as planned. A file that
+    changed since a reviewed plan, or while it was being edited by a program
+    that does not take the lock (Tentacle itself), is a ``conflict`` and left
+    alone. One file's failure never stops the others. Applying twice writes
+    nothing the second time. `load_plan` reads a reviewed plan back.
+
+Both stream: files are found lazily and edited in parallel worker processes
+with a bounded number of chunks in flight, so memory stays flat however large
+the fleet.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import difflib
+import enum
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Final
+from typing import NamedTuple
+
+import attrs
+
+from tentacle_ha._atomic import TEMP_SUFFIX
+from tentacle_ha._atomic import write_atomic
+from tentacle_ha._lock import LOCK_SUFFIX
+from tentacle_ha._lock import file_lock
+from tentacle_ha.config import TentacleConfig
+from tentacle_ha.config import loads
+from tentacle_ha.config._values import is_secret_key
+from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.fleet import discover as _discover
+from tentacle_ha.fleet._pipeline import Done
+from tentacle_ha.fleet._pipeline import pipeline
+from tentacle_ha.fleet.audit import Finding
+from tentacle_ha.fleet.audit import Severity
+from tentacle_ha.fleet.discover import _describe_os
+from tentacle_ha.fleet.discover import _Found
+from tentacle_ha.fleet.discover import _load_found
+from tentacle_ha.fleet.discover import _walk
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from collections.abc import Iterator
+    from collections.abc import Mapping
+
+    from tentacle_ha.fleet.edits import Edit
+
+__all__ = [
+    "PLAN_FORMAT",
+    "FileOutcome",
+    "FilePlan",
+    "ReviewedPlan",
+    "Status",
+    "apply",
+    "load_plan",
+    "plan",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+PLAN_FORMAT: Final = "tentacle-ha-fleet-plan/1"
+"""The ``format`` of a saved ``fleet plan --json`` document."""
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TentacleHAError):
+        if exc.line is not None:
+            where = f"{exc.line}:{exc.col}" if exc.col is not None else str(exc.line)
+            return f"{where}: {exc.message}"
+        return exc.message
+    if isinstance(exc, OSError):
+        return _describe_os(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# -- results -------------------------------------------------------------------------
+
+
+class Status(enum.StrEnum):
+    """What happened (or would happen) to one file.
+
+    .. versionadded:: 0.1.0
+    """
+
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    CONFLICT = "conflict"
+    """Changed by someone else since the plan or during the edit; left alone."""
+    SKIPPED = "skipped"
+    """Not worked on (not loadable safely, or the edit does not concern it)."""
+
+
+@attrs.frozen(kw_only=True)
+class FilePlan:
+    """What `plan` would do to one file (no public constructor).
+
+    Attributes:
+        path: the file.
+        status: changed, unchanged, failed or skipped.
+        before_sha256: SHA-256 of the bytes read (None if unreadable).
+        after_sha256: SHA-256 of the bytes it would write (None if failed/skipped).
+        diff: unified diff, secrets shown as ``***`` ("" unless changed).
+        reason: the keys it would update, or why it failed or was skipped.
+
+    .. versionadded:: 0.1.0
+    """
+
+    path: str
+    status: Status
+    before_sha256: str | None = None
+    after_sha256: str | None = None
+    diff: str = ""
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        return {
+            "path": self.path,
+            "status": str(self.status),
+            "reason": self.reason,
+            "before_sha256": self.before_sha256,
+            "after_sha256": self.after_sha256,
+            "diff": self.diff,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class FileOutcome:
+    """What `apply` did to one file (no public constructor).
+
+    Attributes:
+        path: the file.
+        status: changed, unchanged, failed, conflict or skipped.
+        reason: the keys updated, or why it failed, conflicted or was skipped.
+        before_sha256: SHA-256 of the bytes found (None if unreadable).
+        after_sha256: SHA-256 of the bytes written, or found to be already right.
+        backup: the backup written beside it, if any.
+
+    .. versionadded:: 0.1.0
+    """
+
+    path: str
+    status: Status
+    reason: str = ""
+    before_sha256: str | None = None
+    after_sha256: str | None = None
+    backup: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        return {
+            "path": self.path,
+            "status": str(self.status),
+            "reason": self.reason,
+            "before_sha256": self.before_sha256,
+            "after_sha256": self.after_sha256,
+            "backup": self.backup,
+        }
+
+
+def _found_status(finding: Finding) -> Status:
+    return Status.FAILED if finding.severity is Severity.ERROR else Status.SKIPPED
+
+
+# -- plan ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Edited:
+    status: Status
+    reason: str = ""
+    after: bytes | None = None
+    doc: TentacleConfig | None = None
+    before_text: str = ""  # redacted, for the diff
+
+
+def _edit_bytes(path: str, data: bytes, edit: Edit, *, diff: bool = False) -> _Edited:
+    try:
+        doc = loads(data, path=path)
+        skip = edit.skip_reason(doc)
+        if skip is not None:
+            return _Edited(Status.SKIPPED, skip)
+        before_text = doc.redacted_text() if diff else ""
+        edit.apply(doc)
+        after = doc.dumps()
+    except TentacleHAError as exc:
+        return _Edited(Status.FAILED, _reason(exc))
+    except Exception as exc:  # noqa: BLE001 -- one file's surprise must not stop the fleet
+        return _Edited(Status.FAILED, f"unexpected error: {_reason(exc)}")
+    if after == data:
+        return _Edited(Status.UNCHANGED, after=after, doc=doc)
+    reason = "updates " + ", ".join(doc.changed_keys)
+    return _Edited(Status.CHANGED, reason, after, doc, before_text)
+
+
+def _diff(edited: _Edited) -> str:
+    """`TentacleConfig.diff`, without parsing the original bytes a second time.
+
+    The redacted text taken before the edit is the original's; when a secret
+    changed, the document's own diff marks it, so that case goes there.
+    """
+    doc = edited.doc
+    if doc is None or edited.status is not Status.CHANGED:
+        return ""
+    if any(is_secret_key(key) for key in doc.changed_keys):
+        return doc.diff()
+    label = doc.name
+    lines = difflib.unified_diff(
+        edited.before_text.splitlines(),
+        doc.redacted_text().splitlines(),
+        fromfile=f"a{label}" if label.startswith("/") else f"a/{label}",
+        tofile=f"b{label}" if label.startswith("/") else f"b/{label}",
+        lineterm="",
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _plan_one(found: _Found, edit: Edit) -> FilePlan | None:
+    path = found.path
+    data = _load_found(found)
+    if data is None:
+        return None
+    if isinstance(data, Finding):
+        return FilePlan(path=path, status=_found_status(data), reason=data.message)
+    edited = _edit_bytes(path, data, edit, diff=True)
+    after = _sha256(edited.after) if edited.after is not None else None
+    return FilePlan(
+        path=path,
+        status=edited.status,
+        before_sha256=_sha256(data),
+        after_sha256=after,
+        diff=_diff(edited),
+        reason=edited.reason,
+    )
+
+
+def plan(
+    paths: Iterable[str | os.PathLike[str]],
+    edit: Edit,
+    *,
+    jobs: int | None = None,
+    follow_symlinks: bool = False,
+) -> Iterator[FilePlan]:
+    """What *edit* would do to every config under *paths*; writes nothing.
+
+    Files are found as `expand_paths` finds them; a file it skips is a
+    ``skipped`` plan (``failed`` when it could not be read at all). Results
+    come in order, streamed, computed in *jobs* worker processes (default:
+    one per CPU).
+
+    .. versionadded:: 0.1.0
+    """
+    items = (
+        Done(
+            FilePlan(
+                path=item.path or "", status=_found_status(item), reason=item.message
+            )
+        )
+        if isinstance(item, Finding)
+        else item
+        for item in _walk(paths, follow_symlinks=follow_symlinks)
+    )
+    for result in pipeline(items, _plan_one, edit, jobs=jobs):
+        if result is not None:
+            yield result
+
+
+# -- apply -----------------------------------------------------------------------------
+
+_IO_THREADS: Final = 4
+"""Files each apply worker writes at once: fsync waits overlap (group commit)."""
+
+
+@attrs.frozen
+class _ApplyContext:
+    edit: Edit
+    backup_suffix: str | None
+    fsync: bool
+    lock_timeout: float
+    lock: bool = True
+
+
+class _ApplyTask(NamedTuple):
+    path: str
+    explicit: bool
+    expected: str | None = None
+
+
+_LISTINGS: collections.OrderedDict[str, dict[str, list[str]]] = (
+    collections.OrderedDict()
+)
+_LISTINGS_MAX: Final = 64
+_LISTINGS_LOCK = threading.Lock()
+
+
+def _stale_temps(folder: str, name: str) -> list[str]:
+    """Temporary files of *name* in *folder*, as listed once per folder."""
+    with _LISTINGS_LOCK:
+        listing = _LISTINGS.get(folder)
+        if listing is not None:
+            _LISTINGS.move_to_end(folder)
+            return list(listing.get(name, ()))
+    listing = {}
+    with contextlib.suppress(OSError), os.scandir(folder) as it:
+        for entry in it:
+            entry_name = entry.name
+            if entry_name.startswith(".") and entry_name.endswith(TEMP_SUFFIX):
+                owner = entry_name[1 : -len(TEMP_SUFFIX)].rpartition(".")[0]
+                listing.setdefault(owner, []).append(entry_name)
+    with _LISTINGS_LOCK:
+        _LISTINGS[folder] = listing
+        while len(_LISTINGS) > _LISTINGS_MAX:
+            _LISTINGS.popitem(last=False)
+    return list(listing.get(name, ()))
+
+
+def _clean_stale(folder: str, name: str) -> None:
+    """Remove *name*'s leftover temporary files; call with its lock held."""
+    for temp in _stale_temps(folder, name):
+        with contextlib.suppress(FileNotFoundError):
+            Path(folder, temp).unlink()
+    with _LISTINGS_LOCK:
+        _LISTINGS.get(folder, {}).pop(name, None)
+
+
+def _outcome(  # noqa: PLR0917 -- a record, built positionally in one module
+    path: str,
+    status: Status,
+    reason: str = "",
+    before: bytes | None = None,
+    after: bytes | None = None,
+    backup: str | None = None,
+) -> FileOutcome:
+    return FileOutcome(
+        path=path,
+        status=status,
+        reason=reason,
+        before_sha256=_sha256(before) if before is not None else None,
+        after_sha256=_sha256(after) if after is not None else None,
+        backup=backup,
+    )
+
+
+_CHANGED_SINCE_PLAN: Final = "changed since the plan was made; left alone"
+_CHANGED_UNDER_LOCK: Final = (
+    "changed while being edited by a program that does not take the lock "
+    "(Tentacle itself?); left alone"
+)
+
+
+def _apply_one(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome | None:
+    path = task.path
+    data = _load_found(_Found(path, task.explicit))
+    if data is None:
+        return None
+    if isinstance(data, Finding):
+        return FileOutcome(path=path, status=_found_status(data), reason=data.message)
+    if task.expected is not None and _sha256(data) != task.expected:
+        return _outcome(path, Status.CONFLICT, _CHANGED_SINCE_PLAN, data)
+    edited = _edit_bytes(path, data, ctx.edit)
+    real = os.path.realpath(path)
+    folder, name = os.path.split(real)
+    try:
+        if edited.status is not Status.CHANGED:
+            if ctx.lock and _stale_temps(folder, name):
+                with file_lock(real, timeout=ctx.lock_timeout, resolved=True):
+                    _clean_stale(folder, name)
+            return _outcome(path, edited.status, edited.reason, data, edited.after)
+        guard = (
+            file_lock(real, timeout=ctx.lock_timeout, resolved=True)
+            if ctx.lock
+            else contextlib.nullcontext()
+        )
+        with guard:
+            if ctx.lock:  # without it, a live writer's temp file could go
+                _clean_stale(folder, name)
+            return _write_locked(path, data, edited, task, ctx)
+    except (TentacleHAError, OSError) as exc:
+        return _outcome(path, Status.FAILED, _reason(exc), data)
+
+
+def _write_locked(
+    path: str, data: bytes, edited: _Edited, task: _ApplyTask, ctx: _ApplyContext
+) -> FileOutcome:
+    """Re-read, re-edit if it changed before we held the lock, re-check, write."""
+    for attempt in range(2):
+        # The reader that read it first, looked up on each call (one place to patch).
+        current = _discover._read_config_bytes(path)  # noqa: SLF001 -- same package
+        if current == data and edited.after is not None:
+            write_atomic(
+                path, edited.after, backup_suffix=ctx.backup_suffix, fsync=ctx.fsync
+            )
+            # write_atomic keeps the backup beside the real file (links followed)
+            backup = (
+                os.path.realpath(path) + ctx.backup_suffix
+                if ctx.backup_suffix
+                else None
+            )
+            return _outcome(
+                path, Status.CHANGED, edited.reason, data, edited.after, backup
+            )
+        if attempt or (task.expected is not None and _sha256(current) != task.expected):
+            reason = _CHANGED_UNDER_LOCK if attempt else _CHANGED_SINCE_PLAN
+            return _outcome(path, Status.CONFLICT, reason, current)
+        data = current
+        edited = _edit_bytes(path, data, ctx.edit)
+        if edited.status is not Status.CHANGED:
+            return _outcome(path, edited.status, edited.reason, data, edited.after)
+    raise AssertionError  # pragma: no cover - the loop always returns
+
+
+def _check_backup_suffix(suffix: str | None) -> None:
+    if suffix is None:
+        return
+    if not suffix or "/" in suffix or "\\" in suffix or "\x00" in suffix:
+        msg = f"a backup suffix is a plain file-name ending, not {suffix!r}"
+        raise InvalidValueError(msg)
+    lowered = suffix.lower()
+    if lowered.endswith((".config", TEMP_SUFFIX, LOCK_SUFFIX)):
+        msg = (
+            f"backup suffix {suffix!r} would make backups look like configs or "
+            "tentacle-ha's own files"
+        )
+        raise InvalidValueError(msg)
+
+
+def _gone(path: str) -> str | None:
+    file = Path(path)
+    if file.is_dir():
+        return "replaced by a folder since the plan was made; left alone"
+    if not os.path.lexists(path):
+        return "deleted since the plan was made"
+    if not file.is_file():
+        return "no longer a regular file since the plan was made; left alone"
+    return None
+
+
+def apply(
+    paths: Iterable[str | os.PathLike[str]],
+    edit: Edit,
+    *,
+    jobs: int | None = None,
+    backup_suffix: str | None = None,
+    expected: Mapping[str, str] | None = None,
+    follow_symlinks: bool = False,
+    fsync: bool = True,
+    lock_timeout: float = 60.0,
+) -> Iterator[FileOutcome]:
+    """Apply *edit* to every config under *paths*, file by file, safely.
+
+    For each file: read it; if the edit changes it, take its lock, remove its
+    stale temporary files, read it again (re-editing if another run changed
+    it meanwhile), re-check the bytes right before replacing it atomically.
+    Outcomes come in order, streamed; *jobs* worker processes do the work.
+
+    Args:
+        paths: files, folders and globs, as for `expand_paths`.
+        edit: the change.
+        jobs: worker processes (default: one per CPU; 1 = none).
+        backup_suffix: keep each file's previous bytes in ``path + suffix``.
+        expected: a reviewed plan: ``{path: before_sha256}``. A file whose
+            bytes differ is a ``conflict`` and left alone; a file not in it is
+            skipped; a planned file that is now gone or a folder is a
+            ``conflict`` at the end.
+        follow_symlinks: follow symlinks leading out of the given folders.
+        fsync: flush each write to disk (leave on outside throwaway folders).
+        lock_timeout: seconds to wait for a file's lock before failing it.
+
+    Raises:
+        InvalidValueError: a backup suffix that could pass for a config.
+
+    .. versionadded:: 0.1.0
+    """
+    _check_backup_suffix(backup_suffix)
+    context = _ApplyContext(edit, backup_suffix, fsync, lock_timeout)
+    found = _walk(paths, follow_symlinks=follow_symlinks)
+    reviewed = _Reviewed(expected) if expected is not None else None
+    tasks = (
+        reviewed.tasks(found)
+        if reviewed is not None
+        else (
+            Done(_found_outcome(item))
+            if isinstance(item, Finding)
+            else _ApplyTask(item.path, item.explicit)
+            for item in found
+        )
+    )
+    for result in pipeline(tasks, _apply_one, context, jobs=jobs, threads=_IO_THREADS):
+        if result is not None:
+            yield result
+    if reviewed is not None:
+        yield from reviewed.leftovers()
+
+
+def _absolute(path: str | os.PathLike[str], base: str | None = None) -> str:
+    return os.path.normpath(Path(base or Path.cwd(), path))
+
+
+def _found_outcome(finding: Finding) -> FileOutcome:
+    return FileOutcome(
+        path=finding.path or "", status=_found_status(finding), reason=finding.message
+    )
+
+
+class _Reviewed:
+    """Matches the files found with a reviewed plan's before-hashes."""
+
+    def __init__(self, expected: Mapping[str, str]) -> None:
+        self.wanted = {_absolute(k): (k, v) for k, v in expected.items()}
+        self.seen: set[str] = set()
+
+    def tasks(
+        self, found: Iterable[_Found | Finding]
+    ) -> Iterator[_ApplyTask | Done[FileOutcome | None]]:
+        for item in found:
+            if isinstance(item, Finding):
+                self.seen.add(_absolute(item.path or ""))
+                yield Done(_found_outcome(item))
+                continue
+            key = _absolute(item.path)
+            self.seen.add(key)
+            if key in self.wanted:
+                yield _ApplyTask(item.path, item.explicit, self.wanted[key][1])
+            else:
+                yield Done(
+                    FileOutcome(
+                        path=item.path,
+                        status=Status.SKIPPED,
+                        reason="not in the reviewed plan",
+                    )
+                )
+
+    def leftovers(self) -> Iterator[FileOutcome]:
+        """Planned files not found this time, because they are gone."""
+        for key, (shown, before) in self.wanted.items():
+            gone = _gone(key) if key not in self.seen else None
+            if gone is not None:
+                yield FileOutcome(
+                    path=shown,
+                    status=Status.CONFLICT,
+                    reason=gone,
+                    before_sha256=before,
+                )
+
+
+# -- reviewed plans ----------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ReviewedPlan:
+    """A saved ``fleet plan --json`` document, for `apply` (no public constructor).
+
+    Attributes:
+        edit: the `Edit.describe` line the plan was made for.
+        expected: ``{absolute path: before_sha256}`` for every file read.
+
+    .. versionadded:: 0.1.0
+    """
+
+    edit: str
+    expected: Mapping[str, str]
+
+
+def load_plan(path: str | os.PathLike[str]) -> ReviewedPlan:
+    """Read a plan saved from ``tentacle-ha fleet plan --json``.
+
+    Relative paths in it are taken from the folder the plan was made in (and
+    kept relative when that is the current folder).
+
+    Raises:
+        InvalidValueError: not a readable plan document.
+
+    .. versionadded:: 0.1.0
+    """
+    name = os.fspath(path)
+    try:
+        data = json.loads(Path(name).read_bytes().decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        detail = _describe_os(exc) if isinstance(exc, OSError) else str(exc)
+        raise InvalidValueError(f"cannot read the plan: {detail}", path=name) from exc
+    if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+        msg = f"not a fleet plan (expected format {PLAN_FORMAT!r})"
+        raise InvalidValueError(msg, path=name)
+    edit, cwd, files = data.get("edit"), data.get("cwd"), data.get("files")
+    if (
+        not isinstance(edit, str)
+        or not isinstance(cwd, str)
+        or not isinstance(files, list)
+    ):
+        raise InvalidValueError("plan is missing edit, cwd or files", path=name)
+    expected: dict[str, str] = {}
+    moved = _absolute(cwd) != _absolute(".")  # run elsewhere: make paths absolute
+    for number, entry in enumerate(files, 1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            raise InvalidValueError(f"plan entry {number} has no path", path=name)
+        before = entry.get("before_sha256")
+        if isinstance(before, str):
+            expected[_absolute(entry["path"], cwd) if moved else entry["path"]] = before
+    return ReviewedPlan(edit=edit, expected=expected)

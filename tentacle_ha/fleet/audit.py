@@ -1,0 +1,606 @@
+"""Audit Tentacle.config files, one by one and across a fleet.
+
+`audit_config` checks one document; `audit_fleet` finds the files (folders,
+globs, explicit paths: see `tentacle_ha.fleet.discover.expand_paths`), checks each in
+parallel worker processes and then looks across files for cloned machines.
+Every problem is a `Finding` with a severity, a stable code, the file and,
+where it applies, the line and column (of the ``<set>`` element the finding
+is about, e.g. ``Tentacle.Communication.TrustedOctopusServers``).
+
+Codes (severity; what it means):
+
+Per file
+    ``not-a-config`` (error): not a Tentacle.config that can be read safely
+    (malformed or unsafe XML, wrong root, bad encoding...); the position is
+    the parser's.
+    ``trusted-servers-broken`` (error): the TrustedOctopusServers JSON is
+    broken; the position points at the JSON error.
+    ``value-invalid`` (error): a known setting does not parse as its type
+    (e.g. ``Tentacle.Services.NoListen`` is not true/false).
+    ``no-trusted-servers`` (warning): the Tentacle trusts no server.
+    ``no-certificate`` (warning): no ``Tentacle.CertificateThumbprint`` (the
+    Tentacle has no certificate yet; cloned machines cannot be detected).
+    ``thumbprint-invalid`` (error): a thumbprint that is not 40 hex digits.
+    ``thumbprint-lower-case`` (error for polling entries, warning otherwise):
+    the polling client compares thumbprints case-sensitively, so polling
+    fails; the listener's trust check ignores case.
+    ``duplicate-entry`` (error): two entries with the same thumbprint and
+    address; Tentacle's own add-or-update fails on them.
+    ``style-none`` (warning): an entry with CommunicationStyle 0; Tentacle
+    rewrites it as listening at start-up.
+    ``subscription-id-missing`` (error): a polling entry without a
+    SubscriptionId (warning when the legacy ``Octopus.Communications.Squid``
+    fallback applies).
+    ``subscription-id-invalid`` (error): a SubscriptionId not of the form
+    ``poll://.../``.
+    ``subscription-id-mismatch`` (error): one thumbprint's polling entries
+    carry several SubscriptionIds: a node would hand work to a subscription
+    the server does not know.
+    ``address-missing`` (warning): a polling entry with no Address; Tentacle
+    skips it.
+    ``address-invalid`` (error): an Address that is not an ``https://``
+    or ``wss://`` URL.
+    ``address-http`` (warning): an ``http://`` comms address; polling is always
+    TLS and Tentacle's own tools rewrite it to ``https://``.
+    ``address-no-port`` (warning): an ``https://`` address without a port: it
+    means 443, not the comms port 10943.
+    ``no-listen`` (info): NoListen is false although every entry is polling:
+    the Tentacle also listens on its port for nothing.
+
+Against a cluster description (``cluster=``)
+    ``cluster-not-polled`` (error): the Tentacle polls, but none of the
+    cluster's addresses.
+    ``node-missing`` (error): a cluster address (a node, or the load
+    balancer) is not polled: tasks queued there wait.
+    ``node-unknown`` (warning): a polling entry with the cluster's thumbprint
+    at an address the cluster no longer has.
+    ``thumbprint-not-cluster`` (error): a polling entry at a cluster address
+    trusts another thumbprint than the cluster's certificate.
+    ``layout-mismatch`` (error): the Tentacle polls one address while the
+    cluster needs every node polled, or several nodes while the cluster
+    uses one load-balancer address.
+
+Across files
+    ``cloned-certificate`` (error): several configs share one
+    ``Tentacle.CertificateThumbprint`` (cloned machines).
+    ``cloned-subscription`` (error): several configs share one SubscriptionId.
+
+While finding files (from `tentacle_ha.fleet.discover.expand_paths`)
+    ``not-found`` (error), ``unreadable`` (error), ``not-a-file`` (warning),
+    ``file-too-large`` (warning: over 16 MiB, never opened),
+    ``binary-file`` (warning), ``symlink-outside-roots`` (warning: not followed
+    unless asked), ``broken-symlink`` (warning), ``instance-index-broken``
+    (error: an instance index file that cannot be used).
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING
+from typing import Final
+from urllib.parse import urlsplit
+
+import attrs
+
+from tentacle_ha.cluster import Layout
+from tentacle_ha.config import KEYS
+from tentacle_ha.config import TentacleConfig
+from tentacle_ha.config import loads
+from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.fleet._pipeline import Done
+from tentacle_ha.fleet._pipeline import pipeline
+from tentacle_ha.fleet.discover import _Found
+from tentacle_ha.fleet.discover import _load_found
+from tentacle_ha.fleet.discover import _walk
+from tentacle_ha.fleet.findings import Finding
+from tentacle_ha.fleet.findings import Severity
+from tentacle_ha.servers import CommunicationStyle
+from tentacle_ha.servers import TrustedServer
+from tentacle_ha.servers import TrustedServers
+from tentacle_ha.servers import is_valid_thumbprint
+from tentacle_ha.servers import same_address
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from collections.abc import Iterable
+    from collections.abc import Iterator
+    from collections.abc import Sequence
+
+    from tentacle_ha.cluster import Cluster
+
+__all__ = [
+    "Finding",
+    "Severity",
+    "audit_config",
+    "audit_file",
+    "audit_fleet",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def _error_finding(code: str, exc: TentacleHAError, path: str | None) -> Finding:
+    return Finding(
+        severity=Severity.ERROR,
+        code=code,
+        path=exc.path if exc.path is not None else path,
+        message=exc.message,
+        line=exc.line,
+        col=exc.col,
+    )
+
+
+class _Report:
+    """Collects the findings of one document, positioned at a key's element."""
+
+    def __init__(self, doc: TentacleConfig) -> None:
+        self.doc = doc
+        self.findings: list[Finding] = []
+
+    def add(self, severity: Severity, code: str, message: str, key: str) -> None:
+        position = self.doc.position(key)
+        line, col = position if position is not None else (None, None)
+        self.findings.append(
+            Finding(
+                severity=severity,
+                code=code,
+                path=self.doc.path,
+                message=message,
+                line=line,
+                col=col,
+            )
+        )
+
+    def servers(self, severity: Severity, code: str, message: str) -> None:
+        self.add(severity, code, message, KEYS.TRUSTED_SERVERS)
+
+
+_SUBSCRIPTION: Final = re.compile(r"poll://[^/\s]+/")
+_THUMB_CHARS: Final = re.compile(r"[0-9A-Fa-f]{40}")
+
+
+def _label(number: int, server: TrustedServer) -> str:
+    where = server.address if server.address is not None else "listening"
+    return f"entry {number} ({where})"
+
+
+def _check_values(report: _Report) -> None:
+    doc = report.doc
+    checks: tuple[tuple[str, Callable[[], object]], ...] = (
+        (KEYS.NO_LISTEN, lambda: doc.no_listen),
+        (KEYS.PORT_NUMBER, lambda: doc.listen_port),
+        (KEYS.POLLING_CONNECTION_COUNT, lambda: doc.polling_connection_count),
+    )
+    for key, read in checks:
+        try:
+            read()
+        except TentacleHAError as exc:
+            report.add(Severity.ERROR, "value-invalid", exc.message, key)
+    if doc.certificate_thumbprint is None:
+        report.add(
+            Severity.WARNING,
+            "no-certificate",
+            "no Tentacle.CertificateThumbprint: the Tentacle has no certificate "
+            "(run new-certificate)",
+            KEYS.CERTIFICATE_THUMBPRINT,
+        )
+
+
+def _check_thumbprint(report: _Report, number: int, server: TrustedServer) -> None:
+    thumb = server.thumbprint
+    label = _label(number, server)
+    if not _THUMB_CHARS.fullmatch(thumb):
+        report.servers(
+            Severity.ERROR,
+            "thumbprint-invalid",
+            f"{label}: thumbprint {thumb!r} is not 40 hex digits",
+        )
+    elif not is_valid_thumbprint(thumb):
+        severity = Severity.ERROR if server.is_polling else Severity.WARNING
+        why = (
+            "the polling client compares it case-sensitively, so polling fails"
+            if server.is_polling
+            else "write it upper-case, as Tentacle does"
+        )
+        report.servers(
+            severity,
+            "thumbprint-lower-case",
+            f"{label}: thumbprint {thumb} is not upper-case; {why}",
+        )
+
+
+def _check_address(report: _Report, number: int, server: TrustedServer) -> None:
+    label = _label(number, server)
+    address = server.address
+    if address is None:
+        report.servers(
+            Severity.WARNING,
+            "address-missing",
+            f"{label}: polling entry without an Address; Tentacle skips it",
+        )
+        return
+    try:
+        parts = urlsplit(address.strip())
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    scheme = parts.scheme.lower() if parts is not None else ""
+    if parts is None or not parts.hostname or scheme not in {"https", "wss", "http"}:
+        report.servers(
+            Severity.ERROR,
+            "address-invalid",
+            f"{label}: {address!r} is not a comms address (https://host:port "
+            "or wss://host/path)",
+        )
+    elif scheme == "http":
+        report.servers(
+            Severity.WARNING,
+            "address-http",
+            f"{label}: http:// comms address; polling is always TLS: write "
+            f"https://{parts.netloc}",
+        )
+    elif scheme == "https" and port is None:
+        report.servers(
+            Severity.WARNING,
+            "address-no-port",
+            f"{label}: {address} has no port, so it means 443, not the comms "
+            "port 10943",
+        )
+
+
+def _check_subscription(
+    report: _Report, number: int, server: TrustedServer, *, squid: bool
+) -> None:
+    label = _label(number, server)
+    sub = server.subscription_id
+    if sub is None or not sub.strip():
+        if squid:
+            report.servers(
+                Severity.WARNING,
+                "subscription-id-missing",
+                f"{label}: no SubscriptionId; Tentacle falls back to the legacy "
+                "Octopus.Communications.Squid",
+            )
+        else:
+            report.servers(
+                Severity.ERROR,
+                "subscription-id-missing",
+                f"{label}: polling entry without a SubscriptionId",
+            )
+    elif not _SUBSCRIPTION.fullmatch(sub):
+        report.servers(
+            Severity.ERROR,
+            "subscription-id-invalid",
+            f"{label}: SubscriptionId {sub!r} is not poll://.../",
+        )
+
+
+def _check_entries(report: _Report, servers: TrustedServers) -> None:
+    squid = report.doc.get(KEYS.SQUID) is not None
+    for number, server in enumerate(servers, 1):
+        _check_thumbprint(report, number, server)
+        if server.communication_style is CommunicationStyle.NONE:
+            report.servers(
+                Severity.WARNING,
+                "style-none",
+                f"{_label(number, server)}: CommunicationStyle 0 (None); Tentacle "
+                "rewrites it as listening at start-up",
+            )
+        if server.is_polling:
+            _check_address(report, number, server)
+            _check_subscription(report, number, server, squid=squid)
+        for other in servers[number:]:
+            if server.matches(other):
+                report.servers(
+                    Severity.ERROR,
+                    "duplicate-entry",
+                    f"{_label(number, server)} is listed twice (same thumbprint "
+                    "and address); Tentacle's add-or-update fails on it",
+                )
+                break
+
+
+def _check_subscriptions(report: _Report, servers: TrustedServers) -> None:
+    by_thumb: dict[str, list[str]] = {}
+    for server in servers.polling():
+        if server.subscription_id:
+            ids = by_thumb.setdefault(server.thumbprint.upper(), [])
+            if server.subscription_id not in ids:
+                ids.append(server.subscription_id)
+    for thumb, ids in by_thumb.items():
+        if len(ids) > 1:
+            report.servers(
+                Severity.ERROR,
+                "subscription-id-mismatch",
+                f"thumbprint {thumb} polls with {len(ids)} SubscriptionIds "
+                f"({', '.join(ids)}); every node's entry must share one",
+            )
+
+
+def _check_listen(report: _Report, servers: TrustedServers) -> None:
+    try:
+        no_listen = report.doc.no_listen
+    except TentacleHAError:
+        return  # reported as value-invalid
+    if servers and not no_listen and all(s.is_polling for s in servers):
+        report.add(
+            Severity.INFO,
+            "no-listen",
+            "NoListen is false but every entry is polling: the Tentacle also "
+            "listens on its port for nothing",
+            KEYS.NO_LISTEN,
+        )
+
+
+def _node_names(cluster: Cluster) -> dict[str, str]:
+    addresses = cluster.comms_addresses()
+    if cluster.layout.polls_every_node:
+        return {
+            a: f"node {n.name} ({a})"
+            for a, n in zip(addresses, cluster.nodes, strict=True)
+        }
+    what = (
+        "load balancer"
+        if cluster.layout is Layout.LOAD_BALANCER
+        else "WebSocket endpoint"
+    )
+    return {a: f"the {what} ({a})" for a in addresses}
+
+
+def _https(address: str | None) -> str | None:
+    """``http://`` read as ``https://``, as Tentacle's own tools rewrite it."""
+    if address is None:
+        return None
+    return re.sub(r"(?i)^http://", "https://", address.strip())
+
+
+def _in(address: str | None, addresses: Sequence[str | None]) -> bool:
+    """Whether *address* is one of *addresses* (``http://`` read as ``https://``)."""
+    wanted = _https(address)
+    return any(same_address(wanted, _https(a)) for a in addresses)
+
+
+def _check_cluster(report: _Report, servers: TrustedServers, cluster: Cluster) -> None:
+    polling = servers.polling()
+    if not polling:
+        return  # a listening Tentacle: the cluster's polling rules do not apply
+    thumb = cluster.thumbprint
+    wanted = cluster.comms_addresses()
+    names = _node_names(cluster)
+    mine = [s for s in polling if s.thumbprint.upper() == thumb]
+    foreign = [
+        s for s in polling if s.thumbprint.upper() != thumb and _in(s.address, wanted)
+    ]
+    if not mine and not foreign:
+        report.servers(
+            Severity.ERROR,
+            "cluster-not-polled",
+            f"polls {len(polling)} address(es), but none of the cluster's "
+            f"({', '.join(wanted)})",
+        )
+        return
+    for server in foreign:
+        report.servers(
+            Severity.ERROR,
+            "thumbprint-not-cluster",
+            f"polls {server.address} trusting {server.thumbprint}, but the "
+            f"cluster's certificate is {thumb} (rotate the thumbprint)",
+        )
+    covered = [s.address for s in [*mine, *foreign]]
+    missing = [a for a in wanted if not _in(a, covered)]
+    extra = [s.address for s in mine if not _in(s.address, wanted)]
+    polled = [a for a in wanted if _in(a, covered)]
+    if (
+        cluster.layout.polls_every_node
+        and len(wanted) > 1
+        and not polled
+        and len(extra) == 1
+    ):
+        report.servers(
+            Severity.ERROR,
+            "layout-mismatch",
+            f"polls only {extra[0]}, as with a load-balancer layout, but the "
+            f"cluster is {cluster.layout}: every node must be polled or tasks "
+            "queued on the others wait",
+        )
+        return
+    if not cluster.layout.polls_every_node and not polled and len(extra) > 1:
+        report.servers(
+            Severity.ERROR,
+            "layout-mismatch",
+            f"polls {len(extra)} per-node addresses, but the cluster is "
+            f"{cluster.layout} with the one address {wanted[0]}",
+        )
+        return
+    for address in missing:
+        report.servers(
+            Severity.ERROR,
+            "node-missing",
+            f"does not poll {names[address]}: tasks queued there wait",
+        )
+    for unknown in extra:
+        report.servers(
+            Severity.WARNING,
+            "node-unknown",
+            f"polls {unknown}, which the cluster no longer has",
+        )
+
+
+def audit_config(
+    doc: TentacleConfig, *, cluster: Cluster | None = None
+) -> list[Finding]:
+    """Check one loaded Tentacle.config; return its findings (codes: module docstring).
+
+    Args:
+        doc: the document.
+        cluster: when given, the polling entries are also checked against it.
+
+    .. versionadded:: 0.1.0
+    """
+    report = _Report(doc)
+    _check_values(report)
+    try:
+        servers = doc.trusted_servers
+    except TentacleHAError as exc:
+        report.findings.append(_error_finding("trusted-servers-broken", exc, doc.path))
+        return report.findings
+    if not servers:
+        report.servers(
+            Severity.WARNING,
+            "no-trusted-servers",
+            "trusts no Octopus Server: nothing can reach or be polled",
+        )
+        return report.findings
+    _check_entries(report, servers)
+    _check_subscriptions(report, servers)
+    _check_listen(report, servers)
+    if cluster is not None:
+        _check_cluster(report, servers, cluster)
+    return report.findings
+
+
+@attrs.frozen
+class _FileAudit:
+    """What a worker sends back: the findings and the identities to compare."""
+
+    path: str | None
+    findings: list[Finding]
+    certificate: tuple[str, int | None, int | None] | None = None
+    subscriptions: tuple[tuple[str, int | None, int | None], ...] = ()
+
+
+def _identities(doc: TentacleConfig) -> _FileAudit:
+    cert = doc.certificate_thumbprint
+    position = doc.position(KEYS.CERTIFICATE_THUMBPRINT) or (None, None)
+    certificate = (cert.strip().upper(), *position) if cert and cert.strip() else None
+    subs: list[tuple[str, int | None, int | None]] = []
+    try:
+        servers = doc.trusted_servers
+    except TentacleHAError:
+        servers = TrustedServers()
+    squid = doc.get(KEYS.SQUID)
+    where = doc.position(KEYS.TRUSTED_SERVERS) or (None, None)
+    for server in servers.polling():
+        sub = server.subscription_id
+        if not sub and squid is not None:
+            sub = f"poll://{str(squid).strip().lower()}/"  # Tentacle's fallback
+        if sub and all(s[0] != sub for s in subs):
+            subs.append((sub, *where))
+    return _FileAudit(doc.path, [], certificate, tuple(subs))
+
+
+def _audit_one(found: _Found, cluster: Cluster | None) -> _FileAudit | None:
+
+    data = _load_found(found)
+    if data is None:
+        return None
+    if isinstance(data, Finding):
+        return _FileAudit(None, [data])
+    try:
+        doc = loads(data, path=found.path)
+    except TentacleHAError as exc:
+        return _FileAudit(found.path, [_error_finding("not-a-config", exc, found.path)])
+    ids = _identities(doc)
+    return attrs.evolve(ids, findings=audit_config(doc, cluster=cluster))
+
+
+def audit_file(
+    path: str | os.PathLike[str], *, cluster: Cluster | None = None
+) -> list[Finding]:
+    """Read and check one file; a file that cannot be read is a finding too.
+
+    .. versionadded:: 0.1.0
+    """
+
+    result = _audit_one(_Found(os.fspath(path), explicit=True), cluster)
+    return result.findings if result is not None else []
+
+
+_SHOWN: Final = 3
+
+
+class _Clones:
+    """Which files share an identity; one small tuple per file is kept."""
+
+    def __init__(self, code: str, what: str) -> None:
+        self.code = code
+        self.what = what
+        self.seen: dict[str, list[tuple[str, int | None, int | None]]] = {}
+
+    def add(self, value: str, path: str, line: int | None, col: int | None) -> None:
+        self.seen.setdefault(value, []).append((path, line, col))
+
+    def findings(self) -> Iterator[Finding]:
+        for value, places in self.seen.items():
+            paths = list(dict.fromkeys(p for p, _, _ in places))
+            if len(paths) == 1:
+                continue
+            for path, line, col in places:
+                others = [p for p in paths if p != path]
+                shown = ", ".join(others[:_SHOWN])
+                if len(others) > _SHOWN:
+                    shown += ", ..."
+                yield Finding(
+                    severity=Severity.ERROR,
+                    code=self.code,
+                    path=path,
+                    message=f"{self.what} {value} is also used by {len(others)} "
+                    f"other config(s): {shown} (cloned machine?)",
+                    line=line,
+                    col=col,
+                )
+
+
+def audit_fleet(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    cluster: Cluster | None = None,
+    jobs: int | None = None,
+    follow_symlinks: bool = False,
+    on_file: Callable[[str], None] | None = None,
+) -> Iterator[Finding]:
+    """Audit every Tentacle.config under *paths*, streaming the findings.
+
+    Files are found as `tentacle_ha.fleet.discover.expand_paths` finds them (problems
+    finding them are findings too) and checked in parallel worker processes,
+    in a stable order: each file's findings, in file order, then the
+    cross-file findings (``cloned-certificate``, ``cloned-subscription``).
+    Memory stays flat except for one certificate thumbprint and one
+    SubscriptionId per file, kept to compare files.
+
+    Args:
+        paths: files, folders (searched recursively) and glob patterns.
+        cluster: check polling entries against this cluster too.
+        jobs: worker processes (default: the number of CPUs; 1 = no workers).
+        follow_symlinks: follow symlinks that point outside the given folders.
+        on_file: called with each file's path once it has been checked.
+
+    .. versionadded:: 0.1.0
+    """
+
+    certificates = _Clones("cloned-certificate", "certificate thumbprint")
+    subscriptions = _Clones("cloned-subscription", "SubscriptionId")
+    items = (
+        Done(_FileAudit(None, [item])) if isinstance(item, Finding) else item
+        for item in _walk(paths, follow_symlinks=follow_symlinks)
+    )
+    for result in pipeline(items, _audit_one, cluster, jobs=jobs):
+        if result is None:
+            continue
+        yield from result.findings
+        path = result.path
+        if path is None:
+            continue
+        if result.certificate is not None:
+            certificates.add(result.certificate[0], path, *result.certificate[1:])
+        for sub, line, col in result.subscriptions:
+            subscriptions.add(sub, path, line, col)
+        if on_file is not None:
+            on_file(path)
+    yield from certificates.findings()
+    yield from subscriptions.findings()

@@ -1,0 +1,378 @@
+"""The edits a fleet run applies: small picklable values changing one config.
+
+An edit has ``apply(doc)``, which changes a `TentacleConfig` in place (a
+no-op when it is already as wanted), ``describe()``, one line saying what it
+does with secrets hidden, and ``skip_reason(doc)``, which may refuse a file
+the edit does not concern. `tentacle_ha.fleet.plan` and
+`tentacle_ha.fleet.apply` run one edit over many files in worker processes,
+so an edit is a frozen value that pickles.
+
+`SyncToCluster` (which is also how to *migrate layout*: sync to a cluster
+description of the new layout), `AddNode`, `RemoveNode`, `Rotate`,
+`KeepOnly`, `SetKey`, `UnsetKey`, `SetPollingConnectionCount`.
+
+Where this differs from Tentacle, for safety: `AddNode` copies the
+SubscriptionId as ``poll-server`` does and refuses when there is none to copy;
+`SyncToCluster` never invents a SubscriptionId (the server would not know it);
+`RemoveNode` and `KeepOnly` refuse to leave a polling Tentacle with nothing
+to poll.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+from tentacle_ha._secret import REDACTED
+from tentacle_ha.cluster.layout import desired_servers
+from tentacle_ha.cluster.layout import subscription_for
+from tentacle_ha.config import loads
+from tentacle_ha.config._values import is_secret_key
+from tentacle_ha.errors import FleetError
+from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.servers import TrustedServer
+from tentacle_ha.servers import normalize_thumbprint
+from tentacle_ha.servers import same_address
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from tentacle_ha.cluster import Cluster
+    from tentacle_ha.config import TentacleConfig
+    from tentacle_ha.servers import TrustedServers
+
+__all__ = [
+    "AddNode",
+    "Edit",
+    "KeepOnly",
+    "RemoveNode",
+    "Rotate",
+    "SetKey",
+    "SetPollingConnectionCount",
+    "SyncToCluster",
+    "UnsetKey",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+class Edit:
+    """One change to apply to many configs: a picklable value.
+
+    Subclasses implement `apply` and `describe`, and may refuse a file with
+    `skip_reason`. `apply` raising a `TentacleHAError` fails that file only.
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = ()
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Change *doc* in place (a no-op when it is already as wanted)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line saying exactly what the edit does (secrets hidden)."""
+        raise NotImplementedError
+
+    def skip_reason(self, doc: TentacleConfig) -> str | None:  # noqa: ARG002 -- the default applies everywhere
+        """Why this edit does not concern *doc* (it is then skipped), or None."""
+        return None
+
+
+def _not_polling(doc: TentacleConfig) -> str | None:
+    if not doc.trusted_servers.polling():
+        return "not a polling Tentacle (no polling entries)"
+    return None
+
+
+def _keep_polling(doc: TentacleConfig, new: TrustedServers, what: str) -> None:
+    """Refuse an edit that would leave a polling Tentacle with nothing to poll."""
+    if doc.trusted_servers.polling() and not new.polling():
+        raise FleetError(f"{what} would leave no polling entry; refused", path=doc.name)
+
+
+def _thumbprints(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(normalize_thumbprint(v) for v in values)
+
+
+@attrs.frozen
+class SyncToCluster(Edit):
+    """Make the polling entries exactly what *cluster* needs (`desired_servers`).
+
+    Migrating between layouts is this edit with a cluster description of the
+    new layout: new addresses are added, old ones removed, the SubscriptionId
+    kept. Thumbprints in *retire* lose their polling entries (the end of a
+    certificate rotation). A Tentacle without polling entries is skipped; one
+    with no SubscriptionId for this cluster fails (register it first).
+
+    .. versionadded:: 0.1.0
+    """
+
+    cluster: Cluster
+    retire: tuple[str, ...] = attrs.field(default=(), converter=_thumbprints)
+
+    def skip_reason(self, doc: TentacleConfig) -> str | None:
+        """Skip Tentacles that do not poll."""
+        return _not_polling(doc)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Converge *doc*'s trusted servers on the cluster.
+
+        Raises:
+            FleetError: no SubscriptionId for this cluster to keep.
+        """
+        servers = doc.trusted_servers
+        wanted = self.cluster.comms_addresses()
+        if subscription_for(self.cluster.thumbprint, wanted, servers) is None:
+            raise FleetError(
+                "polls other servers only: no SubscriptionId for this cluster "
+                "to keep (register the Tentacle with the cluster first)",
+                path=doc.name,
+            )
+        doc.trusted_servers = desired_servers(self.cluster, servers, retire=self.retire)
+
+    def describe(self) -> str:
+        """The cluster's layout, thumbprint and addresses."""
+        where = self.cluster.path or self.cluster.server_url
+        text = (
+            f"sync to cluster {where}: {self.cluster.layout} layout, thumbprint "
+            f"{self.cluster.thumbprint}, addresses "
+            f"{', '.join(self.cluster.comms_addresses())}"
+        )
+        if self.retire:
+            text += f"; retire {', '.join(self.retire)}"
+        return text
+
+
+def _address(value: str) -> str:
+    text = value.strip()
+    if not text:
+        msg = "an address cannot be empty"
+        raise InvalidValueError(msg)
+    return text
+
+
+@attrs.frozen
+class AddNode(Edit):
+    """Poll one more address, as ``poll-server`` does.
+
+    The SubscriptionId is copied from the Tentacle's polling entry with the
+    same thumbprint (ignoring case); a Tentacle with none fails, like
+    ``poll-server``. An entry already there is left as it is.
+
+    Raises:
+        InvalidValueError: on construction, a bad thumbprint or address.
+
+    .. versionadded:: 0.1.0
+    """
+
+    thumbprint: str = attrs.field(converter=normalize_thumbprint)
+    address: str = attrs.field(converter=_address)
+
+    def __attrs_post_init__(self) -> None:
+        TrustedServer.polling(self.thumbprint, self.address)  # validates
+
+    def skip_reason(self, doc: TentacleConfig) -> str | None:
+        """Skip Tentacles that do not poll."""
+        return _not_polling(doc)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Add the entry.
+
+        Raises:
+            FleetError: no polling entry with this thumbprint to copy from.
+        """
+        servers = doc.trusted_servers
+        sub = servers.subscription_id_for(self.thumbprint)
+        if sub is None:
+            raise FleetError(
+                f"no polling entry for thumbprint {self.thumbprint} to copy the "
+                "SubscriptionId from (poll-server fails the same way)",
+                path=doc.name,
+            )
+        doc.trusted_servers = servers.add_polling(
+            self.thumbprint, self.address, subscription_id=sub
+        )
+
+    def describe(self) -> str:
+        """The address and thumbprint."""
+        return f"add node {self.address} (thumbprint {self.thumbprint})"
+
+
+@attrs.frozen
+class RemoveNode(Edit):
+    """Stop polling *address* (every polling entry there, any thumbprint).
+
+    Refuses to remove a Tentacle's last polling entry.
+
+    .. versionadded:: 0.1.0
+    """
+
+    address: str = attrs.field(converter=_address)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Remove the entries.
+
+        Raises:
+            FleetError: it would leave no polling entry.
+        """
+        servers = doc.trusted_servers
+        new = servers.replace_all(
+            s
+            for s in servers
+            if not (s.is_polling and same_address(s.address, self.address))
+        )
+        _keep_polling(doc, new, f"removing {self.address}")
+        doc.trusted_servers = new
+
+    def describe(self) -> str:
+        """The address."""
+        return f"remove node {self.address}"
+
+
+@attrs.frozen
+class Rotate(Edit):
+    """Move trust from certificate *old* to *new* (`TrustedServers.rotate`).
+
+    Staged: the new thumbprint is trusted beside the old one; rotate again
+    without *staged* (or sync with ``retire``) to finish.
+
+    .. versionadded:: 0.1.0
+    """
+
+    old: str = attrs.field(converter=normalize_thumbprint)
+    new: str = attrs.field(converter=normalize_thumbprint)
+    staged: bool = attrs.field(default=False, kw_only=True)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Rotate the entries of *old*."""
+        doc.trusted_servers = doc.trusted_servers.rotate(
+            self.old, self.new, staged=self.staged
+        )
+
+    def describe(self) -> str:
+        """Old, new, staged."""
+        how = "staged rotation" if self.staged else "rotate"
+        return f"{how} {self.old} -> {self.new}"
+
+
+def _addresses(values: Iterable[str]) -> tuple[str, ...]:
+    addresses = tuple(_address(v) for v in values)
+    if not addresses:
+        msg = "keep at least one address"
+        raise InvalidValueError(msg)
+    return addresses
+
+
+@attrs.frozen
+class KeepOnly(Edit):
+    """Keep only polling entries at *addresses* (``clear-trusted-servers --keep``).
+
+    Listening entries stay. Refuses to leave a polling Tentacle with nothing
+    to poll.
+
+    .. versionadded:: 0.1.0
+    """
+
+    addresses: tuple[str, ...] = attrs.field(converter=_addresses)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Drop the other polling entries.
+
+        Raises:
+            FleetError: none of the addresses is polled.
+        """
+        new = doc.trusted_servers.keep_only(self.addresses)
+        _keep_polling(doc, new, "keeping only " + ", ".join(self.addresses))
+        doc.trusted_servers = new
+
+    def describe(self) -> str:
+        """The addresses kept."""
+        return f"keep only {', '.join(self.addresses)}"
+
+
+def _check_setting(key: str, value: str | None) -> None:
+    """Refuse, once and up front, a value no file could store."""
+    loads(b"<octopus-settings />").set(key, value)
+
+
+@attrs.frozen
+class SetKey(Edit):
+    """Set one setting, as Tentacle would store it (`TentacleConfig.set`).
+
+    The value of a secret key never shows in `describe` or the repr.
+
+    Raises:
+        InvalidValueError: on construction, a value the key cannot hold.
+
+    .. versionadded:: 0.1.0
+    """
+
+    key: str
+    value: str | None = attrs.field(repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        _check_setting(self.key, self.value)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Set it."""
+        doc.set(self.key, self.value)
+
+    def describe(self) -> str:
+        """Key and value (``***`` for a secret)."""
+        shown = REDACTED if is_secret_key(self.key) else repr(self.value)
+        return f"set {self.key} = {shown}"
+
+
+@attrs.frozen
+class UnsetKey(Edit):
+    """Remove one setting's element(s); a missing key is not an error.
+
+    .. versionadded:: 0.1.0
+    """
+
+    key: str
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Remove it."""
+        doc.delete(self.key, missing_ok=True)
+
+    def describe(self) -> str:
+        """The key."""
+        return f"unset {self.key}"
+
+
+def _count(value: int) -> int:
+    checked: object = value
+    if (
+        not isinstance(checked, int)
+        or isinstance(checked, bool)
+        or not 1 <= value <= 2**31 - 1
+    ):
+        msg = f"the polling connection count is a whole number from 1, not {value!r}"
+        raise InvalidValueError(msg)
+    return value
+
+
+@attrs.frozen
+class SetPollingConnectionCount(Edit):
+    """Set ``Tentacle.Communication.PollingConnectionCount`` (connections per node).
+
+    .. versionadded:: 0.1.0
+    """
+
+    count: int = attrs.field(converter=_count)
+
+    def apply(self, doc: TentacleConfig) -> None:
+        """Set it."""
+        doc.polling_connection_count = self.count
+
+    def describe(self) -> str:
+        """The count."""
+        return f"set the polling connection count to {self.count}"

@@ -1,0 +1,373 @@
+"""The ``Tentacle.Communication.TrustedOctopusServers`` array, with Tentacle's rules.
+
+Tentacle keeps the servers it trusts (and, for polling, the addresses it polls)
+in one setting whose value is a JSON array::
+
+    [{"Thumbprint":"<SHA-1>","CommunicationStyle":2,"Address":"https://node1:10943",
+      "Squid":null,"SubscriptionId":"poll://abcdefghjkmnpqrstuvw/"}, ...]
+
+An HA cluster shows up as one polling entry per node, all with the same
+thumbprint and the same ``SubscriptionId``. `TrustedServers` reads everything
+Tentacle reads, writes what Tentacle writes, and keeps the exact text of an
+array nobody changed.
+
+Where this module deliberately differs from Tentacle, for safety:
+
+- an updated entry keeps its position (Tentacle moves it to the end), so diffs
+  stay minimal;
+- thumbprints are compared ignoring case everywhere and written upper-case
+  (Tentacle's polling client compares them case-sensitively, so a lower-case
+  thumbprint silently breaks polling);
+- unknown JSON fields are kept (Tentacle drops them on its next write);
+- `TrustedServers.keep_only` keeps listening entries instead of crashing on
+  them, as ``clear-trusted-servers`` does;
+- an array laid out across lines keeps its layout when edited (Tentacle
+  rewrites it on one line).
+
+The JSON text itself (reading with positioned errors, layouts, Newtonsoft's
+escapes) is handled by the private `tentacle_ha.servers._json`.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Sequence
+from typing import Any
+from typing import overload
+
+import attrs
+
+from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import TrustedServersError
+from tentacle_ha.servers import _json as _servers_json
+from tentacle_ha.servers._entry import TRUSTED_SERVERS_KEY
+from tentacle_ha.servers._entry import CommunicationStyle
+from tentacle_ha.servers._entry import TrustedServer
+from tentacle_ha.servers._entry import generate_subscription_id
+from tentacle_ha.servers._entry import normalize_thumbprint
+from tentacle_ha.servers._entry import same_address
+from tentacle_ha.servers._entry import thumbprint_key
+
+__all__ = ["TrustedServers"]
+
+
+class TrustedServers(Sequence[TrustedServer]):
+    """An immutable list of `TrustedServer` entries, with Tentacle's operations.
+
+    Every operation returns a new `TrustedServers`; the original is unchanged.
+    `to_json` gives back the exact original text while the entries are the
+    ones that were parsed, and otherwise renders as Tentacle would (keeping a
+    multi-line layout, see the module docstring).
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = ("_layout", "_parsed", "_servers", "_source")
+
+    def __init__(
+        self,
+        servers: Iterable[TrustedServer] = (),
+        *,
+        _source: str | None = None,
+        _parsed: tuple[TrustedServer, ...] | None = None,
+        _layout: _servers_json.Layout | None = None,
+    ) -> None:
+        self._servers = tuple(servers)
+        items: tuple[object, ...] = self._servers
+        for server in items:
+            if not isinstance(server, TrustedServer):
+                msg = f"TrustedServers holds TrustedServer, not {type(server).__name__}"
+                raise TypeError(msg)
+        self._source = _source
+        self._parsed = _parsed
+        self._layout = _layout
+
+    # -- reading and writing -------------------------------------------------
+
+    @classmethod
+    def from_json(
+        cls,
+        text: str | None,
+        *,
+        locate: Callable[[int], tuple[str | None, int, int]] | None = None,
+    ) -> TrustedServers:
+        """Parse the setting's value (None or blank = empty, as Tentacle reads it).
+
+        Args:
+            text: the JSON text.
+            locate: maps an index into *text* to ``(path, line, col)`` for
+                error messages; by default positions are inside *text*.
+
+        Raises:
+            TrustedServersError: broken JSON, not an array, an entry that is not
+                an object or has no Thumbprint, an unknown style.
+        """
+        if text is None or not text.strip():
+            return cls(_source=text, _parsed=())
+
+        try:
+            servers = _servers_json.parse_fast(text)
+        except (ValueError, TypeError):
+            servers = None
+        if servers is not None:
+            return cls(servers, _source=text, _parsed=servers)
+        try:
+            servers, spans = _servers_json.parse(text)
+        except _servers_json.LocatedError as exc:
+            if locate is not None:
+                path, line, col = locate(exc.index)
+            else:
+                path = None
+                line = text.count("\n", 0, exc.index) + 1
+                col = exc.index - (text.rfind("\n", 0, exc.index) + 1) + 1
+            raise TrustedServersError(
+                f"{TRUSTED_SERVERS_KEY}: {exc}", path=path, line=line, col=col
+            ) from None
+        return cls(
+            servers,
+            _source=text,
+            _parsed=servers,
+            _layout=_servers_json.detect_layout(text, spans),
+        )
+
+    def to_json(self) -> str:
+        """The JSON text to store: the original text when nothing changed."""
+        if self._source is not None and self._servers == self._parsed:
+            return self._source
+        if self._layout is None:
+            self._layout = _servers_json.Layout()
+            source = self._source
+            if source is not None and _servers_json.has_layout(source):
+                self._layout = _servers_json.detect_layout(
+                    source, _servers_json.parse(source)[1]
+                )
+        return self._layout.render(self._servers)
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """Plain dicts, as Tentacle serialises each entry (for ``--json`` output)."""
+        return [server.to_dict() for server in self._servers]
+
+    def _with(self, servers: Iterable[TrustedServer]) -> TrustedServers:
+        return TrustedServers(
+            servers, _source=self._source, _parsed=self._parsed, _layout=self._layout
+        )
+
+    # -- sequence protocol ---------------------------------------------------
+
+    @overload
+    def __getitem__(self, index: int) -> TrustedServer: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[TrustedServer, ...]: ...
+    def __getitem__(
+        self, index: int | slice
+    ) -> TrustedServer | tuple[TrustedServer, ...]:
+        return self._servers[index]
+
+    def __len__(self) -> int:
+        return len(self._servers)
+
+    def __iter__(self) -> Iterator[TrustedServer]:
+        return iter(self._servers)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TrustedServers):
+            return self._servers == other._servers
+        if isinstance(other, (list, tuple)):
+            return list(self._servers) == list(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._servers)
+
+    def __repr__(self) -> str:
+        return f"TrustedServers({list(self._servers)!r})"
+
+    # -- queries -------------------------------------------------------------
+
+    def polling(self) -> tuple[TrustedServer, ...]:
+        """The entries Tentacle polls."""
+        return tuple(s for s in self._servers if s.is_polling)
+
+    def for_thumbprint(self, thumbprint: str) -> tuple[TrustedServer, ...]:
+        """Entries with this thumbprint, compared ignoring case."""
+        wanted = thumbprint.strip().upper()
+        return tuple(s for s in self._servers if s.thumbprint.upper() == wanted)
+
+    def subscription_id_for(self, thumbprint: str) -> str | None:
+        """The SubscriptionId of the first polling entry for *thumbprint*, if any.
+
+        This is the ID ``poll-server`` copies to a new node's entry.
+        """
+        for server in self.for_thumbprint(thumbprint):
+            if server.is_polling and server.subscription_id:
+                return server.subscription_id
+        return None
+
+    # -- operations ----------------------------------------------------------
+
+    def add_or_update(self, server: TrustedServer) -> TrustedServers:
+        """Tentacle's ``AddOrUpdateTrustedOctopusServer``, keeping the position.
+
+        An entry with the same thumbprint (ignoring case) and the same address
+        is replaced where it stands (Tentacle removes it and appends the new
+        one at the end); otherwise *server* is appended. Hand-edited duplicates
+        of the match are removed, leaving one entry.
+        """
+        out: list[TrustedServer] = []
+        replaced = False
+        for existing in self._servers:
+            if existing.matches(server):
+                if not replaced:
+                    out.append(server)
+                    replaced = True
+                continue
+            out.append(existing)
+        if not replaced:
+            out.append(server)
+        return self._with(out)
+
+    def add_polling(
+        self,
+        thumbprint: str,
+        address: str,
+        *,
+        subscription_id: str | None = None,
+    ) -> TrustedServers:
+        """Add (or update) a polling entry for one node, as ``poll-server`` does.
+
+        The SubscriptionId is, in order: *subscription_id* when given, the one
+        of the existing polling entry for this thumbprint (compared ignoring
+        case; Tentacle compares exactly), or a new one (where ``poll-server``
+        would fail and ask for ``register-with`` first).
+
+        Raises:
+            InvalidValueError: bad thumbprint, address or subscription ID.
+        """
+        thumb = normalize_thumbprint(thumbprint)
+        sub = subscription_id or self.subscription_id_for(thumb)
+        if sub is None:
+            sub = generate_subscription_id()
+        return self.add_or_update(
+            TrustedServer.polling(thumb, address, subscription_id=sub)
+        )
+
+    def add_listening(self, thumbprint: str) -> TrustedServers:
+        """Trust *thumbprint* for listening, as ``configure --trust`` does."""
+        return self.add_or_update(TrustedServer.listening(thumbprint))
+
+    def remove(
+        self, *, thumbprint: str | None = None, address: str | None = None
+    ) -> TrustedServers:
+        """Remove entries by thumbprint (ignoring case), by address, or both.
+
+        With both, only entries matching both go. Tentacle's ``--remove-trust``
+        compares thumbprints exactly; we ignore case, because the listener's
+        trust check does too.
+
+        Raises:
+            InvalidValueError: neither given.
+        """
+        if thumbprint is None and address is None:
+            msg = "remove needs a thumbprint, an address, or both"
+            raise InvalidValueError(msg)
+        wanted = thumbprint.strip().upper() if thumbprint is not None else None
+
+        def hit(server: TrustedServer) -> bool:
+            if wanted is not None and server.thumbprint.upper() != wanted:
+                return False
+            return address is None or same_address(server.address, address)
+
+        return self._with(s for s in self._servers if not hit(s))
+
+    def rotate(self, old: str, new: str, *, staged: bool = False) -> TrustedServers:
+        """Move trust from certificate *old* to *new*, like ``update-trust``.
+
+        Direct (the default): every entry with thumbprint *old* (ignoring case)
+        gets *new*, in place; where an entry for *new* at the same address is
+        already there (a staged rotation), the old entry just goes, so there
+        are no duplicates (Tentacle's ``update-trust`` would leave two).
+
+        Staged: a copy with *new* is inserted right after each such entry
+        (same address, style and SubscriptionId), so the Tentacle trusts both
+        during the rotation; call `rotate` again without *staged*, or `remove`
+        the old thumbprint, to finish.
+
+        Raises:
+            InvalidValueError: *new* is not a thumbprint.
+        """
+        new_thumb = normalize_thumbprint(new)
+        wanted = thumbprint_key(old)
+        if wanted == new_thumb:
+            return self  # nothing to move
+        out: list[TrustedServer] = []
+        for server in self._servers:
+            if thumbprint_key(server.thumbprint) != wanted:
+                out.append(server)
+                continue
+            moved = attrs.evolve(server, thumbprint=new_thumb)
+            if staged:
+                out.append(server)
+            already = any(s.matches(moved) for s in self._servers) or any(
+                s.matches(moved) for s in out
+            )
+            if not already:
+                out.append(moved)
+        return self._with(out)
+
+    def keep_only(
+        self, addresses: Iterable[str], *, keep_listening: bool = True
+    ) -> TrustedServers:
+        """Keep only entries polling one of *addresses* (``clear-trusted-servers``).
+
+        Addresses compare as URIs (ignoring case, default ports); ``http://``
+        is read as ``https://``, as Tentacle does. Listening entries (no
+        address) are kept unless *keep_listening* is false; Tentacle's command
+        crashes on them.
+        """
+        keep = [re.sub(r"(?i)^http://", "https://", a.strip()) for a in addresses]
+
+        def kept(server: TrustedServer) -> bool:
+            if server.address is None:
+                return keep_listening
+            return any(same_address(server.address, a) for a in keep)
+
+        return self._with(s for s in self._servers if kept(s))
+
+    def changes(self, before: TrustedServers) -> list[str]:
+        """One line per entry added (``+``), removed (``-``) or changed (``~``).
+
+        For people reading a diff of the one-line JSON array.
+        """
+
+        def line(mark: str, server: TrustedServer) -> str:
+            style = server.communication_style
+            kind = {
+                CommunicationStyle.TENTACLE_ACTIVE: "polling",
+                CommunicationStyle.TENTACLE_PASSIVE: "listening",
+            }.get(style, style.octopus_name)
+            where = server.address or "(no address)"
+            sub = f" {server.subscription_id}" if server.subscription_id else ""
+            return f"{mark} {kind} {where} {server.thumbprint}{sub}"
+
+        out: list[str] = []
+        matched: list[TrustedServer] = []
+        for old in before:
+            twin = next((s for s in self._servers if s.matches(old)), None)
+            if twin is None:
+                out.append(line("-", old))
+            elif twin != old:
+                out.append(line("~", twin))
+                matched.append(twin)
+            else:
+                matched.append(twin)
+        out.extend(line("+", s) for s in self._servers if s not in matched)
+        return out
+
+    def replace_all(self, servers: Iterable[TrustedServer]) -> TrustedServers:
+        """The same list object style (layout) with other entries."""
+        return self._with(servers)

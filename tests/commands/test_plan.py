@@ -1,0 +1,213 @@
+"""plan.py: command plans per Tentacle, per layout and shell, golden and exact."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import attrs
+import pytest
+
+from tentacle_ha import commands
+from tentacle_ha import config
+from tentacle_ha._secret import Secret
+from tentacle_ha.cluster import Layout
+from tentacle_ha.cluster import TargetOS
+from tentacle_ha.cluster import Tentacle
+from tentacle_ha.cluster import load_cluster
+from tentacle_ha.cluster.layout import desired_servers
+from tentacle_ha.commands.plan import plan_migration
+from tentacle_ha.commands.plan import plan_registration
+from tentacle_ha.servers import TrustedServers
+
+EXAMPLES = Path(__file__).parent.parent.parent / "examples"
+GOLDEN = Path(__file__).parent.parent / "golden" / "plans"
+LAYOUTS = {layout: EXAMPLES / f"cluster-{layout}.toml" for layout in Layout}
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="")
+    expected = path.read_text(encoding="utf-8")
+    if text != expected:
+        diff = difflib.unified_diff(
+            expected.splitlines(), text.splitlines(), "golden", "actual", lineterm=""
+        )
+        pytest.fail("\n".join(diff))
+
+
+@pytest.mark.parametrize("layout", list(Layout), ids=str)
+@pytest.mark.parametrize("shell", list(commands.SHELLS))
+def test_registration_golden(layout: Layout, shell: commands.Shell) -> None:
+    """The registration plan of every example Tentacle matches its golden script."""
+    cluster = load_cluster(LAYOUTS[layout])
+    text = "\n".join(
+        plan_registration(cluster, t).render(shell=shell) for t in cluster.tentacles
+    )
+    suffix = {"posix": "sh", "powershell": "ps1", "cmd": "cmd"}[shell]
+    _golden(f"register-{layout}.{suffix}", text)
+
+
+@pytest.mark.parametrize("layout", list(Layout), ids=str)
+def test_registration_shape(layout: Layout) -> None:
+    """Register once, poll-server for each further address, then restart."""
+    cluster = load_cluster(LAYOUTS[layout])
+    addresses = cluster.comms_addresses()
+    for tentacle in cluster.tentacles:
+        plan = plan_registration(cluster, tentacle)
+        names = [p.command.command for p in plan.commands]
+        first = "register-worker" if tentacle.kind == "worker" else "register-with"
+        assert names == [first] + ["poll-server"] * (len(addresses) - 1) + ["service"]
+        for planned in plan.commands:
+            allowed = commands.TENTACLE_OPTIONS[planned.command.command]
+            assert {o.name for o in planned.command.options} <= set(allowed)
+
+
+def test_every_address_is_polled_as_tentacle_derives_it() -> None:
+    """Each command's comms options derive (Tentacle's rules) to a cluster address."""
+    for path in LAYOUTS.values():
+        cluster = load_cluster(path)
+        plan = plan_registration(cluster, cluster.tentacles[0])
+        derived = []
+        for planned in plan.commands[:-1]:
+            opts = {o.name: o.value for o in planned.command.options}
+            port = opts.get("server-comms-port")
+            derived.append(
+                commands.derive_comms_address(
+                    server=cluster.server_url,
+                    comms_address=opts.get("server-comms-address"),  # type: ignore[arg-type]
+                    comms_port=int(str(port)) if port is not None else None,
+                    web_socket=opts.get("server-web-socket"),  # type: ignore[arg-type]
+                )
+            )
+        assert tuple(derived) == cluster.comms_addresses()
+
+
+def test_api_key_never_printed_unless_revealed() -> None:
+    """Plans refer to $OCTOPUS_API_KEY; the key shows only when revealed."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    key = Secret("API-SECRETSECRETSECRET")
+    plan = plan_registration(cluster, cluster.tentacles[0], api_key=key)
+    hidden = plan.render() + repr(plan) + str(plan.to_dict())
+    assert "SECRETSECRET" not in hidden
+    assert '"$OCTOPUS_API_KEY"' in plan.render(shell="posix")
+    assert "$env:OCTOPUS_API_KEY" in plan.render(shell="powershell")
+    assert "%OCTOPUS_API_KEY%" in plan.render(shell="cmd")
+    assert "API-***" in str(plan.argvs())
+    assert "API-SECRETSECRETSECRET" in plan.render(reveal_secrets=True)
+    assert "API-SECRETSECRETSECRET" in str(plan.argvs(reveal_secrets=True))
+
+
+def test_offline_registration_uses_reuse_thumbprint() -> None:
+    """--offline plans poll-server --reuse-server-thumbprint without API options."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_PORT])
+    plan = plan_registration(cluster, cluster.tentacles[0], offline=True)
+    for planned in plan.commands[1:-1]:
+        names = [o.name for o in planned.command.options]
+        assert "reuse-server-thumbprint" in names
+        assert "server" not in names
+        assert "apiKey" not in names
+
+
+def test_executable_by_os_and_override() -> None:
+    """Linux and Windows defaults, and the per-Tentacle override."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    linux = Tentacle(os=TargetOS.LINUX, environments=("P",), roles=("r",))
+    windows = attrs.evolve(linux, os=TargetOS.WINDOWS)
+    custom = attrs.evolve(linux, executable="/usr/local/bin/Tentacle")
+    assert plan_registration(cluster, linux).executable == commands.LINUX_EXECUTABLE
+    assert plan_registration(cluster, windows).executable == commands.WINDOWS_EXECUTABLE
+    assert plan_registration(cluster, custom).argvs()[0][0] == "/usr/local/bin/Tentacle"
+    assert plan_registration(cluster, windows).render().startswith("# ")
+    assert "& 'C:\\Program Files" in plan_registration(cluster, windows).render()
+
+
+def _linux_doc() -> config.TentacleConfig:
+    return config.load(
+        Path(__file__).parent.parent / "corpus" / "valid" / "linux-ha-3node.config"
+    )
+
+
+def test_migration_converged_is_empty() -> None:
+    """A converged Tentacle needs no commands."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    current = desired_servers(cluster, TrustedServers())
+    plan = plan_migration(cluster, cluster.tentacles[0], current)
+    assert plan.commands == ()
+
+
+def test_migration_to_load_balancer() -> None:
+    """Per-node to LB: poll the LB first, then clear-trusted-servers --keep, restart."""
+    per_node = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    lb = attrs.evolve(
+        load_cluster(LAYOUTS[Layout.LOAD_BALANCER]), thumbprint=per_node.thumbprint
+    )
+    current = desired_servers(per_node, TrustedServers())
+    plan = plan_migration(lb, lb.tentacles[0], current)
+    names = [p.command.command for p in plan.commands]
+    assert names == ["poll-server", "clear-trusted-servers", "service"]
+    keep = [o.value for o in plan.commands[1].command.options if o.name == "keep"]
+    assert keep == list(lb.comms_addresses())
+    _golden("migrate-to-load-balancer.sh", plan.render())
+
+
+def test_migration_rotation_uses_update_trust_and_says_so() -> None:
+    """A new cluster certificate maps to update-trust, with a note about staging."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    current = desired_servers(cluster, TrustedServers())
+    rotated = attrs.evolve(cluster, thumbprint="1" * 40)
+    plan = plan_migration(rotated, cluster.tentacles[0], current)
+    assert [p.command.command for p in plan.commands] == ["update-trust", "service"]
+    assert any("--retire-thumbprint" in note for note in plan.notes)
+
+
+def test_migration_fresh_tentacle_registers() -> None:
+    """A Tentacle with nothing for this cluster registers first, then polls the rest."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_PORT])
+    plan = plan_migration(cluster, cluster.tentacles[0], TrustedServers())
+    names = [p.command.command for p in plan.commands]
+    assert names[0] in {"register-with", "register-worker"}
+    assert names[1:] == ["poll-server"] * (len(cluster.nodes) - 1) + ["service"]
+
+
+def test_migration_offline_only_when_first_entry_is_the_clusters() -> None:
+    """--reuse-server-thumbprint is used only when it would copy the right entry."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    one = TrustedServers().add_polling(cluster.thumbprint, cluster.comms_addresses()[0])
+    plan = plan_migration(cluster, cluster.tentacles[0], one, offline=True)
+    assert all(
+        "reuse-server-thumbprint" in [o.name for o in p.command.options]
+        for p in plan.commands
+        if p.command.command == "poll-server"
+    )
+    listening_first = (
+        TrustedServers()
+        .add_listening("2" * 40)
+        .add_polling(cluster.thumbprint, cluster.comms_addresses()[0])
+    )
+    plan = plan_migration(cluster, cluster.tentacles[0], listening_first, offline=True)
+    assert any("API variant" in n for n in plan.notes)
+    assert all(
+        "reuse-server-thumbprint" not in [o.name for o in p.command.options]
+        for p in plan.commands
+    )
+
+
+def test_migration_notes_for_what_tentacle_cannot_do() -> None:
+    """Normalising and clear-trusted-servers with listening entries come with notes."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    doc = _linux_doc()
+    lowered = TrustedServers(
+        attrs.evolve(s, thumbprint=cluster.thumbprint.lower(), address=a)
+        for s, a in zip(doc.trusted_servers, cluster.comms_addresses(), strict=True)
+    ).add_listening("2" * 40)
+    plan = plan_migration(cluster, cluster.tentacles[0], lowered)
+    assert any("fixing in place" in n for n in plan.notes)
+    shrunk = attrs.evolve(cluster, nodes=cluster.nodes[:2])
+    plan = plan_migration(
+        shrunk, cluster.tentacles[0], desired_servers(cluster, lowered)
+    )
+    assert any("listening" in n for n in plan.notes)
