@@ -61,3 +61,39 @@ def test_every_public_module_has_sorted_all() -> None:
 def test_version_is_a_string() -> None:
     """__version__ is a plain version string."""
     assert tentacle_ha.__version__.count(".") == 2
+
+
+# Each wing's face re-exports the whole __all__ of the modules that implement it.
+FACES = {
+    "check": ("_checks",),
+    "cli": ("_main",),
+    "cluster": ("_model", "_reader"),
+    "commands": ("_command",),
+    "config": ("_document",),
+    "fleet": ("_plan_apply",),
+    "servers": ("_entry", "_model"),
+    "testing": ("_fakes",),
+}
+
+
+def test_each_wing_face_lists_exactly_its_modules_names() -> None:
+    """A wing's __all__ is the union of its implementation modules' __all__."""
+    for wing, parts in FACES.items():
+        face = importlib.import_module(f"tentacle_ha.{wing}")
+        expected: set[str] = set()
+        for part in parts:
+            module = importlib.import_module(f"tentacle_ha.{wing}.{part}")
+            expected |= set(module.__all__)
+            for name in module.__all__:
+                assert getattr(face, name) is getattr(module, name), (wing, name)
+        assert set(face.__all__) == expected, wing
+        assert len(face.__all__) == len(expected), f"{wing}: duplicates in __all__"
+
+
+def test_every_public_submodule_has_all_of_names_it_has() -> None:
+    """Public modules inside the wings (layout, plan, lb, ...) declare __all__ too."""
+    for info in pkgutil.walk_packages(tentacle_ha.__path__, "tentacle_ha."):
+        if any(part.startswith("_") for part in info.name.split(".")[1:]):
+            continue
+        module = importlib.import_module(info.name)
+        assert all(hasattr(module, n) for n in module.__all__), info.name

@@ -47,7 +47,3 @@ __all__ = [
     "run_checks_sync",
     "thumbprint",
 ]
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

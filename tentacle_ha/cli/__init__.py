@@ -11,7 +11,3 @@ from tentacle_ha.cli._main import main
 __all__ = [
     "main",
 ]
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

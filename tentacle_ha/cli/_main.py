@@ -24,7 +24,7 @@ from tentacle_ha import __version__
 from tentacle_ha import check as _check
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
-from tentacle_ha.check import targets as _checks_for
+from tentacle_ha.check import targets as _targets
 from tentacle_ha.cli._fleet import register as _register_fleet
 from tentacle_ha.cli._util import Out as _Out
 from tentacle_ha.cli._util import add_backup_option
@@ -415,7 +415,7 @@ def _cmd_lb(args: argparse.Namespace, io: _Out) -> int:
 
 
 def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
-    code, text = _checks_for.check_command(
+    code, text = _targets.check_command(
         args.config,
         cluster=args.cluster,
         json_output=args.json,

@@ -29,7 +29,3 @@ __all__ = [
     "load",
     "loads",
 ]
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

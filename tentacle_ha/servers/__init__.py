@@ -30,7 +30,3 @@ __all__ = [
     "same_address",
     "thumbprint_key",
 ]
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

@@ -44,7 +44,7 @@ import attrs
 
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import TrustedServersError
-from tentacle_ha.servers import _json as _servers_json
+from tentacle_ha.servers import _json
 from tentacle_ha.servers._entry import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers._entry import CommunicationStyle
 from tentacle_ha.servers._entry import TrustedServer
@@ -75,7 +75,7 @@ class TrustedServers(Sequence[TrustedServer]):
         *,
         _source: str | None = None,
         _parsed: tuple[TrustedServer, ...] | None = None,
-        _layout: _servers_json.Layout | None = None,
+        _layout: _json.Layout | None = None,
     ) -> None:
         self._servers = tuple(servers)
         items: tuple[object, ...] = self._servers
@@ -111,14 +111,14 @@ class TrustedServers(Sequence[TrustedServer]):
             return cls(_source=text, _parsed=())
 
         try:
-            servers = _servers_json.parse_fast(text)
+            servers = _json.parse_fast(text)
         except (ValueError, TypeError):
             servers = None
         if servers is not None:
             return cls(servers, _source=text, _parsed=servers)
         try:
-            servers, spans = _servers_json.parse(text)
-        except _servers_json.LocatedError as exc:
+            servers, spans = _json.parse(text)
+        except _json.LocatedError as exc:
             if locate is not None:
                 path, line, col = locate(exc.index)
             else:
@@ -132,7 +132,7 @@ class TrustedServers(Sequence[TrustedServer]):
             servers,
             _source=text,
             _parsed=servers,
-            _layout=_servers_json.detect_layout(text, spans),
+            _layout=_json.detect_layout(text, spans),
         )
 
     def to_json(self) -> str:
@@ -140,12 +140,10 @@ class TrustedServers(Sequence[TrustedServer]):
         if self._source is not None and self._servers == self._parsed:
             return self._source
         if self._layout is None:
-            self._layout = _servers_json.Layout()
+            self._layout = _json.Layout()
             source = self._source
-            if source is not None and _servers_json.has_layout(source):
-                self._layout = _servers_json.detect_layout(
-                    source, _servers_json.parse(source)[1]
-                )
+            if source is not None and _json.has_layout(source):
+                self._layout = _json.detect_layout(source, _json.parse(source)[1])
         return self._layout.render(self._servers)
 
     def to_list(self) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import io
 
-from tentacle_ha.cli import _fleet as _cli_fleet
+from tentacle_ha.cli import _fleet
 from tentacle_ha.cli._util import Out
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.fleet._fleetgen import ADDRESSES
@@ -40,13 +40,13 @@ class _TTY(io.StringIO):
 def run_fleet_cli(*argv: str, tty: bool = False) -> tuple[int, str, str]:
     """Run ``tentacle-ha fleet ...`` in-process: (exit code, stdout, stderr).
 
-    The parser is built with `tentacle_ha.cli._fleet.register`, as cli.py
-    does; usage errors give exit code 2 and errors exit code 1, as
-    `tentacle_ha.cli.main` gives them.
+    The parser is built with `tentacle_ha.cli._fleet.register`, as
+    `tentacle_ha.cli._main` does; usage errors give exit code 2 and errors
+    exit code 1, as `tentacle_ha.cli.main` gives them.
     With *tty*, stderr claims to be a terminal (to see the progress line).
     """
     parser = argparse.ArgumentParser(prog="tentacle-ha")
-    _cli_fleet.register(parser.add_subparsers(dest="command", required=True))
+    _fleet.register(parser.add_subparsers(dest="command", required=True))
     out, err = io.StringIO(), (_TTY() if tty else io.StringIO())
     try:
         args = parser.parse_args(argv)
