@@ -53,6 +53,7 @@ from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InternalError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import KeyNotFoundError
+from tentacle_ha.errors import NotRegularFileError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.errors import TrustedServersError
 from tentacle_ha.errors import UnsafeXMLError
@@ -127,6 +128,7 @@ __all__ = [
     "Layout",
     "Node",
     "NodeTarget",
+    "NotRegularFileError",
     "Option",
     "OptionKind",
     "PlannedCommand",

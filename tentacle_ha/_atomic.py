@@ -1,14 +1,30 @@
-"""Private: write a file atomically, keeping its mode and owner.
+"""Private: the file primitives of the one safe writer (`tentacle_ha._writer`).
 
-The new bytes go to a temporary file in the same folder, which is flushed,
-fsynced and renamed over the target with `os.replace`; then the folder is
-fsynced so the rename itself survives a power cut. A reader sees the old file
-or the new one, never a mix, and a failure at any point leaves the old file as
-it was. (Tentacle itself truncates and rewrites its file in place.)
+Reading: `read_regular` / `read_fd` open with ``O_NONBLOCK`` (and
+``O_NOFOLLOW`` when asked), ``fstat`` the descriptor and refuse anything that
+is not a regular file at once (a FIFO, a device such as ``/dev/zero``, a
+folder), and read at most `MAX_FILE_SIZE` + 1 bytes. Nothing blocks, nothing
+reads without bound.
 
-Temporary files are named ``.<name>.<random>.tentacle-ha-tmp`` so that no
-discovery mistakes them for configs, and `remove_stale_temp_files` can clean
-up after a process that was killed mid-write.
+Writing: the new bytes go to a temporary file created with ``O_CREAT |
+O_EXCL | O_NOFOLLOW`` in the same folder under an unpredictable name
+(``.<name>.<pid>-<random>.tentacle-ha-tmp``, so discovery never takes it for
+a config and a cleaner can tell whether its writer is alive), flushed,
+fsynced, renamed over the target and the folder fsynced, all relative to one
+folder descriptor (``dir_fd=``) so a folder swapped meanwhile cannot redirect
+the write. A reader sees the old file or the new one, never a mix; a failure
+at any point leaves the old file as it was. (Tentacle itself truncates and
+rewrites its file in place.)
+
+Backups: a *new* file beside the config, created ``O_CREAT | O_EXCL |
+O_NOFOLLOW``: ``<name><suffix>``, or when that path exists in any form (file,
+folder, symlink), ``<name><suffix>.1``, ``.2``, ... An existing path is never
+followed, reused or overwritten. The backup gets the config's owner and group
+where the process may set them and the config's permission bits (owner-only
+bits when the owner could not be set), never wider.
+
+Windows has no ``O_NOFOLLOW`` and no ``dir_fd``: there the same steps run on
+paths (today's checks: regular file, ``O_EXCL`` names).
 """
 
 from __future__ import annotations
@@ -16,99 +32,218 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import stat
-import tempfile
 from pathlib import Path
 from typing import Final
 
+from tentacle_ha.errors import FileTooLargeError
+from tentacle_ha.errors import NotRegularFileError
 from tentacle_ha.errors import WriteError
 
-__all__ = ["TEMP_SUFFIX", "read_bytes", "remove_stale_temp_files", "write_atomic"]
+__all__ = [
+    "MAX_FILE_SIZE",
+    "TEMP_SUFFIX",
+    "create_backup",
+    "describe",
+    "fsync_folder",
+    "is_stale_temp",
+    "open_folder",
+    "read_bytes",
+    "read_fd",
+    "read_regular",
+    "write_atomic",
+    "write_temp",
+]
+
+MAX_FILE_SIZE: Final = 16 * 1024 * 1024
+"""Files larger than this are refused unread (a real one is a few KiB)."""
 
 TEMP_SUFFIX: Final = ".tentacle-ha-tmp"
 
+MAX_BACKUPS: Final = 10_000
+"""Numbered backups tried (``.bak``, ``.bak.1`` ...) before giving up."""
 
-def _fsync_folder(folder: Path) -> None:
-    if os.name != "posix":  # pragma: no cover - Windows has no folder fsync
-        return
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK: Final = getattr(os, "O_NONBLOCK", 0)
+_BINARY: Final = getattr(os, "O_BINARY", 0)
+_CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
+
+DIR_FD: Final = os.open in os.supports_dir_fd and os.replace in os.supports_dir_fd
+"""Whether opens and renames can be made relative to a folder descriptor."""
 
 
-def _describe(exc: OSError) -> str:
+def describe(exc: OSError) -> str:
+    """``reason (ENAME)`` for an OSError, without the file name."""
     name = errno.errorcode.get(exc.errno or 0, "")
     reason = exc.strerror or str(exc)
     return f"{reason} ({name})" if name else reason
 
 
-def write_atomic(
-    path: str | os.PathLike[str],
-    data: bytes,
-    *,
-    backup_suffix: str | None = None,
-    fsync: bool = True,
-) -> None:
-    """Replace *path* with *data* atomically.
+def not_regular(mode: int, shown: str) -> NotRegularFileError:
+    """The error for a path that is not a regular file (never read)."""
+    if stat.S_ISDIR(mode):
+        what = "is a folder, not a config file"
+    elif stat.S_ISFIFO(mode):
+        what = "is a FIFO (named pipe), not a regular file; not read"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        what = "is a device, not a regular file; not read"
+    elif stat.S_ISSOCK(mode):
+        what = "is a socket, not a regular file; not read"
+    else:
+        what = "is not a regular file; not read"
+    return NotRegularFileError(what, path=shown)
 
-    A symlink is followed: its target is replaced and the link stays. The
-    file's mode bits are kept, and its owner and group where the process may
-    set them. A new file gets mode 0o600 (Tentacle.config holds secrets).
 
-    Args:
-        path: the file to write.
-        data: its new content.
-        backup_suffix: when given, the previous bytes are first written
-            (atomically too) to ``path + backup_suffix``.
-        fsync: flush to disk before and after the rename (leave on, except in
-            throwaway folders).
+# -- reading -----------------------------------------------------------------
+
+
+def read_fd(
+    fd: int, shown: str, *, limit: int = MAX_FILE_SIZE
+) -> tuple[bytes, os.stat_result]:
+    """Read the whole regular file open on *fd*, from its start, bounded.
 
     Raises:
-        WriteError: anything failed; the original file is intact and no
-            temporary file is left behind.
+        NotRegularFileError: *fd* is not a regular file; nothing read.
+        FileTooLargeError: over *limit* (at most *limit* + 1 bytes read).
+        OSError: as `os.read` does.
     """
-    target = Path(os.path.realpath(path))
-    folder = target.parent
-    try:
-        old = target.stat()
-    except FileNotFoundError:
-        old = None
-    except OSError as exc:
-        raise WriteError(f"cannot read {_describe(exc)}", path=str(path)) from exc
-    if old is not None and not _is_regular(old.st_mode):
-        raise WriteError("not a regular file", path=str(path))
-    if backup_suffix and old is not None:
-        previous = read_bytes(target)
-        write_atomic(
-            target.with_name(target.name + backup_suffix), previous, fsync=fsync
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise not_regular(info.st_mode, shown)
+    if info.st_size > limit:
+        raise FileTooLargeError(
+            f"file is {info.st_size} bytes; the limit is {limit}", path=shown
         )
-    tmp = Path()
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = os.read(fd, max(info.st_size + 1 - size, 65536))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise FileTooLargeError(f"file grew over {limit} bytes", path=shown)
+    return b"".join(chunks), info
+
+
+def read_regular(
+    path: str | os.PathLike[str],
+    *,
+    limit: int = MAX_FILE_SIZE,
+    follow_symlinks: bool = True,
+    dir_fd: int | None = None,
+    shown: str | None = None,
+) -> tuple[bytes, os.stat_result]:
+    """Open *path* without blocking, refuse a non-regular file, read it bounded.
+
+    Args:
+        path: the file (relative to *dir_fd* when given).
+        limit: the size limit; at most limit + 1 bytes are ever read.
+        follow_symlinks: False opens with ``O_NOFOLLOW`` (a symlink is ELOOP).
+        dir_fd: a folder descriptor *path* is relative to.
+        shown: the name for messages (default: *path*).
+
+    Returns:
+        The bytes and the ``fstat`` of the file read (its device and inode).
+
+    Raises:
+        NotRegularFileError: a FIFO, device, folder...; not read.
+        FileTooLargeError: over *limit*.
+        OSError: as `os.open` does (e.g. FileNotFoundError).
+    """
+    flags = os.O_RDONLY | _NONBLOCK | _BINARY | _CLOEXEC
+    if not follow_symlinks:
+        flags |= _NOFOLLOW
+    fd = os.open(path, flags, dir_fd=dir_fd)
     try:
-        tmp = _write_temp(folder, target.name, data, old, fsync=fsync)
-        tmp.replace(target)
-        tmp = Path()
-        if fsync:
-            _fsync_folder(folder)
-    except OSError as exc:
-        raise WriteError(f"cannot write: {_describe(exc)}", path=str(path)) from exc
+        return read_fd(fd, shown if shown is not None else os.fspath(path), limit=limit)
     finally:
-        if tmp.name:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        os.close(fd)
 
 
-def _write_temp(
-    folder: Path, name: str, data: bytes, old: os.stat_result | None, *, fsync: bool
-) -> Path:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=folder)
-    tmp = Path(tmp_name)
+def read_bytes(path: str | os.PathLike[str], *, limit: int = MAX_FILE_SIZE) -> bytes:
+    """`read_regular`, the bytes only."""
+    return read_regular(path, limit=limit)[0]
+
+
+# -- writing -----------------------------------------------------------------
+
+
+def open_folder(folder: str) -> int | None:
+    """A descriptor of the (already resolved) *folder*, or None without dir_fd.
+
+    ``O_NOFOLLOW``: a folder replaced by a symlink since it was resolved is
+    refused (ELOOP) rather than followed.
+    """
+    if not DIR_FD:  # pragma: no cover - Windows: paths, as before
+        return None
+    return os.open(folder, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
+
+
+def _at(folder: str, name: str, dir_fd: int | None) -> str:
+    return name if dir_fd is not None else str(Path(folder, name))
+
+
+def fsync_folder(folder: str, dir_fd: int | None) -> None:
+    """Flush the folder itself, so a rename survives a power cut (POSIX)."""
+    if os.name != "posix":  # pragma: no cover - Windows has no folder fsync
+        return
+    if dir_fd is not None:
+        os.fsync(dir_fd)
+        return
+    fd = os.open(folder, os.O_RDONLY | _DIRECTORY)  # pragma: no cover - no dir_fd
+    try:  # pragma: no cover
+        os.fsync(fd)
+    finally:  # pragma: no cover
+        os.close(fd)
+
+
+def temp_name(name: str) -> str:
+    """An unpredictable temporary name for *name*, carrying this process's PID."""
+    return f".{name}.{os.getpid()}-{secrets.token_hex(8)}{TEMP_SUFFIX}"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _create_excl(folder: str, name: str, dir_fd: int | None) -> int:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY | _CLOEXEC
+    return os.open(_at(folder, name, dir_fd), flags, 0o600, dir_fd=dir_fd)
+
+
+def write_temp(
+    folder: str,
+    name: str,
+    data: bytes,
+    old: os.stat_result | None,
+    *,
+    dir_fd: int | None,
+    fsync: bool,
+) -> str:
+    """Write *data* to a new temporary file beside *name*; return its name.
+
+    The file gets *old*'s mode, owner and group (where permitted), or 0o600.
+    On failure nothing is left behind.
+    """
+    for _ in range(100):
+        tmp = temp_name(name)
+        try:
+            fd = _create_excl(folder, tmp, dir_fd)
+        except FileExistsError:  # pragma: no cover - 64 random bits collided
+            continue
+        break
+    else:  # pragma: no cover - never, with 64 random bits
+        raise FileExistsError(errno.EEXIST, "no free temporary name")
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        _write_all(fd, data)
         if old is not None:
             _copy_metadata(fd, old)
         if fsync:
@@ -116,14 +251,10 @@ def _write_temp(
     except BaseException:
         os.close(fd)
         with contextlib.suppress(OSError):
-            tmp.unlink()
+            os.unlink(_at(folder, tmp, dir_fd), dir_fd=dir_fd)
         raise
     os.close(fd)
     return tmp
-
-
-def _is_regular(mode: int) -> bool:
-    return stat.S_ISREG(mode)
 
 
 def _copy_metadata(fd: int, old: os.stat_result) -> None:
@@ -136,32 +267,242 @@ def _copy_metadata(fd: int, old: os.stat_result) -> None:
             os.fchown(fd, old.st_uid, old.st_gid)
 
 
-def read_bytes(path: str | os.PathLike[str]) -> bytes:
-    """Read a whole file.
+def backup_names(name: str, suffix: str) -> list[str]:
+    """The names a backup of *name* may take, in the order they are tried."""
+    first = name + suffix
+    return [first] + [f"{first}.{n}" for n in range(1, MAX_BACKUPS)]
+
+
+def create_backup(
+    folder: str,
+    name: str,
+    suffix: str,
+    data: bytes,
+    old: os.stat_result,
+    *,
+    dir_fd: int | None,
+    fsync: bool,
+) -> str:
+    """Keep *data* (the bytes being replaced) in a new file beside *name*.
+
+    Returns:
+        The backup's name (in *folder*): ``name + suffix``, or the first free
+        ``name + suffix + ".N"``.
 
     Raises:
-        OSError: as `open` does (callers translate it with their own context).
+        OSError: no backup could be made (the config is then not replaced).
     """
-    return Path(path).read_bytes()
-
-
-def remove_stale_temp_files(
-    folder: str | os.PathLike[str], *, name: str | None = None
-) -> list[Path]:
-    """Delete temporary files a killed writer left in *folder*; return them.
-
-    With *name*, only the leftovers of that file are removed: call it while
-    holding that file's lock, so a live writer's temporary file is never taken.
-    """
-    removed: list[Path] = []
-    prefix = f".{name}." if name is not None else "."
+    for candidate in backup_names(name, suffix):
+        try:
+            fd = _create_excl(folder, candidate, dir_fd)
+        except FileExistsError:
+            continue
+        break
+    else:
+        raise FileExistsError(
+            errno.EEXIST, f"{MAX_BACKUPS} backups exist already; remove some"
+        )
     try:
-        entries = list(Path(folder).iterdir())
+        owner_kept = True
+        if hasattr(os, "fchown") and old.st_uid != os.geteuid():
+            try:
+                os.fchown(fd, old.st_uid, old.st_gid)
+            except PermissionError:
+                owner_kept = False
+        elif hasattr(os, "fchown"):
+            with contextlib.suppress(PermissionError):
+                os.fchown(fd, -1, old.st_gid)
+        if hasattr(os, "fchmod"):
+            mode = old.st_mode & 0o777
+            os.fchmod(fd, mode if owner_kept else mode & 0o700)
+        _write_all(fd, data)
+        if fsync:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(_at(folder, candidate, dir_fd), dir_fd=dir_fd)
+        raise
+    os.close(fd)
+    return candidate
+
+
+def replace(folder: str, tmp: str, name: str, *, dir_fd: int | None) -> None:
+    """Rename *tmp* over *name*, both in the folder *dir_fd* names."""
+    os.replace(
+        _at(folder, tmp, dir_fd),
+        _at(folder, name, dir_fd),
+        src_dir_fd=dir_fd,
+        dst_dir_fd=dir_fd,
+    )
+
+
+def link_new(folder: str, tmp: str, name: str, *, dir_fd: int | None) -> None:
+    """Put *tmp* in place as *name*, which must not exist (FileExistsError)."""
+    src, dst = _at(folder, tmp, dir_fd), _at(folder, name, dir_fd)
+    try:
+        os.link(src, dst, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError:  # pragma: no cover - a file system without hard links
+        if os.path.lexists(str(Path(folder, name))):
+            raise FileExistsError(errno.EEXIST, "created meanwhile") from None
+        replace(folder, tmp, name, dir_fd=dir_fd)
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(src, dir_fd=dir_fd)
+
+
+def unlink_quietly(folder: str, name: str, *, dir_fd: int | None) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(_at(folder, name, dir_fd), dir_fd=dir_fd)
+
+
+# -- leftovers ---------------------------------------------------------------
+
+
+def temp_pid(temp: str) -> int | None:
+    """The PID a temporary file's name carries (None for other names)."""
+    if not temp.endswith(TEMP_SUFFIX):
+        return None
+    random = temp[: -len(TEMP_SUFFIX)].rpartition(".")[2]
+    pid, dash, _ = random.partition("-")
+    return int(pid) if dash and pid.isdigit() else None
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # exists (not ours), or cannot tell: keep the file
+    return True
+
+
+def is_stale_temp(
+    folder: str, temp: str, *, dir_fd: int | None, older_than: float
+) -> bool:
+    """Whether *temp* is provably a dead writer's leftover, to be removed.
+
+    Only a regular file (never a folder, a symlink or its target) whose
+    writer is gone: it is older than *older_than* (call this only while
+    holding the config's lock, so no live writer of it exists), or its name
+    carries the PID of a process that no longer exists.
+    """
+    try:
+        info = os.stat(_at(folder, temp, dir_fd), dir_fd=dir_fd, follow_symlinks=False)
     except OSError:
-        return removed
-    for entry in entries:
-        if entry.name.startswith(prefix) and entry.name.endswith(TEMP_SUFFIX):
-            with contextlib.suppress(OSError):
-                entry.unlink()
-                removed.append(entry)
-    return removed
+        return False
+    if not stat.S_ISREG(info.st_mode):
+        return False
+    if info.st_mtime < older_than:
+        return True
+    pid = temp_pid(temp)
+    return pid is not None and not _pid_alive(pid)
+
+
+# -- the unlocked writer, for files nobody else edits --------------------------
+
+
+def write_atomic(
+    path: str | os.PathLike[str],
+    data: bytes,
+    *,
+    backup_suffix: str | None = None,
+    fsync: bool = True,
+) -> str | None:
+    """Replace *path* with *data* atomically, without taking its lock.
+
+    Configs go through `tentacle_ha._writer` (lock, re-read, then this
+    sequence); this is the bare sequence, for files no other writer edits.
+    A symlink named by *path* is resolved once and its target replaced; a
+    new file gets mode 0o600.
+
+    Returns:
+        The backup written (a path), if any.
+
+    Raises:
+        WriteError: anything failed; the original file is intact and no
+            temporary file is left behind.
+    """
+    shown = os.fspath(path)
+    folder, name = os.path.split(os.path.realpath(path))
+    try:
+        dir_fd = open_folder(folder)
+    except OSError as exc:
+        raise WriteError(f"cannot write: {describe(exc)}", path=shown) from exc
+    try:
+        try:
+            old_data, old = read_regular(
+                _at(folder, name, dir_fd),
+                dir_fd=dir_fd,
+                follow_symlinks=False,
+                shown=shown,
+            )
+        except FileNotFoundError:
+            old_data, old = b"", None
+        except NotRegularFileError as exc:
+            raise WriteError("not a regular file", path=shown) from exc
+        except OSError as exc:
+            raise WriteError(f"cannot read: {describe(exc)}", path=shown) from exc
+        return write_locked(
+            folder, name, data, old, old_data, shown=shown, dir_fd=dir_fd,
+            backup_suffix=backup_suffix, fsync=fsync,
+        )  # fmt: skip
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
+
+
+def write_locked(
+    folder: str,
+    name: str,
+    data: bytes,
+    old: os.stat_result | None,
+    old_data: bytes,
+    *,
+    shown: str,
+    dir_fd: int | None,
+    backup_suffix: str | None,
+    fsync: bool,
+) -> str | None:
+    """Backup (if asked), temp + fsync + rename + folder fsync; the backup's path.
+
+    *old* is the file being replaced (None: there is none, and *name* must
+    still not exist when the new file is put in place).
+
+    Raises:
+        WriteError: anything failed; the original file is intact.
+    """
+    backup: str | None = None
+    tmp = ""
+    try:
+        if backup_suffix and old is not None:
+            backup = create_backup(
+                folder, name, backup_suffix, old_data, old, dir_fd=dir_fd, fsync=fsync
+            )
+        tmp = write_temp(folder, name, data, old, dir_fd=dir_fd, fsync=fsync)
+        if old is None:
+            try:
+                link_new(folder, tmp, name, dir_fd=dir_fd)
+            except FileExistsError as exc:
+                raise WriteError(
+                    "cannot write: the file was created by someone else meanwhile",
+                    path=shown,
+                ) from exc
+        else:
+            replace(folder, tmp, name, dir_fd=dir_fd)
+        tmp = ""
+        if fsync:
+            fsync_folder(folder, dir_fd)
+    except WriteError:
+        raise
+    except OSError as exc:
+        raise WriteError(f"cannot write: {describe(exc)}", path=shown) from exc
+    finally:
+        if tmp:
+            unlink_quietly(folder, tmp, dir_fd=dir_fd)
+    return str(Path(folder, backup)) if backup is not None else None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -27,12 +28,13 @@ from typing import TYPE_CHECKING
 from typing import Final
 
 from tentacle_ha.errors import FleetError
+from tentacle_ha.errors import NotRegularFileError
 from tentacle_ha.errors import WriteError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["LOCK_SUFFIX", "file_lock", "lock_path"]
+__all__ = ["LOCK_SUFFIX", "SIDECAR", "file_lock", "hold", "lock_path"]
 
 LOCK_SUFFIX: Final = ".tentacle-ha-lock"
 
@@ -41,6 +43,8 @@ _MAX_WAIT: Final = 0.05
 
 
 _SIDECAR: Final = sys.platform == "win32"
+SIDECAR: Final = _SIDECAR
+"""Windows: the lock is a sidecar file, not the config itself."""
 
 
 def lock_path(path: str | os.PathLike[str]) -> Path:
@@ -54,13 +58,28 @@ def _sidecar(real: Path) -> Path:
     return real.with_name(f".{real.name}{LOCK_SUFFIX}")
 
 
-def _open(target: Path, shown: str) -> int:
+def _open(target: Path, shown: str, dir_fd: int | None = None) -> int:
+    """Open the file to lock: never following a symlink, never blocking.
+
+    POSIX: the config itself (relative to *dir_fd* when given), which must
+    be a regular file; a FIFO or device is refused at once.
+    """
     nofollow = getattr(os, "O_NOFOLLOW", 0)
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    cloexec = getattr(os, "O_CLOEXEC", 0)
     if not _SIDECAR:  # lock the config itself; read access is enough for flock
+        where = target.name if dir_fd is not None else target
         try:
-            return os.open(target, os.O_RDONLY | nofollow)
+            fd = os.open(
+                where, os.O_RDONLY | nofollow | nonblock | cloexec, dir_fd=dir_fd
+            )
         except OSError as exc:
             raise _lock_error(exc, target, shown) from exc
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise _not_regular(info.st_mode, shown)
+        return fd
     try:
         return os.open(target, os.O_RDWR | os.O_CREAT | nofollow, 0o600)
     except PermissionError as denied:
@@ -76,13 +95,21 @@ def _open(target: Path, shown: str) -> int:
         raise _lock_error(exc, target, shown) from exc
 
 
-def _still_there(fd: int, target: Path) -> bool:
+def _not_regular(mode: int, shown: str) -> NotRegularFileError:
+    what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+    return NotRegularFileError(f"is {what}; not locked, not read", path=shown)
+
+
+def _still_there(fd: int, target: Path, dir_fd: int | None = None) -> bool:
     """Whether *fd* is still the file at *target* (not replaced meanwhile)."""
     if _SIDECAR:
         return True
     held = os.fstat(fd)
     try:
-        now = target.lstat()
+        if dir_fd is not None:
+            now = os.stat(target.name, dir_fd=dir_fd, follow_symlinks=False)
+        else:
+            now = target.lstat()
     except FileNotFoundError:
         return False
     return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
@@ -145,14 +172,33 @@ def file_lock(
     Raises:
         WriteError: the file to lock cannot be opened (POSIX: it must exist),
             or the sidecar cannot be created.
+        NotRegularFileError: POSIX: it is a FIFO, device or folder.
         FleetError: another process held the lock for longer than *timeout*.
     """
     shown = os.fspath(path)
     real = Path(shown) if resolved else Path(os.path.realpath(path))
+    with hold(real, shown=shown, timeout=timeout):
+        yield _sidecar(real) if _SIDECAR else real
+
+
+@contextlib.contextmanager
+def hold(
+    real: Path, *, shown: str, timeout: float = 60.0, dir_fd: int | None = None
+) -> Iterator[int]:
+    """Hold the lock of the config at *real* (resolved); yield the locked fd.
+
+    POSIX: the fd is the config itself, opened read-only with ``O_NOFOLLOW |
+    O_NONBLOCK`` (relative to *dir_fd*, the descriptor of ``real.parent``,
+    when given), checked to be a regular file, and still the file at the path
+    once locked. Windows: the sidecar's fd.
+
+    Raises:
+        as `file_lock`.
+    """
     target = _sidecar(real) if _SIDECAR else real
     deadline = time.monotonic() + timeout
     while True:
-        fd = _open(target, shown)
+        fd = _open(target, shown, None if _SIDECAR else dir_fd)
         try:
             wait = _FIRST_WAIT
             while not _try_lock(fd):
@@ -164,12 +210,12 @@ def file_lock(
                     )
                 time.sleep(wait)
                 wait = min(wait * 2, _MAX_WAIT)
-            if not _still_there(fd, target):
+            if not _still_there(fd, target, dir_fd):
                 # Replaced while we waited: we hold the old file's lock.
                 _unlock(fd)
                 continue
             try:
-                yield target
+                yield fd
             finally:
                 _unlock(fd)
             return

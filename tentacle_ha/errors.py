@@ -10,6 +10,7 @@ from the nearest builtin, so callers can catch either::
     │   │   └── UnsafeXMLError           DOCTYPE / entities: refused, not resolved
     │   ├── UnsupportedConstructError    well-formed but unsafe to edit
     │   ├── FileTooLargeError            over the size limit; not loaded
+    │   ├── NotRegularFileError          a FIFO, device, folder...: refused unread
     │   ├── ConfigValueError             a stored value does not parse as its type
     │   └── TrustedServersError          the TrustedOctopusServers JSON is broken
     ├── KeyNotFoundError(KeyError)       no such key in the document
@@ -47,6 +48,7 @@ __all__ = [
     "InternalError",
     "InvalidValueError",
     "KeyNotFoundError",
+    "NotRegularFileError",
     "TentacleHAError",
     "TrustedServersError",
     "UnsafeXMLError",
@@ -139,6 +141,11 @@ class UnsupportedConstructError(ConfigError):
 
 class FileTooLargeError(ConfigError):
     """The file is over the size limit and was not loaded."""
+
+
+class NotRegularFileError(ConfigError):
+    """The path is not a regular file (a FIFO, a device, a folder...): never read,
+    never written, refused at once instead of blocking."""
 
 
 class ConfigValueError(ConfigError):

@@ -9,6 +9,7 @@ from pathlib import Path  # noqa: TC003 -- pytest resolves fixture annotations
 import pytest
 
 from tentacle_ha import _atomic
+from tentacle_ha import _writer
 from tentacle_ha import config
 from tentacle_ha.errors import WriteError
 
@@ -37,8 +38,11 @@ def _fail(exc: OSError) -> object:
         ("os.write", OSError(errno.ENOSPC, "No space left on device")),
         ("os.fsync", OSError(errno.EIO, "Input/output error")),
         ("os.fchmod", OSError(errno.EPERM, "Operation not permitted")),
-        ("pathlib.Path.replace", OSError(errno.EXDEV, "Invalid cross-device link")),
-        ("tempfile.mkstemp", OSError(errno.EACCES, "Permission denied")),
+        ("os.replace", OSError(errno.EXDEV, "Invalid cross-device link")),
+        (
+            "tentacle_ha._atomic._create_excl",
+            OSError(errno.EACCES, "Permission denied"),
+        ),
     ],
 )
 def test_failure_at_each_step_keeps_original(
@@ -121,17 +125,34 @@ def test_backup_is_written_first(target: Path) -> None:
     assert target.read_bytes() == NEW
 
 
-def test_stale_temp_files_are_cleaned(tmp_path: Path) -> None:
-    """Leftovers of a killed writer are removed, only for the file named."""
-    (tmp_path / ".a.config.x1.tentacle-ha-tmp").write_bytes(b"partial")
-    (tmp_path / ".b.config.x2.tentacle-ha-tmp").write_bytes(b"partial")
-    (tmp_path / "a.config").write_bytes(ORIGINAL)
-    removed = _atomic.remove_stale_temp_files(tmp_path, name="a.config")
-    assert [p.name for p in removed] == [".a.config.x1.tentacle-ha-tmp"]
-    removed = _atomic.remove_stale_temp_files(tmp_path)
-    assert [p.name for p in removed] == [".b.config.x2.tentacle-ha-tmp"]
-    assert _atomic.remove_stale_temp_files(tmp_path / "missing") == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.config"]
+def test_stale_temp_files_are_cleaned_only_when_provably_dead(tmp_path: Path) -> None:
+    """Under the lock: old regular temp files and dead PIDs go; folders, links,
+    fresh temps of live PIDs stay (and a symlink's target is never touched)."""
+    config_path = tmp_path / "a.config"
+    config_path.write_bytes(ORIGINAL)
+    loot = tmp_path / "loot"
+    loot.write_bytes(b"loot")
+    old = tmp_path / f".a.config.x1{_atomic.TEMP_SUFFIX}"
+    old.write_bytes(b"partial")
+    os.utime(old, (1, 1))
+    dead = tmp_path / f".a.config.999999999-ab{_atomic.TEMP_SUFFIX}"
+    dead.write_bytes(b"partial")
+    live = tmp_path / f".a.config.{os.getpid()}-cd{_atomic.TEMP_SUFFIX}"
+    live.write_bytes(b"partial")
+    folder = tmp_path / f".a.config.x2{_atomic.TEMP_SUFFIX}"
+    folder.mkdir()
+    os.utime(folder, (1, 1))
+    link = tmp_path / f".a.config.x3{_atomic.TEMP_SUFFIX}"
+    link.symlink_to(loot)
+    os.utime(link, (1, 1), follow_symlinks=False)
+    names = [p.name for p in (old, dead, live, folder, link)]
+    with _writer.locked_config(config_path) as held:
+        removed = held.remove_stale_temps(names, older_than=1000.0)
+    assert removed == [old.name, dead.name]
+    assert live.exists()
+    assert folder.is_dir()
+    assert link.is_symlink()
+    assert loot.read_bytes() == b"loot"
 
 
 @pytest.mark.skipif(

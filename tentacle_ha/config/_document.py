@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import difflib
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Final
 from typing import overload
 
 import attrs
 
-from tentacle_ha._atomic import read_bytes
-from tentacle_ha._atomic import write_atomic
+from tentacle_ha import _writer
+from tentacle_ha._atomic import MAX_FILE_SIZE
+from tentacle_ha._atomic import read_regular
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
 from tentacle_ha.config import _source
@@ -46,13 +46,11 @@ from tentacle_ha.config._values import parse_bool
 from tentacle_ha.config._values import parse_int
 from tentacle_ha.config._values import stored_text
 from tentacle_ha.errors import ConfigValueError
-from tentacle_ha.errors import ConflictError
 from tentacle_ha.errors import FileTooLargeError
 from tentacle_ha.errors import InternalError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import KeyNotFoundError
 from tentacle_ha.errors import TentacleHAError
-from tentacle_ha.errors import WriteError
 from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import normalize_thumbprint
 
@@ -70,9 +68,6 @@ __all__ = [
     "load",
     "loads",
 ]
-
-MAX_FILE_SIZE: Final = 16 * 1024 * 1024
-"""Files larger than this are refused unread (a real one is a few KiB)."""
 
 _IN_MEMORY: Final = "<bytes>"
 
@@ -119,6 +114,7 @@ class TentacleConfig:
         "_data",
         "_decoded",
         "_index",
+        "_last_save",
         "_path",
         "_scan",
         "_servers",
@@ -135,6 +131,7 @@ class TentacleConfig:
                 to read or edit; see `tentacle_ha.errors`.
         """
         self._path = os.fspath(path) if path is not None else None
+        self._last_save: _writer.WriteResult | None = None
         self._reset(data)
 
     def _reset(self, data: bytes) -> None:
@@ -672,20 +669,29 @@ class TentacleConfig:
     ) -> bool:
         """Write the document atomically; return whether a file was written.
 
-        Nothing is written when saving to the file it was loaded from and
-        nothing changed (its modification time stays). Before replacing that
-        file, its current bytes are compared with the bytes loaded: if someone
-        else changed it meanwhile, `ConflictError` is raised and nothing is
-        written, unless *force*.
+        This is the one safe writer (`tentacle_ha._writer`) that every write
+        path shares: it takes the file's lock (the one ``fleet apply`` and
+        ``tentacle-ha set`` take), re-reads the file under it and compares
+        with the bytes loaded: if someone else changed it meanwhile,
+        `ConflictError` is raised and nothing is written, unless *force*.
+        Nothing is written when the file already holds the new bytes (its
+        modification time stays). A symlink is resolved once and its target
+        replaced; a FIFO, device or folder is refused.
 
         Args:
             path: where to write; by default the file it was loaded from.
-            backup_suffix: keep the previous bytes in ``path + backup_suffix``.
+            backup_suffix: keep the replaced bytes in a *new* file,
+                ``path + backup_suffix``, or ``path + backup_suffix + ".N"``
+                (1, 2, ...) when that exists; an existing path is never
+                followed or overwritten. See `save_backup`.
             force: overwrite even if the file changed since it was loaded.
 
         Raises:
             ConflictError: the file changed on disk since it was loaded.
+            NotRegularFileError: the path is a FIFO, device or folder.
+            InvalidValueError: a backup suffix that is not a plain ending.
             WriteError: the write failed; the old file is intact.
+            FleetError: another process held the file's lock for over 60 s.
             InternalError: see `dumps`.
         """
         target = os.fspath(path) if path is not None else self._path
@@ -694,24 +700,37 @@ class TentacleConfig:
             raise InvalidValueError(msg)
         same_file = self._path is not None and _same_file(target, self._path)
         data = self.dumps()
-        if same_file and not force:
-            try:
-                on_disk = read_bytes(target)
-            except FileNotFoundError:
-                on_disk = None
-            except OSError as exc:
-                raise WriteError(f"cannot read: {exc.strerror}", path=target) from exc
-            if on_disk is not None and on_disk != self._data:
-                raise ConflictError(
-                    "file changed on disk since it was loaded; nothing written",
-                    path=target,
-                )
-            if on_disk == data:
-                return False
-        write_atomic(target, data, backup_suffix=backup_suffix)
+        result = _writer.replace_config(
+            target,
+            data,
+            based_on=self._data if same_file and not force else None,
+            backup_suffix=backup_suffix,
+        )
+        self._last_save = result
+        if not result.written:
+            return False
         self._path = target
         self._reset(data)
         return True
+
+    @property
+    def save_warnings(self) -> tuple[str, ...]:
+        """Warnings from the last `save` that wrote, one line each.
+
+        E.g. the file had several hard links: the write replaced this name
+        only, the other links keep the old bytes.
+
+        .. versionadded:: 0.1.0
+        """
+        return self._last_save.warnings if self._last_save is not None else ()
+
+    @property
+    def save_backup(self) -> str | None:
+        """The backup file the last `save` created, if any.
+
+        .. versionadded:: 0.1.0
+        """
+        return self._last_save.backup if self._last_save is not None else None
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -743,20 +762,20 @@ def loads(data: bytes, *, path: str | os.PathLike[str] | None = None) -> Tentacl
 def load(path: str | os.PathLike[str]) -> TentacleConfig:
     """Read and parse the Tentacle.config at *path*.
 
+    The file is opened without blocking and must be a regular file (a FIFO
+    or device is refused at once); at most `MAX_FILE_SIZE` + 1 bytes are read.
+
     Raises:
         FileTooLargeError: over `MAX_FILE_SIZE`; not read.
+        NotRegularFileError: a FIFO, device, folder...; not read.
         ConfigError: (a subclass of) anything unsafe to read or edit.
         OSError: the file cannot be read (e.g. FileNotFoundError).
 
     .. versionadded:: 0.1.0
     """
     name = os.fspath(path)
-    size = Path(name).stat().st_size
-    if size > MAX_FILE_SIZE:
-        raise FileTooLargeError(
-            f"file is {size} bytes; the limit is {MAX_FILE_SIZE}", path=name
-        )
-    return TentacleConfig(read_bytes(name), path=name)
+    data, _ = read_regular(name)
+    return TentacleConfig(data, path=name)
 
 
 def dumps(doc: TentacleConfig) -> bytes:

@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
@@ -46,13 +47,13 @@ from typing import NamedTuple
 
 import attrs
 
+from tentacle_ha import _writer
 from tentacle_ha._atomic import TEMP_SUFFIX
 from tentacle_ha._atomic import write_atomic
-from tentacle_ha._lock import LOCK_SUFFIX
-from tentacle_ha._lock import file_lock
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import loads
 from tentacle_ha.config._values import is_secret_key
+from tentacle_ha.errors import ConflictError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.fleet import discover as _discover
@@ -313,12 +314,17 @@ class _ApplyContext:
     fsync: bool
     lock_timeout: float
     lock: bool = True
+    started: float = attrs.field(factory=time.time)
+    """When the run started: a temp file older than that, found under the
+    lock, is a dead writer's."""
 
 
 class _ApplyTask(NamedTuple):
     path: str
     explicit: bool
     expected: str | None = None
+    link: bool = False
+    roots: tuple[str, ...] | None = None
 
 
 _LISTINGS: collections.OrderedDict[str, dict[str, list[str]]] = (
@@ -349,13 +355,13 @@ def _stale_temps(folder: str, name: str) -> list[str]:
     return list(listing.get(name, ()))
 
 
-def _clean_stale(folder: str, name: str) -> None:
-    """Remove *name*'s leftover temporary files; call with its lock held."""
-    for temp in _stale_temps(folder, name):
-        with contextlib.suppress(FileNotFoundError):
-            Path(folder, temp).unlink()
+def _clean_stale(held: _writer.Locked, ctx: _ApplyContext) -> None:
+    """Remove the config's leftover temporary files; *held* is its lock."""
+    held.remove_stale_temps(
+        _stale_temps(held.folder, held.name), older_than=ctx.started
+    )
     with _LISTINGS_LOCK:
-        _LISTINGS.get(folder, {}).pop(name, None)
+        _LISTINGS.get(held.folder, {}).pop(held.name, None)
 
 
 def _outcome(  # noqa: PLR0917 -- a record, built positionally in one module
@@ -377,13 +383,27 @@ def _outcome(  # noqa: PLR0917 -- a record, built positionally in one module
 
 
 _CHANGED_SINCE_PLAN: Final = "changed since the plan was made; left alone"
-_CHANGED_UNDER_LOCK: Final = (
-    "changed while being edited by a program that does not take the lock "
-    "(Tentacle itself?); left alone"
-)
+_CHANGED_UNDER_LOCK: Final = _writer.CHANGED_UNDER_LOCK
 
 
-def _apply_one(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome | None:
+def _locked(
+    task: _ApplyTask, ctx: _ApplyContext
+) -> contextlib.AbstractContextManager[_writer.Locked]:
+    """The config's lock, held to the discovery's rules.
+
+    Not a symlink unless it was one when found, inside the roots; the file
+    re-read under the lock is the one replaced (same device and inode).
+    """
+    return _writer.locked_config(
+        task.path,
+        timeout=ctx.lock_timeout,
+        follow_symlinks=task.link,
+        roots=task.roots,
+        fsync=ctx.fsync,
+    )
+
+
+def _apply_one(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome | None:  # noqa: PLR0911 -- one early return per way a file can end
     path = task.path
     data = _load_found(_Found(path, task.explicit))
     if data is None:
@@ -393,46 +413,40 @@ def _apply_one(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome | None:
     if task.expected is not None and _sha256(data) != task.expected:
         return _outcome(path, Status.CONFLICT, _CHANGED_SINCE_PLAN, data)
     edited = _edit_bytes(path, data, ctx.edit)
-    real = os.path.realpath(path)
-    folder, name = os.path.split(real)
     try:
         if edited.status is not Status.CHANGED:
+            folder, name = _writer.resolve(path, follow_symlinks=task.link)
             if ctx.lock and _stale_temps(folder, name):
-                with file_lock(real, timeout=ctx.lock_timeout, resolved=True):
-                    _clean_stale(folder, name)
+                with _locked(task, ctx) as held:
+                    _clean_stale(held, ctx)
             return _outcome(path, edited.status, edited.reason, data, edited.after)
-        guard = (
-            file_lock(real, timeout=ctx.lock_timeout, resolved=True)
-            if ctx.lock
-            else contextlib.nullcontext()
-        )
-        with guard:
-            if ctx.lock:  # without it, a live writer's temp file could go
-                _clean_stale(folder, name)
-            return _write_locked(path, data, edited, task, ctx)
+        if not ctx.lock:  # the tests' negative control: what the lock prevents
+            return _write_unlocked(path, data, edited, task, ctx)
+        with _locked(task, ctx) as held:
+            _clean_stale(held, ctx)
+            return _write_locked(path, data, edited, task, ctx, held)
+    except ConflictError as exc:
+        return _outcome(path, Status.CONFLICT, exc.message, data)
     except (TentacleHAError, OSError) as exc:
         return _outcome(path, Status.FAILED, _reason(exc), data)
 
 
-def _write_locked(
-    path: str, data: bytes, edited: _Edited, task: _ApplyTask, ctx: _ApplyContext
+def _write_locked(  # noqa: PLR0917 -- one module's helper, called once
+    path: str,
+    data: bytes,
+    edited: _Edited,
+    task: _ApplyTask,
+    ctx: _ApplyContext,
+    held: _writer.Locked,
 ) -> FileOutcome:
     """Re-read, re-edit if it changed before we held the lock, re-check, write."""
     for attempt in range(2):
-        # The reader that read it first, looked up on each call (one place to patch).
-        current = _discover._read_config_bytes(path)  # noqa: SLF001 -- same package
+        current = held.reread()
         if current == data and edited.after is not None:
-            write_atomic(
-                path, edited.after, backup_suffix=ctx.backup_suffix, fsync=ctx.fsync
-            )
-            # write_atomic keeps the backup beside the real file (links followed)
-            backup = (
-                os.path.realpath(path) + ctx.backup_suffix
-                if ctx.backup_suffix
-                else None
-            )
+            result = held.replace(edited.after, backup_suffix=ctx.backup_suffix)
+            reason = "; ".join((edited.reason, *result.warnings))
             return _outcome(
-                path, Status.CHANGED, edited.reason, data, edited.after, backup
+                path, Status.CHANGED, reason, data, edited.after, result.backup
             )
         if attempt or (task.expected is not None and _sha256(current) != task.expected):
             reason = _CHANGED_UNDER_LOCK if attempt else _CHANGED_SINCE_PLAN
@@ -444,19 +458,18 @@ def _write_locked(
     raise AssertionError  # pragma: no cover - the loop always returns
 
 
-def _check_backup_suffix(suffix: str | None) -> None:
-    if suffix is None:
-        return
-    if not suffix or "/" in suffix or "\\" in suffix or "\x00" in suffix:
-        msg = f"a backup suffix is a plain file-name ending, not {suffix!r}"
-        raise InvalidValueError(msg)
-    lowered = suffix.lower()
-    if lowered.endswith((".config", TEMP_SUFFIX, LOCK_SUFFIX)):
-        msg = (
-            f"backup suffix {suffix!r} would make backups look like configs or "
-            "tentacle-ha's own files"
-        )
-        raise InvalidValueError(msg)
+def _write_unlocked(
+    path: str, data: bytes, edited: _Edited, task: _ApplyTask, ctx: _ApplyContext
+) -> FileOutcome:
+    """Without the lock (only the tests' negative control): compare, then write."""
+    current = _discover._read_config_bytes(path)  # noqa: SLF001 -- same package
+    if current != data or edited.after is None:
+        return _outcome(path, Status.CONFLICT, _CHANGED_UNDER_LOCK, current)
+    del task
+    backup = write_atomic(
+        path, edited.after, backup_suffix=ctx.backup_suffix, fsync=ctx.fsync
+    )
+    return _outcome(path, Status.CHANGED, edited.reason, data, edited.after, backup)
 
 
 def _gone(path: str) -> str | None:
@@ -506,7 +519,7 @@ def apply(
 
     .. versionadded:: 0.1.0
     """
-    _check_backup_suffix(backup_suffix)
+    _writer.check_backup_suffix(backup_suffix)
     context = _ApplyContext(edit, backup_suffix, fsync, lock_timeout)
     found = _walk(paths, follow_symlinks=follow_symlinks)
     reviewed = _Reviewed(expected) if expected is not None else None
@@ -516,7 +529,7 @@ def apply(
         else (
             Done(_found_outcome(item))
             if isinstance(item, Finding)
-            else _ApplyTask(item.path, item.explicit)
+            else _ApplyTask(item.path, item.explicit, None, item.link, item.roots)
             for item in found
         )
     )
@@ -555,7 +568,13 @@ class _Reviewed:
             key = _absolute(item.path)
             self.seen.add(key)
             if key in self.wanted:
-                yield _ApplyTask(item.path, item.explicit, self.wanted[key][1])
+                yield _ApplyTask(
+                    item.path,
+                    item.explicit,
+                    self.wanted[key][1],
+                    item.link,
+                    item.roots,
+                )
             else:
                 yield Done(
                     FileOutcome(

@@ -37,9 +37,9 @@ from typing import NamedTuple
 
 import attrs
 
+from tentacle_ha import _atomic
 from tentacle_ha.config import MAX_FILE_SIZE
 from tentacle_ha.errors import FileTooLargeError
-from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.fleet.findings import Finding
 from tentacle_ha.fleet.findings import Severity
@@ -345,6 +345,10 @@ class _Found(NamedTuple):
 
     path: str
     explicit: bool
+    link: bool = False
+    """It was a symlink when found (else a symlink there later is refused)."""
+    roots: tuple[str, ...] | None = None
+    """Resolved folders it must stay inside (None: no such rule)."""
 
 
 def _classify(path: str, head: bytes, *, explicit: bool) -> Finding | bool:
@@ -384,7 +388,7 @@ def _load_found(found: _Found) -> bytes | Finding | None:
         problem = _not_loadable(path, info)
         if problem is not None:
             return problem if found.explicit or stat.S_ISREG(info.st_mode) else None
-        data = _read_config_bytes(path)
+        data, _ = _read_config(path)
     except OSError as exc:
         return _unreadable(path, exc)
     except TentacleHAError as exc:  # it changed under us: too large, not a file
@@ -468,7 +472,12 @@ def _crawl(
                     visited.add(real)
                     subfolders.append(entry.path)
             elif kind == "file" and _is_config_name(entry.name):
-                yield _Found(entry.path, explicit=False)
+                yield _Found(
+                    entry.path,
+                    explicit=False,
+                    link=entry.is_symlink(),
+                    roots=None if follow else (real_top, *roots),
+                )
         stack.extend(reversed(subfolders))
 
 
@@ -517,7 +526,7 @@ def _walk_one(
     elif not path.exists():
         yield _finding(Severity.ERROR, "not-found", text, "no such file or folder")
     else:
-        yield _Found(text, explicit=explicit)
+        yield _Found(text, explicit=explicit, link=path.is_symlink())
 
 
 def expand_paths(
@@ -560,35 +569,20 @@ def expand_paths(
 # -- reading -----------------------------------------------------------------------
 
 
-def _read_config_bytes(path: str) -> bytes:
+def _read_config(path: str) -> tuple[bytes, os.stat_result]:
     """Read one config: a regular file, at most `MAX_FILE_SIZE` bytes, never blocking.
+
+    Returns:
+        The bytes and the ``fstat`` of the file read (its device and inode).
 
     Raises:
         FileTooLargeError: over the limit (at most the limit + 1 bytes read).
-        FleetError: not a regular file (a folder, a FIFO...).
+        NotRegularFileError: not a regular file (a folder, a FIFO...).
         OSError: as `os.open` does.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            what = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-            raise FleetError(f"is {what}, not a config file", path=path)
-        if info.st_size > MAX_FILE_SIZE:
-            raise FileTooLargeError(
-                f"file is {info.st_size} bytes; the limit is {MAX_FILE_SIZE}", path=path
-            )
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_FILE_SIZE:
-            chunk = os.read(fd, max(info.st_size + 1 - size, 65536))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > MAX_FILE_SIZE:
-            raise FileTooLargeError(f"file grew over {MAX_FILE_SIZE} bytes", path=path)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+    return _atomic.read_regular(path, limit=MAX_FILE_SIZE)
+
+
+def _read_config_bytes(path: str) -> bytes:
+    """`_read_config`, the bytes only."""
+    return _read_config(path)[0]

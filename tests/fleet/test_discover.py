@@ -483,7 +483,7 @@ def test_odd_files_and_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     def grown(_path: str) -> bytes:
         raise FileTooLargeError("file grew over 16777216 bytes", path=_path)
 
-    monkeypatch.setattr(discover, "_read_config_bytes", grown)
+    monkeypatch.setattr(discover, "_read_config", grown)
     plans = list(fleet.plan([top / "x.config"], edits.UnsetKey("X"), jobs=1))
     assert [(p.status, p.reason) for p in plans] == [
         ("skipped", "file grew over 16777216 bytes")

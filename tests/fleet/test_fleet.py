@@ -23,6 +23,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from tentacle_ha import _writer
 from tentacle_ha import fleet
 from tentacle_ha import load
 from tentacle_ha import loads
@@ -406,17 +407,18 @@ def test_leftover_temp_files_are_cleaned_under_the_lock(tree: Path) -> None:
 def _write_on_second_read(
     monkeypatch: pytest.MonkeyPatch, target: Path, data: bytes
 ) -> None:
-    """Another run writes *data* into *target* just before apply's second read."""
-    real_read = discover._read_config_bytes
+    """Another run writes *data* into *target* just before apply's re-read under
+    the lock (a writer ignoring the lock, in place: the same inode)."""
+    real_reread = _writer.Locked.reread
     reads = {"n": 0}
 
-    def read(path: str) -> bytes:
+    def reread(self: _writer.Locked) -> bytes:
         reads["n"] += 1
-        if reads["n"] == 2:
+        if reads["n"] == 1:
             target.write_bytes(data)
-        return real_read(path)
+        return real_reread(self)
 
-    monkeypatch.setattr(discover, "_read_config_bytes", read)
+    monkeypatch.setattr(_writer.Locked, "reread", reread)
 
 
 def test_reviewed_plan_conflicts_skips_and_gone_files(tree: Path) -> None:
@@ -468,16 +470,15 @@ def test_a_writer_ignoring_the_lock_is_a_conflict(
     """Bytes changing under the lock (Tentacle writing) are left as that writer left."""
     target = tree / "b" / "tentacle-Tentacle.config"
     foreign = LINUX.replace(b"/etc/octopus/Tentacle", b"/etc/octopus/Other")
-    reads = {"n": 0}
-    real_read = discover._read_config_bytes
+    reads = {"n": 1}
+    real_reread = _writer.Locked.reread
 
-    def racing_read(path: str) -> bytes:
-        reads["n"] += 1
-        if reads["n"] >= 2:  # after our first read, someone rewrites the file each time
-            target.write_bytes(foreign.replace(b"Other", f"Other{reads['n']}".encode()))
-        return real_read(path)
+    def racing_read(self: _writer.Locked) -> bytes:
+        reads["n"] += 1  # after our first read, someone rewrites the file each time
+        target.write_bytes(foreign.replace(b"Other", f"Other{reads['n']}".encode()))
+        return real_reread(self)
 
-    monkeypatch.setattr(discover, "_read_config_bytes", racing_read)
+    monkeypatch.setattr(_writer.Locked, "reread", racing_read)
     (outcome,) = fleet.apply([target], edits.RemoveNode(NODE.format(3)), jobs=1)
     assert outcome.status is Status.CONFLICT
     assert "does not take the lock" in outcome.reason

@@ -31,10 +31,10 @@ import pytest
 from helpers.fleetgen import run_fleet_cli
 from helpers.fleetgen import write_fleet
 
+from tentacle_ha import _writer
 from tentacle_ha import fleet
 from tentacle_ha import loads
 from tentacle_ha._atomic import TEMP_SUFFIX
-from tentacle_ha.fleet import discover
 from tentacle_ha.fleet import edits
 
 pytestmark = pytest.mark.integration
@@ -310,19 +310,16 @@ def test_file_swapped_while_being_edited(
     """A file deleted or made a folder mid-edit fails with the reason, unwritten."""
     paths = write_fleet(tmp_path, 2, seed=9)
     victim = paths[0]
-    real_read = discover._read_config_bytes
-    reads = {"n": 0}
+    real_reread = _writer.Locked.reread
 
-    def read(path: str) -> bytes:
-        if path == str(victim):
-            reads["n"] += 1
-            if reads["n"] == 2:
-                victim.unlink()
-                if fault == "folder":
-                    victim.mkdir()
-        return real_read(path)
+    def reread(self: _writer.Locked) -> bytes:
+        if self.shown == str(victim) and not victim.is_dir():
+            victim.unlink()
+            if fault == "folder":
+                victim.mkdir()
+        return real_reread(self)
 
-    monkeypatch.setattr(discover, "_read_config_bytes", read)
+    monkeypatch.setattr(_writer.Locked, "reread", reread)
     outcomes = list(fleet.apply([tmp_path], edits.AddNode(THUMB, NODE4), jobs=1))
     reason = (
         "No such file or directory (ENOENT)"
