@@ -94,6 +94,8 @@ def _mutate(
     keys = ", ".join(doc.changed_keys)
     doc.save(backup_suffix=args.backup_suffix)
     io.err(f"{doc.name}: updated {keys}")
+    for warning in doc.save_warnings:
+        io.err(f"{doc.name}: warning: {warning}")
     return 0
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import TYPE_CHECKING
 
+from tentacle_ha._writer import DEFAULT_BACKUP_SUFFIX
+from tentacle_ha._writer import check_backup_suffix
+from tentacle_ha.errors import InvalidValueError
+
 if TYPE_CHECKING:
-    import argparse
     from typing import TextIO
 
 __all__ = ["Out", "add_backup_option"]
@@ -32,17 +36,30 @@ class Out:
         self.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
+def _backup_suffix(text: str) -> str:
+    """argparse type: the one backup-suffix rule (a refusal is a usage error)."""
+    try:
+        check_backup_suffix(text)
+    except InvalidValueError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from exc
+    return text
+
+
 def add_backup_option(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup,
     *,
     help_text: str,
 ) -> None:
-    """``--backup[=SUFFIX]``: keep the previous bytes beside the file (``.bak``)."""
+    """``--backup[=SUFFIX]``: keep the previous bytes beside the file (``.bak``).
+
+    Each backup is a new file: ``NAME.bak``, else ``NAME.bak.1``, ``.2``, ...
+    """
     parser.add_argument(
         "--backup",
         dest="backup_suffix",
         nargs="?",
-        const=".bak",
+        type=_backup_suffix,
+        const=DEFAULT_BACKUP_SUFFIX,
         default=None,
         metavar="SUFFIX",
         help=help_text,
