@@ -53,6 +53,8 @@ from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InternalError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import KeyNotFoundError
+from tentacle_ha.errors import NothingMatchedError
+from tentacle_ha.errors import OrphaningEditError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.errors import TrustedServersError
 from tentacle_ha.errors import UnsafeXMLError
@@ -86,7 +88,9 @@ from tentacle_ha.servers import TrustedServer
 from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import generate_subscription_id
 from tentacle_ha.servers import is_valid_thumbprint
+from tentacle_ha.servers import leaves_orphaned
 from tentacle_ha.servers import normalize_thumbprint
+from tentacle_ha.servers import refuse_orphaning
 from tentacle_ha.servers import same_address
 from tentacle_ha.servers import thumbprint_key
 
@@ -127,8 +131,10 @@ __all__ = [
     "Layout",
     "Node",
     "NodeTarget",
+    "NothingMatchedError",
     "Option",
     "OptionKind",
+    "OrphaningEditError",
     "PlannedCommand",
     "PollTarget",
     "ProxySettings",
@@ -168,6 +174,7 @@ __all__ = [
     "expand_paths",
     "generate_subscription_id",
     "is_valid_thumbprint",
+    "leaves_orphaned",
     "load",
     "load_cluster",
     "load_plan",
@@ -178,6 +185,7 @@ __all__ = [
     "plan_fleet",
     "plan_migration",
     "plan_registration",
+    "refuse_orphaning",
     "render_lb",
     "run_checks",
     "run_checks_sync",

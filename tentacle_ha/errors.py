@@ -14,6 +14,8 @@ from the nearest builtin, so callers can catch either::
     │   └── TrustedServersError          the TrustedOctopusServers JSON is broken
     ├── KeyNotFoundError(KeyError)       no such key in the document
     ├── InvalidValueError(ValueError)    a value from the caller cannot be written
+    │   ├── OrphaningEditError           the edit would leave nothing to poll
+    │   └── NothingMatchedError          the edit's target is in no entry or key
     ├── ClusterError(ValueError)         a cluster description is invalid
     ├── CommandError(ValueError)         a Tentacle command cannot be built
     ├── CheckFailedError(RuntimeError)   raised only by raise_for_failures()
@@ -47,6 +49,8 @@ __all__ = [
     "InternalError",
     "InvalidValueError",
     "KeyNotFoundError",
+    "NothingMatchedError",
+    "OrphaningEditError",
     "TentacleHAError",
     "TrustedServersError",
     "UnsafeXMLError",
@@ -166,6 +170,19 @@ class KeyNotFoundError(TentacleHAError, KeyError):
 
 class InvalidValueError(TentacleHAError, ValueError):
     """A value given by the caller cannot be written (e.g. a bad thumbprint)."""
+
+
+class OrphaningEditError(InvalidValueError):
+    """An edit would leave a Tentacle with no polling entry (or trusting nothing).
+
+    The Tentacle would poll nothing and its SubscriptionId would be lost;
+    refused unless the caller allows it explicitly (``allow_empty=True``,
+    ``--allow-empty``).
+    """
+
+
+class NothingMatchedError(InvalidValueError):
+    """An edit names a thumbprint, address or key that nothing in the file has."""
 
 
 class ClusterError(TentacleHAError, ValueError):

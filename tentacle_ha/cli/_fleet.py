@@ -210,6 +210,14 @@ def _edit(args: argparse.Namespace, io: _IO) -> _edits.Edit | None:
             "--retire-thumbprint",
             "--sync",
         ),
+        (
+            args.allow_empty
+            and args.sync is None
+            and args.remove_node is None
+            and args.keep is None,
+            "--allow-empty",
+            "--sync, --remove-node or --keep",
+        ),
     ]
     for wrong, option, needs in misplaced:
         if wrong:
@@ -217,7 +225,9 @@ def _edit(args: argparse.Namespace, io: _IO) -> _edits.Edit | None:
             return None
     if args.sync is not None:
         return _edits.SyncToCluster(
-            load_cluster(args.sync), retire=tuple(args.retire_thumbprint or ())
+            load_cluster(args.sync),
+            retire=tuple(args.retire_thumbprint or ()),
+            allow_empty=args.allow_empty,
         )
     if args.add_node is not None:
         if args.thumbprint is None:
@@ -225,9 +235,15 @@ def _edit(args: argparse.Namespace, io: _IO) -> _edits.Edit | None:
             return None
         return _edits.AddNode(args.thumbprint, args.add_node)
     makers: list[tuple[object, Callable[[], _edits.Edit]]] = [
-        (args.remove_node, lambda: _edits.RemoveNode(args.remove_node)),
+        (
+            args.remove_node,
+            lambda: _edits.RemoveNode(args.remove_node, allow_empty=args.allow_empty),
+        ),
         (args.rotate, lambda: _edits.Rotate(*args.rotate, staged=args.staged)),
-        (args.keep, lambda: _edits.KeepOnly(tuple(args.keep))),
+        (
+            args.keep,
+            lambda: _edits.KeepOnly(tuple(args.keep), allow_empty=args.allow_empty),
+        ),
         (args.set, lambda: _edits.SetKey(*args.set)),
         (args.unset, lambda: _edits.UnsetKey(args.unset)),
     ]
@@ -310,7 +326,7 @@ def cmd_plan(args: argparse.Namespace, io: _IO) -> int:
     counts = _report(plans, problems, args, io, head)
     if counts["failed"] or (args.check and counts["changed"]):
         return 1
-    return 0
+    return _nothing_matched(edit, counts, io)
 
 
 def cmd_apply(args: argparse.Namespace, io: _IO) -> int:
@@ -339,7 +355,22 @@ def cmd_apply(args: argparse.Namespace, io: _IO) -> int:
         follow_symlinks=args.follow_symlinks,
     )
     counts = _report(outcomes, problems, args, io, {"edit": edit.describe()})
-    return 1 if counts["failed"] or counts["conflict"] else 0
+    if counts["failed"] or counts["conflict"]:
+        return 1
+    return _nothing_matched(edit, counts, io)
+
+
+def _nothing_matched(
+    edit: _edits.Edit, counts: collections.Counter[str], io: _IO
+) -> int:
+    """``--remove-node`` that no file polls is a mistyped address: exit 1."""
+    if isinstance(edit, _edits.RemoveNode) and not counts["changed"]:
+        io.err(
+            f"tentacle-ha fleet: nothing matched: no file polls {edit.address}; "
+            "nothing to remove"
+        )
+        return 1
+    return 0
 
 
 # -- parser ----------------------------------------------------------------------------
@@ -434,6 +465,12 @@ def _add_edit_options(parser: argparse.ArgumentParser) -> None:
         "--staged",
         action="store_true",
         help="with --rotate: trust the new thumbprint beside the old one",
+    )
+    group.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="with --sync, --remove-node or --keep: allow leaving a Tentacle "
+        "no polling entry",
     )
 
 

@@ -42,10 +42,13 @@ from tentacle_ha.config import load
 from tentacle_ha.config._values import is_secret_key
 from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import NothingMatchedError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.servers import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServers
+from tentacle_ha.servers import refuse_orphaning
+from tentacle_ha.servers import thumbprint_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -118,6 +121,14 @@ def _add_write_options(parser: argparse.ArgumentParser) -> None:
     )
     add_backup_option(
         group, help_text="keep the previous bytes beside the file (default: .bak)"
+    )
+
+
+def _add_allow_empty(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="allow leaving no polling entry (the Tentacle would poll nothing)",
     )
 
 
@@ -280,16 +291,45 @@ def _cmd_servers_remove(args: argparse.Namespace, io: _Out) -> int:
     if not args.thumbprint and not args.address:
         msg = "give --thumbprint, --address or both"
         raise InvalidValueError(msg)
-    return _mutate(
-        args,
-        io,
-        _edit_servers(
-            lambda s: s.remove(thumbprint=args.thumbprint, address=args.address)
-        ),
-    )
+
+    def remove(servers: TrustedServers) -> TrustedServers:
+        out = servers.remove(
+            thumbprint=args.thumbprint,
+            address=args.address,
+            allow_empty=args.allow_empty,
+        )
+        if len(out) == len(servers):
+            given = " and ".join(
+                f"{name} {value}"
+                for name, value in (
+                    ("thumbprint", args.thumbprint),
+                    ("address", args.address),
+                )
+                if value
+            )
+            msg = f"nothing matched: no entry has {given}; nothing removed"
+            raise NothingMatchedError(msg)
+        return out
+
+    return _mutate(args, io, _edit_servers(remove))
 
 
 def _cmd_servers_rotate(args: argparse.Namespace, io: _Out) -> int:
+    servers = _load(args.config).trusted_servers
+
+    def has(thumbprint: str) -> bool:
+        key = thumbprint_key(thumbprint)
+        return any(thumbprint_key(s.thumbprint) == key for s in servers)
+
+    if not has(args.old):
+        if has(args.new):
+            io.err(f"{args.config}: up to date (no entry trusts {args.old} any more)")
+            return 0
+        msg = (
+            f"nothing matched: no entry has thumbprint {args.old} "
+            f"(nor {args.new}); nothing rotated"
+        )
+        raise NothingMatchedError(msg)
     return _mutate(
         args,
         io,
@@ -302,8 +342,19 @@ def _cmd_servers_keep(args: argparse.Namespace, io: _Out) -> int:
         args,
         io,
         _edit_servers(
-            lambda s: s.keep_only(args.address, keep_listening=not args.drop_listening)
+            lambda s: s.keep_only(
+                args.address,
+                keep_listening=not args.drop_listening,
+                allow_empty=args.allow_empty,
+            )
         ),
+    )
+
+
+def _subscription_ids(servers: TrustedServers) -> list[str]:
+    """The distinct SubscriptionIds of the polling entries, in order."""
+    return list(
+        dict.fromkeys(s.subscription_id for s in servers.polling() if s.subscription_id)
     )
 
 
@@ -318,7 +369,21 @@ def _cmd_servers_sync(args: argparse.Namespace, io: _Out) -> int:
                 "a new one is written, which the server knows only after the "
                 "Tentacle registers (see: tentacle-ha plan --cluster FILE)"
             )
-        return desired_servers(cluster, servers, retire=args.retire_thumbprint or ())
+        new = desired_servers(cluster, servers, retire=args.retire_thumbprint or ())
+        refuse_orphaning(
+            servers, new, what="syncing to the cluster", allow_empty=args.allow_empty
+        )
+        kept = set(_subscription_ids(new))
+        dropped = [sub for sub in _subscription_ids(servers) if sub not in kept]
+        if known is not None and dropped:
+            io.err(
+                f"{args.config}: warning: the entries carry "
+                f"{len(dropped) + 1} SubscriptionIds; kept {known} (the one "
+                "the cluster's entries use) and dropped "
+                f"{', '.join(dropped)}: the server knows only one, so check the "
+                "Tentacle's polling endpoint in Octopus before applying"
+            )
+        return new
 
     return _mutate(args, io, _edit_servers(converge))
 
@@ -541,6 +606,7 @@ def _add_servers_commands(sub: _Subparsers) -> None:
     remove.add_argument("config", metavar="CONFIG")
     remove.add_argument("--thumbprint")
     remove.add_argument("--address")
+    _add_allow_empty(remove)
     _add_write_options(remove)
     remove.set_defaults(handler=_cmd_servers_remove)
 
@@ -568,6 +634,7 @@ def _add_servers_commands(sub: _Subparsers) -> None:
         action="store_true",
         help="remove listening entries too (kept by default)",
     )
+    _add_allow_empty(keep)
     _add_write_options(keep)
     keep.set_defaults(handler=_cmd_servers_keep)
 
@@ -582,6 +649,7 @@ def _add_servers_commands(sub: _Subparsers) -> None:
         metavar="THUMBPRINT",
         help="also drop polling entries of this old certificate (repeat)",
     )
+    _add_allow_empty(sync)
     _add_write_options(sync)
     sync.set_defaults(handler=_cmd_servers_sync)
 

@@ -1,0 +1,155 @@
+"""Single-file commands that cannot silently break a Tentacle (issues 9 and 10)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers.cli import run_cli as run
+
+from tentacle_ha import config
+
+EXAMPLES = Path(__file__).parent.parent.parent / "examples"
+SERVER = "9E4A07A1F5B2C8D3E6F7A8B9C0D1E2F3A4B5C6D7"
+NEW = "1F2E3D4C5B6A79881F2E3D4C5B6A79881F2E3D4C"
+ADDRESS = "https://octopus.example.com:10943"
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    path = tmp_path / "Tentacle.config"
+    path.write_bytes((EXAMPLES / "sample.Tentacle.config").read_bytes())
+    return path
+
+
+# -- 9.1: no write path orphans a Tentacle ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["servers", "keep", "{}", "--address", "https://octopus-lb:10943"],
+        ["servers", "remove", "{}", "--thumbprint", SERVER],
+        ["servers", "remove", "{}", "--address", ADDRESS],
+    ],
+    ids=["keep-other", "remove-thumbprint", "remove-address"],
+)
+def test_a_change_leaving_no_polling_entry_is_refused(
+    sample: Path, argv: list[str]
+) -> None:
+    """Exit 1, one line saying why and how to override, file untouched."""
+    before = sample.read_bytes()
+    argv = [a.format(sample) for a in argv]
+    code, out, err = run(*argv)
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "would leave no polling entry" in err
+    assert "--allow-empty" in err
+    assert err.startswith(f"{sample}: ")
+    assert sample.read_bytes() == before
+    assert not list(sample.parent.glob("*.bak"))
+    # The escape hatch writes it.
+    code, _, err = run(*argv, "--allow-empty")
+    assert code == 0, err
+    assert config.load(sample).trusted_servers.polling() == ()
+
+
+def test_removing_one_node_of_several_still_works(tmp_path: Path) -> None:
+    """Negative control: a change that leaves a polling entry goes through."""
+    path = tmp_path / "Tentacle.config"
+    path.write_bytes((EXAMPLES / "sample.Tentacle.config").read_bytes())
+    code, _, err = run(
+        "servers", "add", str(path), "--thumbprint", SERVER,
+        "--address", "https://node2:10943",
+    )  # fmt: skip
+    assert code == 0, err
+    code, _, err = run("servers", "remove", str(path), "--address", ADDRESS)
+    assert code == 0, err
+    assert [s.address for s in config.load(path).trusted_servers] == [
+        "https://node2:10943"
+    ]
+
+
+def test_remove_matching_nothing_fails(sample: Path) -> None:
+    """A mistyped thumbprint or address is "nothing matched", exit 1."""
+    before = sample.read_bytes()
+    code, _, err = run("servers", "remove", str(sample), "--address", "https://nope:1")
+    assert code == 1
+    assert "nothing matched" in err
+    assert sample.read_bytes() == before
+
+
+def test_rotate_nothing_matched_and_already_done(sample: Path) -> None:
+    """Old in no entry: exit 1; old gone and new present: up to date, exit 0."""
+    code, _, err = run(
+        "servers", "rotate", str(sample), "--old", NEW, "--new", "AB" * 20
+    )
+    assert code == 1
+    assert "nothing matched" in err
+    code, _, err = run("servers", "rotate", str(sample), "--old", SERVER, "--new", NEW)
+    assert code == 0, err
+    assert "updated" in err
+    code, _, err = run("servers", "rotate", str(sample), "--old", SERVER, "--new", NEW)
+    assert code == 0
+    assert "nothing matched" not in err
+    assert "up to date" in err
+
+
+def test_fleet_remove_node_matching_no_file_fails(tmp_path: Path) -> None:
+    """fleet --remove-node of an address no file polls: exit 1 "nothing matched"."""
+    (tmp_path / "a").mkdir()
+    path = tmp_path / "a" / "Tentacle.config"
+    path.write_bytes((EXAMPLES / "sample.Tentacle.config").read_bytes())
+    code, _, err = run(
+        "fleet", "plan", str(tmp_path), "--remove-node", "https://nope:10943"
+    )
+    assert code == 1
+    assert "nothing matched" in err
+    code, _, err = run("fleet", "plan", str(tmp_path), "--remove-node", ADDRESS)
+    assert code == 1  # the only node: refused per file
+    assert "would leave no polling entry" in err + _
+    code, out, err = run(
+        "fleet", "plan", str(tmp_path), "--remove-node", ADDRESS, "--allow-empty"
+    )
+    assert code == 0, out + err
+    assert "1 changed" in out
+
+
+def test_fleet_allow_empty_goes_with_its_edits(tmp_path: Path) -> None:
+    """--allow-empty with an edit that cannot empty the list is a usage error."""
+    code, _, err = run("fleet", "plan", str(tmp_path), "--unset", "X", "--allow-empty")
+    assert code == 2
+    assert "--allow-empty goes with" in err
+
+
+def test_sync_reports_which_subscription_it_kept(tmp_path: Path) -> None:
+    """Two SubscriptionIds in the entries: stderr names the kept and dropped one."""
+    path = tmp_path / "Tentacle.config"
+    path.write_bytes((EXAMPLES / "sample.Tentacle.config").read_bytes())
+    other = "poll://bcdefghjkmnpqrstuvwx/"
+    run(
+        "servers", "add", str(path), "--thumbprint", SERVER,
+        "--address", "https://node2.example.com:10943", "--subscription-id", other,
+    )  # fmt: skip
+    cluster = tmp_path / "cluster.toml"
+    cluster.write_text(
+        "[cluster]\n"
+        'server = "https://octopus.example.com"\n'
+        f'thumbprint = "{SERVER}"\n'
+        'layout = "unique-address"\n'
+        "[[nodes]]\n"
+        'name = "n1"\n'
+        'address = "octopus.example.com"\n'
+        "[[nodes]]\n"
+        'name = "n2"\n'
+        'address = "node2.example.com"\n'
+    )
+    code, _, err = run(
+        "servers", "sync", str(path), "--cluster", str(cluster), "--diff"
+    )
+    assert code == 0, err
+    assert "2 SubscriptionIds" in err
+    assert "kept poll://g3662re9njtelsyfhm7t/" in err
+    assert other in err
+    assert "knows only one" in err
