@@ -36,9 +36,12 @@ from tentacle_ha.commands.plan import plan_registration
 from tentacle_ha.config import KEYS
 from tentacle_ha.config import ProxySettings
 from tentacle_ha.config import TentacleConfig
+from tentacle_ha.config import check_known_key
 from tentacle_ha.config import dumps
+from tentacle_ha.config import is_known_key
 from tentacle_ha.config import load
 from tentacle_ha.config import loads
+from tentacle_ha.config import suggest_key
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import CommandError
@@ -57,6 +60,7 @@ from tentacle_ha.errors import NothingMatchedError
 from tentacle_ha.errors import OrphaningEditError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.errors import TrustedServersError
+from tentacle_ha.errors import UnknownKeyError
 from tentacle_ha.errors import UnsafeXMLError
 from tentacle_ha.errors import UnsupportedConstructError
 from tentacle_ha.errors import WriteError
@@ -158,6 +162,7 @@ __all__ = [
     "TrustedServer",
     "TrustedServers",
     "TrustedServersError",
+    "UnknownKeyError",
     "UnsafeXMLError",
     "UnsetKey",
     "UnsupportedConstructError",
@@ -167,12 +172,14 @@ __all__ = [
     "audit_config",
     "audit_file",
     "audit_fleet",
+    "check_known_key",
     "desired_servers",
     "discover_instances",
     "dumps",
     "dumps_cluster",
     "expand_paths",
     "generate_subscription_id",
+    "is_known_key",
     "is_valid_thumbprint",
     "leaves_orphaned",
     "load",
@@ -190,5 +197,6 @@ __all__ = [
     "run_checks",
     "run_checks_sync",
     "same_address",
+    "suggest_key",
     "thumbprint_key",
 ]

@@ -15,7 +15,8 @@ from the nearest builtin, so callers can catch either::
     ├── KeyNotFoundError(KeyError)       no such key in the document
     ├── InvalidValueError(ValueError)    a value from the caller cannot be written
     │   ├── OrphaningEditError           the edit would leave nothing to poll
-    │   └── NothingMatchedError          the edit's target is in no entry or key
+    │   ├── NothingMatchedError          the edit's target is in no entry or key
+    │   └── UnknownKeyError              a key Tentacle does not know (a typo?)
     ├── ClusterError(ValueError)         a cluster description is invalid
     ├── CommandError(ValueError)         a Tentacle command cannot be built
     ├── CheckFailedError(RuntimeError)   raised only by raise_for_failures()
@@ -53,6 +54,7 @@ __all__ = [
     "OrphaningEditError",
     "TentacleHAError",
     "TrustedServersError",
+    "UnknownKeyError",
     "UnsafeXMLError",
     "UnsupportedConstructError",
     "WriteError",
@@ -183,6 +185,10 @@ class OrphaningEditError(InvalidValueError):
 
 class NothingMatchedError(InvalidValueError):
     """An edit names a thumbprint, address or key that nothing in the file has."""
+
+
+class UnknownKeyError(InvalidValueError):
+    """A key to write is not one Tentacle knows; the message suggests the nearest."""
 
 
 class ClusterError(TentacleHAError, ValueError):

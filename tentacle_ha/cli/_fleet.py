@@ -210,6 +210,7 @@ def _edit(args: argparse.Namespace, io: _IO) -> _edits.Edit | None:
             "--retire-thumbprint",
             "--sync",
         ),
+        (args.new_key and args.set is None, "--new-key", "--set"),
         (
             args.allow_empty
             and args.sync is None
@@ -244,7 +245,7 @@ def _edit(args: argparse.Namespace, io: _IO) -> _edits.Edit | None:
             args.keep,
             lambda: _edits.KeepOnly(tuple(args.keep), allow_empty=args.allow_empty),
         ),
-        (args.set, lambda: _edits.SetKey(*args.set)),
+        (args.set, lambda: _edits.SetKey(*args.set, new_key=args.new_key)),
         (args.unset, lambda: _edits.UnsetKey(args.unset)),
     ]
     for given, make in makers:
@@ -465,6 +466,11 @@ def _add_edit_options(parser: argparse.ArgumentParser) -> None:
         "--staged",
         action="store_true",
         help="with --rotate: trust the new thumbprint beside the old one",
+    )
+    group.add_argument(
+        "--new-key",
+        action="store_true",
+        help="with --set: allow a key Tentacle does not know",
     )
     group.add_argument(
         "--allow-empty",

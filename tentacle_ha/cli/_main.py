@@ -39,6 +39,8 @@ from tentacle_ha.commands import lb as _lb
 from tentacle_ha.commands import plan as _plan
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import load
+from tentacle_ha.config import suggest_key
+from tentacle_ha.config._keys import check_known_key
 from tentacle_ha.config._values import is_secret_key
 from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import InvalidValueError
@@ -218,11 +220,13 @@ def _cmd_get(args: argparse.Namespace, io: _Out) -> int:
     value = doc[args.key]
     if isinstance(value, Secret):
         if not args.reveal_secrets:
+            # Printing *** would let a copy script write the marker back over
+            # the real secret: fail instead, and print nothing.
             io.err(
-                f"{doc.name}: {args.key} is a secret; pass --reveal-secrets to print it"
+                f"{doc.name}: {args.key} is a secret; nothing printed "
+                "(pass --reveal-secrets to print it)"
             )
-            io.out(REDACTED)
-            return 0
+            return 1
         value = value.reveal()
     io.out("" if value is None else value)
     return 0
@@ -234,15 +238,39 @@ def _read_value(args: argparse.Namespace) -> str:
     return str(args.value)
 
 
+def _check_set(doc: TentacleConfig, args: argparse.Namespace, value: str) -> None:
+    """The refusals of ``set``: unknown keys, plain text for a secret."""
+    if not args.new_key:
+        check_known_key(args.key, present=doc)
+    if is_secret_key(args.key) and value.strip() and not args.plaintext:
+        msg = (
+            f"{args.key} is a secret: Tentacle stores it machine-key encrypted "
+            "and will not read plain text (set it with Tentacle's own command, "
+            "e.g. proxy --proxyPassword); pass --plaintext to write VALUE as given"
+        )
+        raise InvalidValueError(msg)
+
+
 def _cmd_set(args: argparse.Namespace, io: _Out) -> int:
     value = _read_value(args)
-    return _mutate(args, io, lambda doc: doc.set(args.key, value))
+
+    def edit(doc: TentacleConfig) -> None:
+        _check_set(doc, args, value)
+        doc.set(args.key, value)
+
+    return _mutate(args, io, edit)
 
 
 def _cmd_unset(args: argparse.Namespace, io: _Out) -> int:
+    doc = _load(args.config)
+    if args.key not in doc:
+        hint = suggest_key(args.key, doc)
+        mean = f" (did you mean {hint!r}?)" if hint else ""
+        io.err(f"{doc.name}: no key {args.key!r}{mean}; nothing to remove")
+        return 0
     if args.empty:
         return _mutate(args, io, lambda doc: doc.set(args.key, None))
-    return _mutate(args, io, lambda doc: doc.delete(args.key, missing_ok=True))
+    return _mutate(args, io, lambda doc: doc.delete(args.key))
 
 
 # -- servers --------------------------------------------------------------------
@@ -553,6 +581,16 @@ def _add_config_commands(sub: _Subparsers) -> None:
     set_.add_argument("config", metavar="CONFIG")
     set_.add_argument("key", metavar="KEY")
     set_.add_argument("value", metavar="VALUE", help="the value, or - to read stdin")
+    set_.add_argument(
+        "--new-key",
+        action="store_true",
+        help="allow a key Tentacle does not know (default: refused as a typo)",
+    )
+    set_.add_argument(
+        "--plaintext",
+        action="store_true",
+        help="write a secret key's VALUE as given (Tentacle expects it encrypted)",
+    )
     _add_write_options(set_)
     set_.set_defaults(handler=_cmd_set)
 

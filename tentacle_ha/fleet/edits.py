@@ -33,6 +33,7 @@ from tentacle_ha._secret import REDACTED
 from tentacle_ha.cluster.layout import desired_servers
 from tentacle_ha.cluster.layout import subscription_for
 from tentacle_ha.config import loads
+from tentacle_ha.config._keys import check_known_key
 from tentacle_ha.config._values import is_secret_key
 from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InvalidValueError
@@ -328,18 +329,23 @@ def _check_setting(key: str, value: str | None) -> None:
 class SetKey(Edit):
     """Set one setting, as Tentacle would store it (`TentacleConfig.set`).
 
-    The value of a secret key never shows in `describe` or the repr.
+    The value of a secret key never shows in `describe` or the repr. A key
+    Tentacle does not know (a typo, most likely) is refused unless *new_key*.
 
     Raises:
         InvalidValueError: on construction, a value the key cannot hold.
+        UnknownKeyError: on construction, an unknown key and not *new_key*.
 
     .. versionadded:: 0.1.0
     """
 
     key: str
     value: str | None = attrs.field(repr=False)
+    new_key: bool = attrs.field(default=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
+        if not self.new_key:
+            check_known_key(self.key)
         _check_setting(self.key, self.value)
 
     def apply(self, doc: TentacleConfig) -> None:

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from helpers.cli import run_cli as run
 
+from tentacle_ha import Secret
 from tentacle_ha import config
+from tentacle_ha.errors import InvalidValueError
 
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
 SERVER = "9E4A07A1F5B2C8D3E6F7A8B9C0D1E2F3A4B5C6D7"
@@ -153,3 +155,99 @@ def test_sync_reports_which_subscription_it_kept(tmp_path: Path) -> None:
     assert "kept poll://g3662re9njtelsyfhm7t/" in err
     assert other in err
     assert "knows only one" in err
+
+
+# -- 9.4 / 10.8: typos, secrets and the redaction marker --------------------------
+
+
+def test_set_unknown_key_is_refused_with_did_you_mean(sample: Path) -> None:
+    """A typo of a known key: exit 1, a suggestion, file untouched; --new-key adds."""
+    before = sample.read_bytes()
+    typo = "Tentacle.Comunication.PollingConnectionCount"
+    code, out, err = run("set", str(sample), typo, "4")
+    assert (code, out) == (1, "")
+    assert "did you mean 'Tentacle.Communication.PollingConnectionCount'?" in err
+    assert "--new-key" in err
+    assert err.count("\n") == 1
+    assert sample.read_bytes() == before
+    code, _, err = run("set", str(sample), typo, "4", "--new-key")
+    assert code == 0, err
+    assert config.load(sample)[typo] == "4"
+    # Negative controls: known keys in any case, and keys already in the file.
+    assert run("set", str(sample), "tentacle.services.portnumber", "10934")[0] == 0
+    assert run("set", str(sample), typo, "5")[0] == 0
+
+
+def test_fleet_set_unknown_key_is_refused(tmp_path: Path) -> None:
+    """fleet plan --set of a typo: refused before any file, unless --new-key."""
+    path = tmp_path / "Tentacle.config"
+    path.write_bytes((EXAMPLES / "sample.Tentacle.config").read_bytes())
+    typo = "Tentacle.Comunication.PollingConnectionCount"
+    code, out, err = run("fleet", "plan", str(tmp_path), "--set", typo, "4")
+    assert code == 1
+    assert "did you mean 'Tentacle.Communication.PollingConnectionCount'?" in err
+    assert out == ""
+    code, out, err = run(
+        "fleet", "plan", str(tmp_path), "--set", typo, "4", "--new-key"
+    )
+    assert code == 0, err
+    assert "1 changed" in out
+    code, _, err = run("fleet", "plan", str(tmp_path), "--unset", "X", "--new-key")
+    assert code == 2
+    assert "--new-key goes with --set" in err
+
+
+def test_unset_absent_key_says_so(sample: Path) -> None:
+    """unset of a key not in the file: exit 0, stderr says so, with a hint."""
+    code, out, err = run("unset", str(sample), "Tentacle.Services.PortNumbr")
+    assert (code, out) == (0, "")
+    assert "no key 'Tentacle.Services.PortNumbr'" in err
+    assert "did you mean 'Tentacle.Services.PortNumber'?" in err
+
+
+def test_set_secret_needs_plaintext(sample: Path) -> None:
+    """A secret is stored machine-key encrypted: a plain value needs --plaintext."""
+    before = sample.read_bytes()
+    key = "Octopus.Server.Proxy.ProxyPassword"
+    code, _, err = run("set", str(sample), key, "hunter2")
+    assert code == 1
+    assert "machine-key encrypted" in err
+    assert "--plaintext" in err
+    assert "hunter2" not in err
+    assert sample.read_bytes() == before
+    code, _, err = run("set", str(sample), key, "hunter2", "--plaintext")
+    assert code == 0, err
+    assert config.load(sample).get(key, reveal=True) == "hunter2"
+    # Clearing a secret is not writing plain text.
+    assert run("set", str(sample), key, "")[0] == 0
+
+
+def test_get_secret_without_reveal_fails_and_prints_nothing(sample: Path) -> None:
+    """get of a secret prints nothing and exits 1 unless --reveal-secrets."""
+    code, out, err = run("get", str(sample), "Tentacle.Certificate")
+    assert (code, out) == (1, "")
+    assert "--reveal-secrets" in err
+    code, out, _ = run("get", str(sample), "Tentacle.Certificate", "--reveal-secrets")
+    assert code == 0
+    assert out.startswith("AQAAANCM")
+
+
+@pytest.mark.parametrize("marker", ["***", " *** ", "***\n"])
+def test_the_redaction_marker_never_overwrites_a_secret(
+    sample: Path, marker: str
+) -> None:
+    """set KEY '***' is refused even with --plaintext; the certificate survives."""
+    before = sample.read_bytes()
+    code, _, err = run(
+        "set", str(sample), "Tentacle.Certificate", marker, "--plaintext"
+    )
+    assert code == 1
+    assert "redaction marker" in err
+    assert sample.read_bytes() == before
+    doc = config.load(sample)
+    with pytest.raises(InvalidValueError, match="redaction marker"):
+        doc.set("Octopus.Proxy.ProxyPassword", marker)
+    with pytest.raises(InvalidValueError, match="redaction marker"):
+        doc.set("tentacle.certificate", Secret(marker))
+    # Negative control: *** is a fine value for a key that is not a secret.
+    assert doc.set("Octopus.Proxy.ProxyUsername", "***")
