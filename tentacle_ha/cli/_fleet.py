@@ -25,6 +25,7 @@ from typing import TextIO
 from tentacle_ha import fleet as _fleet
 from tentacle_ha.cli._util import add_backup_option
 from tentacle_ha.cluster import load_cluster
+from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.fleet import audit as _audit
 from tentacle_ha.fleet import discover as _discover
 from tentacle_ha.fleet import edits as _edits
@@ -231,10 +232,7 @@ def _edit(args: argparse.Namespace, io: _IO) -> _edits.Edit | None:
             allow_empty=args.allow_empty,
         )
     if args.add_node is not None:
-        if args.thumbprint is None:
-            io.err(f"{command}: --add-node needs --thumbprint")
-            return None
-        return _edits.AddNode(args.thumbprint, args.add_node)
+        return _add_node(args, io, command)
     makers: list[tuple[object, Callable[[], _edits.Edit]]] = [
         (
             args.remove_node,
@@ -253,6 +251,18 @@ def _edit(args: argparse.Namespace, io: _IO) -> _edits.Edit | None:
             return make()
     # argparse requires exactly one edit option: this is the last one left.
     return _edits.SetPollingConnectionCount(args.polling_connection_count)
+
+
+def _add_node(args: argparse.Namespace, io: _IO, command: str) -> _edits.Edit | None:
+    """``--add-node URL --thumbprint T``; a bad URL (e.g. http://) is a usage error."""
+    if args.thumbprint is None:
+        io.err(f"{command}: --add-node needs --thumbprint")
+        return None
+    try:
+        return _edits.AddNode(args.thumbprint, args.add_node)
+    except InvalidValueError as exc:
+        io.err(f"{command}: --add-node: {exc.message}")
+        return None
 
 
 def _row(status: str, path: str, reason: str) -> str:

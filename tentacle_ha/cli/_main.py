@@ -781,6 +781,57 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
     check.set_defaults(handler=_cmd_check)
 
 
+def _add_debug_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` after the subcommand too (``tentacle-ha show X --debug``).
+
+    SUPPRESS as the default keeps a subcommand's parser from resetting a
+    ``--debug`` given before it.
+    """
+    for action in parser._actions:  # noqa: SLF001 -- argparse has no public walk
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001 -- as above
+            for sub in dict.fromkeys(action.choices.values()):
+                sub.add_argument(
+                    "--debug",
+                    action="store_true",
+                    default=argparse.SUPPRESS,
+                    help="show a traceback on errors",
+                )
+                _add_debug_everywhere(sub)
+
+
+_SIGPIPE_EXIT = 141
+"""Exit status on a closed stdout: 128 + SIGPIPE, as git and the shell report it."""
+
+
+def _harden(stream: TextIO) -> None:
+    """Escape what the stream's encoding cannot carry instead of raising."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is None:
+        return
+    try:
+        reconfigure(errors="backslashreplace")
+    except (ValueError, OSError):  # closed or detached: nothing to do
+        return
+
+
+def _stdout_gone(stdout: TextIO) -> int:
+    """Stdout's reader went away (``| head``): exit quietly, 141.
+
+    Points the file descriptor at /dev/null so that Python's own flush at
+    exit does not print "Exception ignored ... BrokenPipeError".
+    """
+    try:
+        fd = stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return _SIGPIPE_EXIT
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+    return _SIGPIPE_EXIT
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -789,10 +840,27 @@ def main(
 ) -> int:
     """Run the command line; return the exit code.
 
+    Output the streams cannot encode is escaped (``\\u....``); a closed
+    stdout (``| head``) ends the command quietly with exit status 141.
+
     .. versionadded:: 0.1.0
     """
-    io = _Out(stdout or sys.stdout, stderr or sys.stderr)
+    out_stream = stdout or sys.stdout
+    err_stream = stderr or sys.stderr
+    _harden(out_stream)
+    _harden(err_stream)
+    io = _Out(out_stream, err_stream)
+    try:
+        code = _run(argv, io)
+        out_stream.flush()
+    except BrokenPipeError:
+        return _stdout_gone(out_stream)
+    return code
+
+
+def _run(argv: Sequence[str] | None, io: _Out) -> int:
     parser = _parser()
+    _add_debug_everywhere(parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help, --version or a usage error
@@ -800,6 +868,8 @@ def main(
     handler: Callable[[argparse.Namespace, _Out], int] = args.handler
     try:
         return handler(args, io)
+    except BrokenPipeError:
+        raise
     except TentacleHAError as exc:
         if args.debug:
             raise

@@ -251,3 +251,21 @@ def test_the_redaction_marker_never_overwrites_a_secret(
         doc.set("tentacle.certificate", Secret(marker))
     # Negative control: *** is a fine value for a key that is not a secret.
     assert doc.set("Octopus.Proxy.ProxyUsername", "***")
+
+
+@pytest.mark.parametrize("url", ["http://node4:10943", "ftp://node4:21"])
+def test_fleet_add_node_with_a_bad_url_is_a_usage_error(
+    tmp_path: Path, url: str
+) -> None:
+    """--add-node http://... exits 2 (a usage error, as the README says)."""
+    code, out, err = run(
+        "fleet", "plan", str(tmp_path), "--add-node", url, "--thumbprint", SERVER
+    )
+    assert (code, out) == (2, "")
+    assert err.startswith("tentacle-ha fleet plan: --add-node: not a comms address")
+    # Negative control: an https:// address is accepted (and finds no files).
+    code, _, err = run(
+        "fleet", "plan", str(tmp_path), "--add-node", "https://node4:10943",
+        "--thumbprint", SERVER,
+    )  # fmt: skip
+    assert code != 2, err
