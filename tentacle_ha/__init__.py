@@ -41,6 +41,8 @@ from tentacle_ha.config import dumps
 from tentacle_ha.config import is_known_key
 from tentacle_ha.config import load
 from tentacle_ha.config import loads
+from tentacle_ha.config import needs_restart
+from tentacle_ha.config import restart_required
 from tentacle_ha.config import suggest_key
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.errors import ClusterError
@@ -188,12 +190,14 @@ __all__ = [
     "loads",
     "loads_cluster",
     "migration_steps",
+    "needs_restart",
     "normalize_thumbprint",
     "plan_fleet",
     "plan_migration",
     "plan_registration",
     "refuse_orphaning",
     "render_lb",
+    "restart_required",
     "run_checks",
     "run_checks_sync",
     "same_address",

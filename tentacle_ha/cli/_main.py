@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
@@ -37,8 +38,11 @@ from tentacle_ha.cluster.layout import subscription_for
 from tentacle_ha.commands import SHELLS
 from tentacle_ha.commands import lb as _lb
 from tentacle_ha.commands import plan as _plan
+from tentacle_ha.commands.plan import restart_command
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import load
+from tentacle_ha.config import loads
+from tentacle_ha.config import restart_required
 from tentacle_ha.config import suggest_key
 from tentacle_ha.config._keys import check_known_key
 from tentacle_ha.config._values import is_secret_key
@@ -74,31 +78,93 @@ def _load(path: str) -> TentacleConfig:
 def _mutate(
     args: argparse.Namespace, io: _Out, edit: Callable[[TentacleConfig], object]
 ) -> int:
-    """Load, edit, then diff, check or save; the shape of every writing command."""
+    """Load, edit, then diff, check or save; the shape of every writing command.
+
+    After a write that changes what Tentacle reads at start, one stderr line
+    says the service must be restarted, with the command; ``--json`` prints a
+    summary object (with ``restart_required``) instead of status lines.
+    """
     doc = _load(args.config)
-    before = _servers_or_none(doc)
+    original = loads(doc.dumps(), path=doc.path)
     edit(doc)
     changed = doc.changed
+    restart = changed and restart_required(original, doc)
+    summary: dict[str, Any] = {
+        "path": doc.path,
+        "changed": changed,
+        "changed_keys": list(doc.changed_keys) if changed else [],
+        "written": False,
+        "restart_required": restart,
+        "restart_command": restart_command(doc) if restart else None,
+    }
+    status = _Out(io.stdout, StringIO()) if args.json else io
     if args.diff and changed:
-        io.out(doc.diff(reveal=getattr(args, "reveal_secrets", False)))
-        after = _servers_or_none(doc)
-        if before is not None and after is not None:
-            for line in after.changes(before):
-                io.err(f"{doc.name}: {line}")
+        _show_diff(args, io, status, (original, doc), summary)
+    code = _write_or_report(args, status, doc, summary)
+    if args.json:
+        io.json(summary)
+    return code
+
+
+def _nothing_to_do(args: argparse.Namespace, io: _Out) -> int:
+    """A writing command that found nothing to change before editing: exit 0."""
+    if args.json:
+        io.json(
+            {
+                "path": args.config,
+                "changed": False,
+                "changed_keys": [],
+                "written": False,
+                "restart_required": False,
+                "restart_command": None,
+            }
+        )
+    return 0
+
+
+def _show_diff(
+    args: argparse.Namespace,
+    io: _Out,
+    status: _Out,
+    docs: tuple[TentacleConfig, TentacleConfig],
+    summary: dict[str, Any],
+) -> None:
+    original, doc = docs
+    text = doc.diff(reveal=getattr(args, "reveal_secrets", False))
+    if args.json:
+        summary["diff"] = text
+    else:
+        io.out(text)
+    before, after = _servers_or_none(original), _servers_or_none(doc)
+    if before is not None and after is not None:
+        for line in after.changes(before):
+            status.err(f"{doc.name}: {line}")
+
+
+def _write_or_report(
+    args: argparse.Namespace, status: _Out, doc: TentacleConfig, summary: dict[str, Any]
+) -> int:
+    changed = summary["changed"]
     if args.check or args.diff:
-        if changed:
-            if args.check:
-                keys = ", ".join(doc.changed_keys)
-                io.err(f"{doc.name}: would change {keys}")
-            return 1 if args.check else 0
-        io.err(f"{doc.name}: up to date")
+        if not changed:
+            status.err(f"{doc.name}: up to date")
+            return 0
+        if args.check:
+            status.err(f"{doc.name}: would change {', '.join(doc.changed_keys)}")
+            return 1
         return 0
     if not changed:
-        io.err(f"{doc.name}: unchanged")
+        status.err(f"{doc.name}: unchanged")
         return 0
     keys = ", ".join(doc.changed_keys)
     doc.save(backup_suffix=args.backup_suffix)
-    io.err(f"{doc.name}: updated {keys}")
+    summary["written"] = True
+    status.err(f"{doc.name}: updated {keys}")
+    if summary["restart_required"]:
+        status.err(
+            f"{doc.name}: restart the Tentacle service to load the change: "
+            f"{summary['restart_command']}"
+        )
     return 0
 
 
@@ -123,6 +189,11 @@ def _add_write_options(parser: argparse.ArgumentParser) -> None:
     )
     add_backup_option(
         group, help_text="keep the previous bytes beside the file (default: .bak)"
+    )
+    group.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON summary (changed, written, restart_required) on stdout",
     )
 
 
@@ -267,7 +338,7 @@ def _cmd_unset(args: argparse.Namespace, io: _Out) -> int:
         hint = suggest_key(args.key, doc)
         mean = f" (did you mean {hint!r}?)" if hint else ""
         io.err(f"{doc.name}: no key {args.key!r}{mean}; nothing to remove")
-        return 0
+        return _nothing_to_do(args, io)
     if args.empty:
         return _mutate(args, io, lambda doc: doc.set(args.key, None))
     return _mutate(args, io, lambda doc: doc.delete(args.key))
@@ -352,7 +423,7 @@ def _cmd_servers_rotate(args: argparse.Namespace, io: _Out) -> int:
     if not has(args.old):
         if has(args.new):
             io.err(f"{args.config}: up to date (no entry trusts {args.old} any more)")
-            return 0
+            return _nothing_to_do(args, io)
         msg = (
             f"nothing matched: no entry has thumbprint {args.old} "
             f"(nor {args.new}); nothing rotated"

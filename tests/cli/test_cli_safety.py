@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -269,3 +270,60 @@ def test_fleet_add_node_with_a_bad_url_is_a_usage_error(
         "--thumbprint", SERVER,
     )  # fmt: skip
     assert code != 2, err
+
+
+# -- 9.3: a write the running Tentacle will not see says so -------------------
+
+
+def test_a_write_needing_a_restart_says_so(tmp_path: Path) -> None:
+    """One stderr line with the exact command; --json has restart_required."""
+    path = tmp_path / "tentacle-Web01.config"
+    path.write_bytes((EXAMPLES / "sample.Tentacle.config").read_bytes())
+    code, out, err = run(
+        "servers", "add", str(path), "--thumbprint", SERVER,
+        "--address", "https://node2:10943",
+    )  # fmt: skip
+    assert (code, out) == (0, "")
+    lines = err.splitlines()
+    assert len(lines) == 2
+    assert lines[1] == (
+        f"{path}: restart the Tentacle service to load the change: "
+        "& 'C:\\Program Files\\Octopus Deploy\\Tentacle\\Tentacle.exe' service "
+        "'--restart' '--instance=Web01'"
+    )
+    code, out, err = run(
+        "set", str(path), "Tentacle.Communication.PollingConnectionCount", "4",
+        "--json",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    data = json.loads(out)
+    assert data["restart_required"] is True
+    assert data["written"] is True
+    assert "--restart" in data["restart_command"]
+    # A diff writes nothing, so no restart line, but the JSON says it would.
+    code, out, err = run("set", str(path), "Octopus.Home", "D:\\Octopus", "--diff")
+    assert code == 0
+    assert "restart" not in err
+    code, out, _ = run(
+        "set", str(path), "Octopus.Home", "D:\\Octopus", "--diff", "--json"
+    )
+    assert json.loads(out)["restart_required"] is True
+    assert json.loads(out)["written"] is False
+
+
+def test_a_write_tentacle_never_reads_needs_no_restart(sample: Path) -> None:
+    """Negative control: an unknown key, or nothing changed: no restart line."""
+    code, _, err = run("set", str(sample), "My.Own.Setting", "1", "--new-key")
+    assert code == 0, err
+    assert "restart" not in err
+    code, out, _ = run("set", str(sample), "My.Own.Setting", "1", "--json")
+    assert json.loads(out) == {
+        "path": str(sample),
+        "changed": False,
+        "changed_keys": [],
+        "written": False,
+        "restart_required": False,
+        "restart_command": None,
+    }
+    code, out, _ = run("unset", str(sample), "Not.There", "--json")
+    assert (code, json.loads(out)["changed"]) == (0, False)
