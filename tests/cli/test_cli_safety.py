@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -327,3 +328,35 @@ def test_a_write_tentacle_never_reads_needs_no_restart(sample: Path) -> None:
     }
     code, out, _ = run("unset", str(sample), "Not.There", "--json")
     assert (code, json.loads(out)["changed"]) == (0, False)
+
+
+def _readme_single_file_examples() -> list[str]:
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    return [
+        line.split("  #", 1)[0].strip()
+        for line in readme.splitlines()
+        if line.startswith(
+            ("tentacle-ha set ", "tentacle-ha unset ", "tentacle-ha servers ")
+        )
+    ]
+
+
+@pytest.mark.parametrize("line", _readme_single_file_examples())
+def test_readme_examples_are_safe_to_paste(sample: Path, line: str) -> None:
+    """Pasting a README single-file example never changes the file."""
+    before = sample.read_bytes()
+    argv = shlex.split(line)[1:]
+    argv = [str(sample) if a == "Tentacle.config" else a for a in argv]
+    if "--cluster" in argv:
+        argv[argv.index("--cluster") + 1] = str(
+            EXAMPLES / "cluster-unique-address.toml"
+        )
+    code, _, err = run(*argv)
+    assert code in {0, 1}, err
+    assert "Traceback" not in err
+    assert sample.read_bytes() == before
+
+
+def test_readme_examples_were_found() -> None:
+    """The parametrisation above is not empty (the README kept its cheat sheet)."""
+    assert len(_readme_single_file_examples()) >= 8
