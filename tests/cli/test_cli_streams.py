@@ -87,13 +87,25 @@ def russian(tmp_path: Path) -> Path:
         ["fleet", "plan", "{fleet}", "--polling-connection-count", "3"],
         ["fleet", "plan", "{fleet}", "--polling-connection-count", "3", "--json"],
         ["--help"],
+        ["show", "{big}"],
     ],
-    ids=["show", "fleet-plan", "fleet-plan-json", "help"],
+    ids=["show", "fleet-plan", "fleet-plan-json", "help", "show-big"],
 )
 def test_a_closed_stdout_exits_quietly(fleet: Path, argv: list[str]) -> None:
-    """No 'Broken pipe', no traceback, no 'Exception ignored': status 141."""
+    """No 'Broken pipe', no traceback, no 'Exception ignored': status 141.
+
+    Small outputs fail at the final flush, the big one while the command
+    still writes.
+    """
     sample = fleet / "t0" / "Tentacle.config"
-    argv = [a.format(sample=sample, fleet=fleet) for a in argv]
+    big = fleet / "big.config"
+    big.write_bytes(
+        sample.read_bytes().replace(
+            b"</octopus-settings>",
+            b'  <set key="Z.Big">' + b"x" * 100_000 + b"</set>\r\n</octopus-settings>",
+        )
+    )
+    argv = [a.format(sample=sample, fleet=fleet, big=big) for a in argv]
     code, err = _closed_stdout(*argv)
     assert err == ""
     assert code == 141
