@@ -216,9 +216,11 @@ def _edit(args: argparse.Namespace, io: _IO) -> _edits.Edit | None:
             args.allow_empty
             and args.sync is None
             and args.remove_node is None
-            and args.keep is None,
+            and args.keep is None
+            and args.set is None
+            and args.unset is None,
             "--allow-empty",
-            "--sync, --remove-node or --keep",
+            "--sync, --remove-node, --keep, --set or --unset",
         ),
     ]
     for wrong, option, needs in misplaced:
@@ -243,8 +245,16 @@ def _edit(args: argparse.Namespace, io: _IO) -> _edits.Edit | None:
             args.keep,
             lambda: _edits.KeepOnly(tuple(args.keep), allow_empty=args.allow_empty),
         ),
-        (args.set, lambda: _edits.SetKey(*args.set, new_key=args.new_key)),
-        (args.unset, lambda: _edits.UnsetKey(args.unset)),
+        (
+            args.set,
+            lambda: _edits.SetKey(
+                *args.set, new_key=args.new_key, allow_empty=args.allow_empty
+            ),
+        ),
+        (
+            args.unset,
+            lambda: _edits.UnsetKey(args.unset, allow_empty=args.allow_empty),
+        ),
     ]
     for given, make in makers:
         if given is not None:
@@ -485,8 +495,8 @@ def _add_edit_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--allow-empty",
         action="store_true",
-        help="with --sync, --remove-node or --keep: allow leaving a Tentacle "
-        "no polling entry",
+        help="with --sync, --remove-node, --keep, --set or --unset: allow "
+        "leaving a Tentacle no polling entry",
     )
 
 

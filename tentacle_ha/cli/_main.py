@@ -50,6 +50,7 @@ from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import NothingMatchedError
 from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.fleet.edits import guard_servers_setting
 from tentacle_ha.servers import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServers
@@ -313,6 +314,7 @@ def _check_set(doc: TentacleConfig, args: argparse.Namespace, value: str) -> Non
     """The refusals of ``set``: unknown keys, plain text for a secret."""
     if not args.new_key:
         check_known_key(args.key, present=doc)
+    guard_servers_setting(doc, args.key, value, allow_empty=args.allow_empty)
     if is_secret_key(args.key) and value.strip() and not args.plaintext:
         msg = (
             f"{args.key} is a secret: Tentacle stores it machine-key encrypted "
@@ -339,6 +341,7 @@ def _cmd_unset(args: argparse.Namespace, io: _Out) -> int:
         mean = f" (did you mean {hint!r}?)" if hint else ""
         io.err(f"{doc.name}: no key {args.key!r}{mean}; nothing to remove")
         return _nothing_to_do(args, io)
+    guard_servers_setting(doc, args.key, None, allow_empty=args.allow_empty)
     if args.empty:
         return _mutate(args, io, lambda doc: doc.set(args.key, None))
     return _mutate(args, io, lambda doc: doc.delete(args.key))
@@ -662,6 +665,7 @@ def _add_config_commands(sub: _Subparsers) -> None:
         action="store_true",
         help="write a secret key's VALUE as given (Tentacle expects it encrypted)",
     )
+    _add_allow_empty(set_)
     _add_write_options(set_)
     set_.set_defaults(handler=_cmd_set)
 
@@ -673,6 +677,7 @@ def _add_config_commands(sub: _Subparsers) -> None:
         action="store_true",
         help="keep the key as an empty element, as Tentacle does for null",
     )
+    _add_allow_empty(unset)
     _add_write_options(unset)
     unset.set_defaults(handler=_cmd_unset)
 

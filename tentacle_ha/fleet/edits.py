@@ -34,10 +34,14 @@ from tentacle_ha.cluster.layout import desired_servers
 from tentacle_ha.cluster.layout import subscription_for
 from tentacle_ha.config import loads
 from tentacle_ha.config._keys import check_known_key
+from tentacle_ha.config._values import fold
 from tentacle_ha.config._values import is_secret_key
 from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.servers import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers import TrustedServer
+from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import normalize_thumbprint
 from tentacle_ha.servers import refuse_orphaning
 from tentacle_ha.servers import same_address
@@ -58,6 +62,7 @@ __all__ = [
     "SetPollingConnectionCount",
     "SyncToCluster",
     "UnsetKey",
+    "guard_servers_setting",
 ]
 
 
@@ -320,6 +325,30 @@ class KeepOnly(Edit):
         return f"keep only {', '.join(self.addresses)}" + _ALLOW_EMPTY[self.allow_empty]
 
 
+def guard_servers_setting(
+    doc: TentacleConfig, key: str, value: str | None, *, allow_empty: bool
+) -> None:
+    """Refuse setting or removing the TrustedOctopusServers key so it orphans.
+
+    *value* None means removing the key. The same rule as every other write
+    path (`tentacle_ha.servers.refuse_orphaning`); a list in the file that
+    does not parse is not guarded (the write may be its repair).
+
+    Raises:
+        OrphaningEditError: no polling entry would be left, not *allow_empty*.
+        TrustedServersError: *value* is not a valid array.
+    """
+    if fold(key) != fold(TRUSTED_SERVERS_KEY):
+        return
+    try:
+        current = doc.trusted_servers
+    except TentacleHAError:
+        return
+    new = TrustedServers.from_json(value)
+    what = f"removing {key}" if value is None else f"setting {key}"
+    refuse_orphaning(current, new, what=what, allow_empty=allow_empty)
+
+
 def _check_setting(key: str, value: str | None) -> None:
     """Refuse, once and up front, a value no file could store."""
     loads(b"<octopus-settings />").set(key, value)
@@ -342,6 +371,7 @@ class SetKey(Edit):
     key: str
     value: str | None = attrs.field(repr=False)
     new_key: bool = attrs.field(default=False, kw_only=True)
+    allow_empty: bool = attrs.field(default=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if not self.new_key:
@@ -349,13 +379,16 @@ class SetKey(Edit):
         _check_setting(self.key, self.value)
 
     def apply(self, doc: TentacleConfig) -> None:
-        """Set it."""
+        """Set it (a TrustedOctopusServers value must leave something to poll)."""
+        guard_servers_setting(
+            doc, self.key, self.value or "", allow_empty=self.allow_empty
+        )
         doc.set(self.key, self.value)
 
     def describe(self) -> str:
         """Key and value (``***`` for a secret)."""
         shown = REDACTED if is_secret_key(self.key) else repr(self.value)
-        return f"set {self.key} = {shown}"
+        return f"set {self.key} = {shown}" + _ALLOW_EMPTY[self.allow_empty]
 
 
 @attrs.frozen
@@ -366,14 +399,16 @@ class UnsetKey(Edit):
     """
 
     key: str
+    allow_empty: bool = attrs.field(default=False, kw_only=True)
 
     def apply(self, doc: TentacleConfig) -> None:
-        """Remove it."""
+        """Remove it (TrustedOctopusServers only if that orphans nothing)."""
+        guard_servers_setting(doc, self.key, None, allow_empty=self.allow_empty)
         doc.delete(self.key, missing_ok=True)
 
     def describe(self) -> str:
         """The key."""
-        return f"unset {self.key}"
+        return f"unset {self.key}" + _ALLOW_EMPTY[self.allow_empty]
 
 
 def _count(value: int) -> int:

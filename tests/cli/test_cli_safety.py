@@ -122,7 +122,9 @@ def test_fleet_remove_node_matching_no_file_fails(tmp_path: Path) -> None:
 
 def test_fleet_allow_empty_goes_with_its_edits(tmp_path: Path) -> None:
     """--allow-empty with an edit that cannot empty the list is a usage error."""
-    code, _, err = run("fleet", "plan", str(tmp_path), "--unset", "X", "--allow-empty")
+    code, _, err = run(
+        "fleet", "plan", str(tmp_path), "--rotate", "A" * 40, "B" * 40, "--allow-empty"
+    )
     assert code == 2
     assert "--allow-empty goes with" in err
 
@@ -360,3 +362,44 @@ def test_readme_examples_are_safe_to_paste(sample: Path, line: str) -> None:
 def test_readme_examples_were_found() -> None:
     """The parametrisation above is not empty (the README kept its cheat sheet)."""
     assert len(_readme_single_file_examples()) >= 8
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["set", "{}", "Tentacle.Communication.TrustedOctopusServers", "[]"],
+        ["set", "{}", "tentacle.communication.trustedoctopusservers", ""],
+        ["unset", "{}", "Tentacle.Communication.TrustedOctopusServers"],
+        ["unset", "{}", "Tentacle.Communication.TrustedOctopusServers", "--empty"],
+    ],
+    ids=["set-empty-array", "set-blank", "unset", "unset-empty"],
+)
+def test_set_and_unset_of_the_servers_key_cannot_orphan(
+    sample: Path, argv: list[str]
+) -> None:
+    """The raw key is a write path too: refused, unless --allow-empty."""
+    before = sample.read_bytes()
+    argv = [a.format(sample) for a in argv]
+    code, _, err = run(*argv)
+    assert code == 1
+    assert "would leave no polling entry" in err
+    assert sample.read_bytes() == before
+    code, _, err = run(*argv, "--allow-empty")
+    assert code == 0, err
+    assert config.load(sample).trusted_servers.polling() == ()
+
+
+def test_fleet_set_and_unset_of_the_servers_key_cannot_orphan(
+    tmp_path: Path,
+) -> None:
+    """fleet --unset/--set of TrustedOctopusServers fails each polling file."""
+    path = tmp_path / "Tentacle.config"
+    path.write_bytes((EXAMPLES / "sample.Tentacle.config").read_bytes())
+    key = "Tentacle.Communication.TrustedOctopusServers"
+    for edit in (["--unset", key], ["--set", key, "[]"]):
+        code, out, err = run("fleet", "plan", str(tmp_path), *edit)
+        assert code == 1
+        assert "would leave no polling entry" in out + err
+        code, out, err = run("fleet", "plan", str(tmp_path), *edit, "--allow-empty")
+        assert code == 0, out + err
+        assert "1 changed" in out
