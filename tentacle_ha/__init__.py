@@ -36,9 +36,14 @@ from tentacle_ha.commands.plan import plan_registration
 from tentacle_ha.config import KEYS
 from tentacle_ha.config import ProxySettings
 from tentacle_ha.config import TentacleConfig
+from tentacle_ha.config import check_known_key
 from tentacle_ha.config import dumps
+from tentacle_ha.config import is_known_key
 from tentacle_ha.config import load
 from tentacle_ha.config import loads
+from tentacle_ha.config import needs_restart
+from tentacle_ha.config import restart_required
+from tentacle_ha.config import suggest_key
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import CommandError
@@ -53,9 +58,12 @@ from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InternalError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import KeyNotFoundError
+from tentacle_ha.errors import NothingMatchedError
 from tentacle_ha.errors import NotRegularFileError
+from tentacle_ha.errors import OrphaningEditError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.errors import TrustedServersError
+from tentacle_ha.errors import UnknownKeyError
 from tentacle_ha.errors import UnsafeXMLError
 from tentacle_ha.errors import UnsupportedConstructError
 from tentacle_ha.errors import WriteError
@@ -87,7 +95,9 @@ from tentacle_ha.servers import TrustedServer
 from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import generate_subscription_id
 from tentacle_ha.servers import is_valid_thumbprint
+from tentacle_ha.servers import leaves_orphaned
 from tentacle_ha.servers import normalize_thumbprint
+from tentacle_ha.servers import refuse_orphaning
 from tentacle_ha.servers import same_address
 from tentacle_ha.servers import thumbprint_key
 
@@ -129,8 +139,10 @@ __all__ = [
     "Node",
     "NodeTarget",
     "NotRegularFileError",
+    "NothingMatchedError",
     "Option",
     "OptionKind",
+    "OrphaningEditError",
     "PlannedCommand",
     "PollTarget",
     "ProxySettings",
@@ -154,6 +166,7 @@ __all__ = [
     "TrustedServer",
     "TrustedServers",
     "TrustedServersError",
+    "UnknownKeyError",
     "UnsafeXMLError",
     "UnsetKey",
     "UnsupportedConstructError",
@@ -163,26 +176,33 @@ __all__ = [
     "audit_config",
     "audit_file",
     "audit_fleet",
+    "check_known_key",
     "desired_servers",
     "discover_instances",
     "dumps",
     "dumps_cluster",
     "expand_paths",
     "generate_subscription_id",
+    "is_known_key",
     "is_valid_thumbprint",
+    "leaves_orphaned",
     "load",
     "load_cluster",
     "load_plan",
     "loads",
     "loads_cluster",
     "migration_steps",
+    "needs_restart",
     "normalize_thumbprint",
     "plan_fleet",
     "plan_migration",
     "plan_registration",
+    "refuse_orphaning",
     "render_lb",
+    "restart_required",
     "run_checks",
     "run_checks_sync",
     "same_address",
+    "suggest_key",
     "thumbprint_key",
 ]

@@ -15,6 +15,9 @@ from the nearest builtin, so callers can catch either::
     │   └── TrustedServersError          the TrustedOctopusServers JSON is broken
     ├── KeyNotFoundError(KeyError)       no such key in the document
     ├── InvalidValueError(ValueError)    a value from the caller cannot be written
+    │   ├── OrphaningEditError           the edit would leave nothing to poll
+    │   ├── NothingMatchedError          the edit's target is in no entry or key
+    │   └── UnknownKeyError              a key Tentacle does not know (a typo?)
     ├── ClusterError(ValueError)         a cluster description is invalid
     ├── CommandError(ValueError)         a Tentacle command cannot be built
     ├── CheckFailedError(RuntimeError)   raised only by raise_for_failures()
@@ -49,8 +52,11 @@ __all__ = [
     "InvalidValueError",
     "KeyNotFoundError",
     "NotRegularFileError",
+    "NothingMatchedError",
+    "OrphaningEditError",
     "TentacleHAError",
     "TrustedServersError",
+    "UnknownKeyError",
     "UnsafeXMLError",
     "UnsupportedConstructError",
     "WriteError",
@@ -173,6 +179,23 @@ class KeyNotFoundError(TentacleHAError, KeyError):
 
 class InvalidValueError(TentacleHAError, ValueError):
     """A value given by the caller cannot be written (e.g. a bad thumbprint)."""
+
+
+class OrphaningEditError(InvalidValueError):
+    """An edit would leave a Tentacle with no polling entry (or trusting nothing).
+
+    The Tentacle would poll nothing and its SubscriptionId would be lost;
+    refused unless the caller allows it explicitly (``allow_empty=True``,
+    ``--allow-empty``).
+    """
+
+
+class NothingMatchedError(InvalidValueError):
+    """An edit names a thumbprint, address or key that nothing in the file has."""
+
+
+class UnknownKeyError(InvalidValueError):
+    """A key to write is not one Tentacle knows; the message suggests the nearest."""
 
 
 class ClusterError(TentacleHAError, ValueError):

@@ -69,7 +69,7 @@ FACES = {
     "cli": ("_main",),
     "cluster": ("_model", "_reader"),
     "commands": ("_command",),
-    "config": ("_document",),
+    "config": ("_document", "_keys", "_restart"),
     "fleet": ("_plan_apply",),
     "servers": ("_entry", "_model"),
     "testing": ("_fakes",),

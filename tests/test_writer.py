@@ -244,7 +244,7 @@ _RACER = textwrap.dedent(
                 continue
             done.append(key)
         else:
-            (outcome,) = fleet.apply([path], edits.SetKey(key, "1"), jobs=1)
+            (outcome,) = fleet.apply([path], edits.SetKey(key, "1", new_key=True), jobs=1)
             if outcome.status == "changed":
                 done.append(key)
             elif outcome.status != "conflict":

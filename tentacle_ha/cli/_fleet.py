@@ -25,6 +25,7 @@ from typing import TextIO
 from tentacle_ha import fleet as _fleet
 from tentacle_ha.cli._util import add_backup_option
 from tentacle_ha.cluster import load_cluster
+from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.fleet import audit as _audit
 from tentacle_ha.fleet import discover as _discover
 from tentacle_ha.fleet import edits as _edits
@@ -210,6 +211,17 @@ def _edit(args: argparse.Namespace, io: _IO) -> _edits.Edit | None:
             "--retire-thumbprint",
             "--sync",
         ),
+        (args.new_key and args.set is None, "--new-key", "--set"),
+        (
+            args.allow_empty
+            and args.sync is None
+            and args.remove_node is None
+            and args.keep is None
+            and args.set is None
+            and args.unset is None,
+            "--allow-empty",
+            "--sync, --remove-node, --keep, --set or --unset",
+        ),
     ]
     for wrong, option, needs in misplaced:
         if wrong:
@@ -217,25 +229,50 @@ def _edit(args: argparse.Namespace, io: _IO) -> _edits.Edit | None:
             return None
     if args.sync is not None:
         return _edits.SyncToCluster(
-            load_cluster(args.sync), retire=tuple(args.retire_thumbprint or ())
+            load_cluster(args.sync),
+            retire=tuple(args.retire_thumbprint or ()),
+            allow_empty=args.allow_empty,
         )
     if args.add_node is not None:
-        if args.thumbprint is None:
-            io.err(f"{command}: --add-node needs --thumbprint")
-            return None
-        return _edits.AddNode(args.thumbprint, args.add_node)
+        return _add_node(args, io, command)
     makers: list[tuple[object, Callable[[], _edits.Edit]]] = [
-        (args.remove_node, lambda: _edits.RemoveNode(args.remove_node)),
+        (
+            args.remove_node,
+            lambda: _edits.RemoveNode(args.remove_node, allow_empty=args.allow_empty),
+        ),
         (args.rotate, lambda: _edits.Rotate(*args.rotate, staged=args.staged)),
-        (args.keep, lambda: _edits.KeepOnly(tuple(args.keep))),
-        (args.set, lambda: _edits.SetKey(*args.set)),
-        (args.unset, lambda: _edits.UnsetKey(args.unset)),
+        (
+            args.keep,
+            lambda: _edits.KeepOnly(tuple(args.keep), allow_empty=args.allow_empty),
+        ),
+        (
+            args.set,
+            lambda: _edits.SetKey(
+                *args.set, new_key=args.new_key, allow_empty=args.allow_empty
+            ),
+        ),
+        (
+            args.unset,
+            lambda: _edits.UnsetKey(args.unset, allow_empty=args.allow_empty),
+        ),
     ]
     for given, make in makers:
         if given is not None:
             return make()
     # argparse requires exactly one edit option: this is the last one left.
     return _edits.SetPollingConnectionCount(args.polling_connection_count)
+
+
+def _add_node(args: argparse.Namespace, io: _IO, command: str) -> _edits.Edit | None:
+    """``--add-node URL --thumbprint T``; a bad URL (e.g. http://) is a usage error."""
+    if args.thumbprint is None:
+        io.err(f"{command}: --add-node needs --thumbprint")
+        return None
+    try:
+        return _edits.AddNode(args.thumbprint, args.add_node)
+    except InvalidValueError as exc:
+        io.err(f"{command}: --add-node: {exc.message}")
+        return None
 
 
 def _row(status: str, path: str, reason: str) -> str:
@@ -310,7 +347,7 @@ def cmd_plan(args: argparse.Namespace, io: _IO) -> int:
     counts = _report(plans, problems, args, io, head)
     if counts["failed"] or (args.check and counts["changed"]):
         return 1
-    return 0
+    return _nothing_matched(edit, counts, io)
 
 
 def cmd_apply(args: argparse.Namespace, io: _IO) -> int:
@@ -339,7 +376,22 @@ def cmd_apply(args: argparse.Namespace, io: _IO) -> int:
         follow_symlinks=args.follow_symlinks,
     )
     counts = _report(outcomes, problems, args, io, {"edit": edit.describe()})
-    return 1 if counts["failed"] or counts["conflict"] else 0
+    if counts["failed"] or counts["conflict"]:
+        return 1
+    return _nothing_matched(edit, counts, io)
+
+
+def _nothing_matched(
+    edit: _edits.Edit, counts: collections.Counter[str], io: _IO
+) -> int:
+    """``--remove-node`` that no file polls is a mistyped address: exit 1."""
+    if isinstance(edit, _edits.RemoveNode) and not counts["changed"]:
+        io.err(
+            f"tentacle-ha fleet: nothing matched: no file polls {edit.address}; "
+            "nothing to remove"
+        )
+        return 1
+    return 0
 
 
 # -- parser ----------------------------------------------------------------------------
@@ -434,6 +486,17 @@ def _add_edit_options(parser: argparse.ArgumentParser) -> None:
         "--staged",
         action="store_true",
         help="with --rotate: trust the new thumbprint beside the old one",
+    )
+    group.add_argument(
+        "--new-key",
+        action="store_true",
+        help="with --set: allow a key Tentacle does not know",
+    )
+    group.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="with --sync, --remove-node, --keep, --set or --unset: allow "
+        "leaving a Tentacle no polling entry",
     )
 
 

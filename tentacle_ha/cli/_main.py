@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
@@ -37,15 +38,24 @@ from tentacle_ha.cluster.layout import subscription_for
 from tentacle_ha.commands import SHELLS
 from tentacle_ha.commands import lb as _lb
 from tentacle_ha.commands import plan as _plan
+from tentacle_ha.commands.plan import restart_command
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import load
+from tentacle_ha.config import loads
+from tentacle_ha.config import restart_required
+from tentacle_ha.config import suggest_key
+from tentacle_ha.config._keys import check_known_key
 from tentacle_ha.config._values import is_secret_key
 from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import NothingMatchedError
 from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.fleet.edits import guard_servers_setting
 from tentacle_ha.servers import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServers
+from tentacle_ha.servers import refuse_orphaning
+from tentacle_ha.servers import thumbprint_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -69,33 +79,96 @@ def _load(path: str) -> TentacleConfig:
 def _mutate(
     args: argparse.Namespace, io: _Out, edit: Callable[[TentacleConfig], object]
 ) -> int:
-    """Load, edit, then diff, check or save; the shape of every writing command."""
+    """Load, edit, then diff, check or save; the shape of every writing command.
+
+    After a write that changes what Tentacle reads at start, one stderr line
+    says the service must be restarted, with the command; ``--json`` prints a
+    summary object (with ``restart_required``) instead of status lines.
+    """
     doc = _load(args.config)
-    before = _servers_or_none(doc)
+    original = loads(doc.dumps(), path=doc.path)
     edit(doc)
     changed = doc.changed
+    restart = changed and restart_required(original, doc)
+    summary: dict[str, Any] = {
+        "path": doc.path,
+        "changed": changed,
+        "changed_keys": list(doc.changed_keys) if changed else [],
+        "written": False,
+        "restart_required": restart,
+        "restart_command": restart_command(doc) if restart else None,
+    }
+    status = _Out(io.stdout, StringIO()) if args.json else io
     if args.diff and changed:
-        io.out(doc.diff(reveal=getattr(args, "reveal_secrets", False)))
-        after = _servers_or_none(doc)
-        if before is not None and after is not None:
-            for line in after.changes(before):
-                io.err(f"{doc.name}: {line}")
+        _show_diff(args, io, status, (original, doc), summary)
+    code = _write_or_report(args, status, doc, summary)
+    if args.json:
+        io.json(summary)
+    return code
+
+
+def _nothing_to_do(args: argparse.Namespace, io: _Out) -> int:
+    """A writing command that found nothing to change before editing: exit 0."""
+    if args.json:
+        io.json(
+            {
+                "path": args.config,
+                "changed": False,
+                "changed_keys": [],
+                "written": False,
+                "restart_required": False,
+                "restart_command": None,
+            }
+        )
+    return 0
+
+
+def _show_diff(
+    args: argparse.Namespace,
+    io: _Out,
+    status: _Out,
+    docs: tuple[TentacleConfig, TentacleConfig],
+    summary: dict[str, Any],
+) -> None:
+    original, doc = docs
+    text = doc.diff(reveal=getattr(args, "reveal_secrets", False))
+    if args.json:
+        summary["diff"] = text
+    else:
+        io.out(text)
+    before, after = _servers_or_none(original), _servers_or_none(doc)
+    if before is not None and after is not None:
+        for line in after.changes(before):
+            status.err(f"{doc.name}: {line}")
+
+
+def _write_or_report(
+    args: argparse.Namespace, status: _Out, doc: TentacleConfig, summary: dict[str, Any]
+) -> int:
+    changed = summary["changed"]
     if args.check or args.diff:
-        if changed:
-            if args.check:
-                keys = ", ".join(doc.changed_keys)
-                io.err(f"{doc.name}: would change {keys}")
-            return 1 if args.check else 0
-        io.err(f"{doc.name}: up to date")
+        if not changed:
+            status.err(f"{doc.name}: up to date")
+            return 0
+        if args.check:
+            status.err(f"{doc.name}: would change {', '.join(doc.changed_keys)}")
+            return 1
         return 0
     if not changed:
-        io.err(f"{doc.name}: unchanged")
+        status.err(f"{doc.name}: unchanged")
         return 0
     keys = ", ".join(doc.changed_keys)
     doc.save(backup_suffix=args.backup_suffix)
-    io.err(f"{doc.name}: updated {keys}")
+    summary["written"] = True
+    summary["warnings"] = list(doc.save_warnings)
+    status.err(f"{doc.name}: updated {keys}")
     for warning in doc.save_warnings:
-        io.err(f"{doc.name}: warning: {warning}")
+        status.err(f"{doc.name}: warning: {warning}")
+    if summary["restart_required"]:
+        status.err(
+            f"{doc.name}: restart the Tentacle service to load the change: "
+            f"{summary['restart_command']}"
+        )
     return 0
 
 
@@ -120,6 +193,19 @@ def _add_write_options(parser: argparse.ArgumentParser) -> None:
     )
     add_backup_option(
         group, help_text="keep the previous bytes beside the file (default: .bak)"
+    )
+    group.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON summary (changed, written, restart_required) on stdout",
+    )
+
+
+def _add_allow_empty(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="allow leaving no polling entry (the Tentacle would poll nothing)",
     )
 
 
@@ -209,11 +295,13 @@ def _cmd_get(args: argparse.Namespace, io: _Out) -> int:
     value = doc[args.key]
     if isinstance(value, Secret):
         if not args.reveal_secrets:
+            # Printing *** would let a copy script write the marker back over
+            # the real secret: fail instead, and print nothing.
             io.err(
-                f"{doc.name}: {args.key} is a secret; pass --reveal-secrets to print it"
+                f"{doc.name}: {args.key} is a secret; nothing printed "
+                "(pass --reveal-secrets to print it)"
             )
-            io.out(REDACTED)
-            return 0
+            return 1
         value = value.reveal()
     io.out("" if value is None else value)
     return 0
@@ -225,15 +313,41 @@ def _read_value(args: argparse.Namespace) -> str:
     return str(args.value)
 
 
+def _check_set(doc: TentacleConfig, args: argparse.Namespace, value: str) -> None:
+    """The refusals of ``set``: unknown keys, plain text for a secret."""
+    if not args.new_key:
+        check_known_key(args.key, present=doc)
+    guard_servers_setting(doc, args.key, value, allow_empty=args.allow_empty)
+    if is_secret_key(args.key) and value.strip() and not args.plaintext:
+        msg = (
+            f"{args.key} is a secret: Tentacle stores it machine-key encrypted "
+            "and will not read plain text (set it with Tentacle's own command, "
+            "e.g. proxy --proxyPassword); pass --plaintext to write VALUE as given"
+        )
+        raise InvalidValueError(msg)
+
+
 def _cmd_set(args: argparse.Namespace, io: _Out) -> int:
     value = _read_value(args)
-    return _mutate(args, io, lambda doc: doc.set(args.key, value))
+
+    def edit(doc: TentacleConfig) -> None:
+        _check_set(doc, args, value)
+        doc.set(args.key, value)
+
+    return _mutate(args, io, edit)
 
 
 def _cmd_unset(args: argparse.Namespace, io: _Out) -> int:
+    doc = _load(args.config)
+    if args.key not in doc:
+        hint = suggest_key(args.key, doc)
+        mean = f" (did you mean {hint!r}?)" if hint else ""
+        io.err(f"{doc.name}: no key {args.key!r}{mean}; nothing to remove")
+        return _nothing_to_do(args, io)
+    guard_servers_setting(doc, args.key, None, allow_empty=args.allow_empty)
     if args.empty:
         return _mutate(args, io, lambda doc: doc.set(args.key, None))
-    return _mutate(args, io, lambda doc: doc.delete(args.key, missing_ok=True))
+    return _mutate(args, io, lambda doc: doc.delete(args.key))
 
 
 # -- servers --------------------------------------------------------------------
@@ -282,16 +396,45 @@ def _cmd_servers_remove(args: argparse.Namespace, io: _Out) -> int:
     if not args.thumbprint and not args.address:
         msg = "give --thumbprint, --address or both"
         raise InvalidValueError(msg)
-    return _mutate(
-        args,
-        io,
-        _edit_servers(
-            lambda s: s.remove(thumbprint=args.thumbprint, address=args.address)
-        ),
-    )
+
+    def remove(servers: TrustedServers) -> TrustedServers:
+        out = servers.remove(
+            thumbprint=args.thumbprint,
+            address=args.address,
+            allow_empty=args.allow_empty,
+        )
+        if len(out) == len(servers):
+            given = " and ".join(
+                f"{name} {value}"
+                for name, value in (
+                    ("thumbprint", args.thumbprint),
+                    ("address", args.address),
+                )
+                if value
+            )
+            msg = f"nothing matched: no entry has {given}; nothing removed"
+            raise NothingMatchedError(msg)
+        return out
+
+    return _mutate(args, io, _edit_servers(remove))
 
 
 def _cmd_servers_rotate(args: argparse.Namespace, io: _Out) -> int:
+    servers = _load(args.config).trusted_servers
+
+    def has(thumbprint: str) -> bool:
+        key = thumbprint_key(thumbprint)
+        return any(thumbprint_key(s.thumbprint) == key for s in servers)
+
+    if not has(args.old):
+        if has(args.new):
+            io.err(f"{args.config}: up to date (no entry trusts {args.old} any more)")
+            return _nothing_to_do(args, io)
+        msg = (
+            f"nothing matched: no entry has thumbprint {args.old} "
+            f"(nor {args.new}); nothing rotated"
+        )
+        raise NothingMatchedError(msg)
     return _mutate(
         args,
         io,
@@ -304,8 +447,19 @@ def _cmd_servers_keep(args: argparse.Namespace, io: _Out) -> int:
         args,
         io,
         _edit_servers(
-            lambda s: s.keep_only(args.address, keep_listening=not args.drop_listening)
+            lambda s: s.keep_only(
+                args.address,
+                keep_listening=not args.drop_listening,
+                allow_empty=args.allow_empty,
+            )
         ),
+    )
+
+
+def _subscription_ids(servers: TrustedServers) -> list[str]:
+    """The distinct SubscriptionIds of the polling entries, in order."""
+    return list(
+        dict.fromkeys(s.subscription_id for s in servers.polling() if s.subscription_id)
     )
 
 
@@ -320,7 +474,21 @@ def _cmd_servers_sync(args: argparse.Namespace, io: _Out) -> int:
                 "a new one is written, which the server knows only after the "
                 "Tentacle registers (see: tentacle-ha plan --cluster FILE)"
             )
-        return desired_servers(cluster, servers, retire=args.retire_thumbprint or ())
+        new = desired_servers(cluster, servers, retire=args.retire_thumbprint or ())
+        refuse_orphaning(
+            servers, new, what="syncing to the cluster", allow_empty=args.allow_empty
+        )
+        kept = set(_subscription_ids(new))
+        dropped = [sub for sub in _subscription_ids(servers) if sub not in kept]
+        if known is not None and dropped:
+            io.err(
+                f"{args.config}: warning: the entries carry "
+                f"{len(dropped) + 1} SubscriptionIds; kept {known} (the one "
+                "the cluster's entries use) and dropped "
+                f"{', '.join(dropped)}: the server knows only one, so check the "
+                "Tentacle's polling endpoint in Octopus before applying"
+            )
+        return new
 
     return _mutate(args, io, _edit_servers(converge))
 
@@ -490,6 +658,17 @@ def _add_config_commands(sub: _Subparsers) -> None:
     set_.add_argument("config", metavar="CONFIG")
     set_.add_argument("key", metavar="KEY")
     set_.add_argument("value", metavar="VALUE", help="the value, or - to read stdin")
+    set_.add_argument(
+        "--new-key",
+        action="store_true",
+        help="allow a key Tentacle does not know (default: refused as a typo)",
+    )
+    set_.add_argument(
+        "--plaintext",
+        action="store_true",
+        help="write a secret key's VALUE as given (Tentacle expects it encrypted)",
+    )
+    _add_allow_empty(set_)
     _add_write_options(set_)
     set_.set_defaults(handler=_cmd_set)
 
@@ -501,6 +680,7 @@ def _add_config_commands(sub: _Subparsers) -> None:
         action="store_true",
         help="keep the key as an empty element, as Tentacle does for null",
     )
+    _add_allow_empty(unset)
     _add_write_options(unset)
     unset.set_defaults(handler=_cmd_unset)
 
@@ -543,6 +723,7 @@ def _add_servers_commands(sub: _Subparsers) -> None:
     remove.add_argument("config", metavar="CONFIG")
     remove.add_argument("--thumbprint")
     remove.add_argument("--address")
+    _add_allow_empty(remove)
     _add_write_options(remove)
     remove.set_defaults(handler=_cmd_servers_remove)
 
@@ -570,6 +751,7 @@ def _add_servers_commands(sub: _Subparsers) -> None:
         action="store_true",
         help="remove listening entries too (kept by default)",
     )
+    _add_allow_empty(keep)
     _add_write_options(keep)
     keep.set_defaults(handler=_cmd_servers_keep)
 
@@ -584,6 +766,7 @@ def _add_servers_commands(sub: _Subparsers) -> None:
         metavar="THUMBPRINT",
         help="also drop polling entries of this old certificate (repeat)",
     )
+    _add_allow_empty(sync)
     _add_write_options(sync)
     sync.set_defaults(handler=_cmd_servers_sync)
 
@@ -677,6 +860,57 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
     check.set_defaults(handler=_cmd_check)
 
 
+def _add_debug_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` after the subcommand too (``tentacle-ha show X --debug``).
+
+    SUPPRESS as the default keeps a subcommand's parser from resetting a
+    ``--debug`` given before it.
+    """
+    for action in parser._actions:  # noqa: SLF001 -- argparse has no public walk
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001 -- as above
+            for sub in dict.fromkeys(action.choices.values()):
+                sub.add_argument(
+                    "--debug",
+                    action="store_true",
+                    default=argparse.SUPPRESS,
+                    help="show a traceback on errors",
+                )
+                _add_debug_everywhere(sub)
+
+
+_SIGPIPE_EXIT = 141
+"""Exit status on a closed stdout: 128 + SIGPIPE, as git and the shell report it."""
+
+
+def _harden(stream: TextIO) -> None:
+    """Escape what the stream's encoding cannot carry instead of raising."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is None:
+        return
+    try:
+        reconfigure(errors="backslashreplace")
+    except (ValueError, OSError):  # closed or detached: nothing to do
+        return
+
+
+def _stdout_gone(stdout: TextIO) -> int:
+    """Stdout's reader went away (``| head``): exit quietly, 141.
+
+    Points the file descriptor at /dev/null so that Python's own flush at
+    exit does not print "Exception ignored ... BrokenPipeError".
+    """
+    try:
+        fd = stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return _SIGPIPE_EXIT
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+    return _SIGPIPE_EXIT
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -685,10 +919,27 @@ def main(
 ) -> int:
     """Run the command line; return the exit code.
 
+    Output the streams cannot encode is escaped (``\\u....``); a closed
+    stdout (``| head``) ends the command quietly with exit status 141.
+
     .. versionadded:: 0.1.0
     """
-    io = _Out(stdout or sys.stdout, stderr or sys.stderr)
+    out_stream = stdout or sys.stdout
+    err_stream = stderr or sys.stderr
+    _harden(out_stream)
+    _harden(err_stream)
+    io = _Out(out_stream, err_stream)
+    try:
+        code = _run(argv, io)
+        out_stream.flush()
+    except BrokenPipeError:
+        return _stdout_gone(out_stream)
+    return code
+
+
+def _run(argv: Sequence[str] | None, io: _Out) -> int:
     parser = _parser()
+    _add_debug_everywhere(parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help, --version or a usage error
@@ -696,6 +947,8 @@ def main(
     handler: Callable[[argparse.Namespace, _Out], int] = args.handler
     try:
         return handler(args, io)
+    except BrokenPipeError:
+        raise
     except TentacleHAError as exc:
         if args.debug:
             raise

@@ -33,7 +33,23 @@ class Out:
         self.stderr.write(text.rstrip("\n") + "\n")
 
     def json(self, value: object) -> None:
-        self.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(value, indent=2, ensure_ascii=False)
+        if not _encodable(text, self.stdout):
+            # JSON's own escapes, so the output stays valid JSON (a stream's
+            # backslashreplace would not be for characters beyond U+FFFF).
+            text = json.dumps(value, indent=2)
+        self.stdout.write(text + "\n")
+
+
+def _encodable(text: str, stream: TextIO) -> bool:
+    encoding = getattr(stream, "encoding", None)
+    if not encoding or text.isascii():
+        return True
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
 
 
 def _backup_suffix(text: str) -> str:

@@ -28,6 +28,7 @@ The API key is never part of a plan: commands refer to it through the
 from __future__ import annotations
 
 import functools
+import re
 from typing import TYPE_CHECKING
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,14 +50,18 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from tentacle_ha.cluster import Cluster
+    from tentacle_ha.config import TentacleConfig
     from tentacle_ha.servers import TrustedServers
 
 __all__ = [
     "DEFAULT_SHELL",
     "PlannedCommand",
     "TentaclePlan",
+    "config_os",
+    "guess_instance",
     "plan_migration",
     "plan_registration",
+    "restart_command",
 ]
 
 DEFAULT_SHELL: dict[TargetOS, cmds.Shell] = {
@@ -64,6 +69,71 @@ DEFAULT_SHELL: dict[TargetOS, cmds.Shell] = {
     TargetOS.WINDOWS: "powershell",
 }
 """The shell a plan is rendered for when none is asked: by the Tentacle's OS."""
+
+_WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
+_INSTANCE_FILE = re.compile(r"(?i)^tentacle-(.+)\.config$")
+
+
+def config_os(config: TentacleConfig) -> TargetOS:
+    """The OS a Tentacle.config is for, from its path and its line endings.
+
+    Windows for a Windows path (``C:\\...``, ``\\\\server\\...``) or CRLF line
+    endings (Tentacle writes ``Environment.NewLine``); Linux otherwise.
+
+    .. versionadded:: 0.1.0
+    """
+    path = config.path or ""
+    if _WINDOWS_PATH.match(path) or config.newline == "\r\n":
+        return TargetOS.WINDOWS
+    return TargetOS.LINUX
+
+
+def guess_instance(path: str | None) -> str | None:
+    """The instance a config file belongs to, by Tentacle's naming, or None.
+
+    ``Tentacle.config`` is the default instance ``Tentacle``;
+    ``tentacle-NAME.config`` (Linux) and ``Tentacle-NAME.config`` (Windows
+    Tentacle Manager) belong to NAME. Any other name: unknown.
+
+    .. versionadded:: 0.1.0
+    """
+    if not path:
+        return None
+    name = re.split(r"[\\/]", path)[-1]
+    if name.lower() == "tentacle.config":
+        return "Tentacle"
+    match = _INSTANCE_FILE.match(name)
+    return match[1] if match else None
+
+
+def restart_command(
+    config: TentacleConfig,
+    *,
+    instance: str | None = None,
+    target_os: TargetOS | None = None,
+    executable: str | None = None,
+) -> str:
+    """``Tentacle service --instance NAME --restart`` for *config*, rendered.
+
+    The OS is *target_os*, else `config_os`; the instance is *instance*, else
+    `guess_instance` of the config's path, else none (Tentacle's default
+    instance). Rendered for POSIX sh on Linux and PowerShell on Windows with
+    the default executable path (`cmds.LINUX_EXECUTABLE`,
+    `cmds.WINDOWS_EXECUTABLE`) unless *executable*.
+
+    .. versionadded:: 0.1.0
+    """
+    os_name = target_os or config_os(config)
+    name = instance or guess_instance(config.path)
+    program = executable or (
+        cmds.WINDOWS_EXECUTABLE
+        if os_name is TargetOS.WINDOWS
+        else cmds.LINUX_EXECUTABLE
+    )
+    return cmds.render(
+        cmds.service_restart(name), shell=DEFAULT_SHELL[os_name], executable=program
+    )
+
 
 # Stands in for the key in commands: rendering refers to $OCTOPUS_API_KEY.
 _PLACEHOLDER_KEY = Secret("API-PLACEHOLDER")

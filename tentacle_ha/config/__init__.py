@@ -4,7 +4,8 @@
 values, and the secrets among them. Inside: ``_document`` (the model),
 ``_source`` (decoding, the hardened lxml parse and the span scanner),
 ``_splice`` (replacing, inserting and removing ``<set>`` elements in the
-original text) and ``_values`` (the key table and value rules).
+original text) and ``_values`` (the key names and value rules) and ``_keys`` (the keys
+Tentacle knows, did-you-mean), ``_restart`` (which changes need a restart).
 
 May import: `tentacle_ha.servers`, `tentacle_ha.errors` and the shared I/O
 (`tentacle_ha._atomic`, `tentacle_ha._lock`, `tentacle_ha._secret`).
@@ -18,14 +19,28 @@ from tentacle_ha.config._document import TentacleConfig
 from tentacle_ha.config._document import dumps
 from tentacle_ha.config._document import load
 from tentacle_ha.config._document import loads
+from tentacle_ha.config._keys import KNOWN_KEYS
+from tentacle_ha.config._keys import check_known_key
+from tentacle_ha.config._keys import is_known_key
+from tentacle_ha.config._keys import suggest_key
+from tentacle_ha.config._restart import RESTART_KEYS
+from tentacle_ha.config._restart import needs_restart
+from tentacle_ha.config._restart import restart_required
 
 __all__ = [
     "KEYS",
+    "KNOWN_KEYS",
     "MAX_FILE_SIZE",
+    "RESTART_KEYS",
     "SECRET_KEYS",
     "ProxySettings",
     "TentacleConfig",
+    "check_known_key",
     "dumps",
+    "is_known_key",
     "load",
     "loads",
+    "needs_restart",
+    "restart_required",
+    "suggest_key",
 ]

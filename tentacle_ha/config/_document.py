@@ -499,13 +499,22 @@ class TentacleConfig:
         the first element.
 
         Raises:
-            InvalidValueError: the value cannot be stored for this key, or holds
-                a character XML cannot carry.
+            InvalidValueError: the value cannot be stored for this key, holds
+                a character XML cannot carry, or is the redaction marker
+                ``***`` for a secret key (a copy of masked output).
         """
         if not key or not key.strip():
             msg = "a key cannot be empty"
             raise InvalidValueError(msg, path=self.name)
-        return self._set_text(key, stored_text(key, value))
+        text = stored_text(key, value)
+        if is_secret_key(key) and text.strip() == REDACTED:
+            msg = (
+                f"{key}: {REDACTED!r} is the redaction marker, not a secret; "
+                "writing it would destroy the real value (copy it with "
+                "get --reveal-secrets)"
+            )
+            raise InvalidValueError(msg, path=self.name)
+        return self._set_text(key, text)
 
     def _set_text(self, key: str, text: str) -> bool:
         """Store *text* exactly as given ("" = an empty element)."""

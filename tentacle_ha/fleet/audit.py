@@ -17,7 +17,9 @@ Per file
     broken; the position points at the JSON error.
     ``value-invalid`` (error): a known setting does not parse as its type
     (e.g. ``Tentacle.Services.NoListen`` is not true/false).
-    ``no-trusted-servers`` (warning): the Tentacle trusts no server.
+    ``no-trusted-servers`` (error when the file has a Tentacle certificate,
+    i.e. a set-up Tentacle that was orphaned; warning otherwise, e.g. a
+    fresh ``create-instance``): the Tentacle trusts no server.
     ``no-certificate`` (warning): no ``Tentacle.CertificateThumbprint`` (the
     Tentacle has no certificate yet; cloned machines cannot be detected).
     ``thumbprint-invalid`` (error): a thumbprint that is not 40 hex digits.
@@ -450,8 +452,12 @@ def audit_config(
         report.findings.append(_error_finding("trusted-servers-broken", exc, doc.path))
         return report.findings
     if not servers:
+        has_certificate = any(
+            doc.get(key) is not None
+            for key in (KEYS.CERTIFICATE, KEYS.CERTIFICATE_THUMBPRINT)
+        )
         report.servers(
-            Severity.WARNING,
+            Severity.ERROR if has_certificate else Severity.WARNING,
             "no-trusted-servers",
             "trusts no Octopus Server: nothing can reach or be polled",
         )

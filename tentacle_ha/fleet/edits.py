@@ -14,8 +14,10 @@ description of the new layout), `AddNode`, `RemoveNode`, `Rotate`,
 Where this differs from Tentacle, for safety: `AddNode` copies the
 SubscriptionId as ``poll-server`` does and refuses when there is none to copy;
 `SyncToCluster` never invents a SubscriptionId (the server would not know it);
-`RemoveNode` and `KeepOnly` refuse to leave a polling Tentacle with nothing
-to poll.
+`RemoveNode`, `KeepOnly` and `SyncToCluster` refuse to leave a polling
+Tentacle with nothing to poll (`tentacle_ha.servers.refuse_orphaning`) unless
+built with ``allow_empty=True``; the CLI fails a `RemoveNode` run
+that matched no file.
 
 .. versionadded:: 0.1.0
 """
@@ -23,6 +25,7 @@ to poll.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from typing import Final
 
 import attrs
 
@@ -30,11 +33,17 @@ from tentacle_ha._secret import REDACTED
 from tentacle_ha.cluster.layout import desired_servers
 from tentacle_ha.cluster.layout import subscription_for
 from tentacle_ha.config import loads
+from tentacle_ha.config._keys import check_known_key
+from tentacle_ha.config._values import fold
 from tentacle_ha.config._values import is_secret_key
 from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.servers import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers import TrustedServer
+from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import normalize_thumbprint
+from tentacle_ha.servers import refuse_orphaning
 from tentacle_ha.servers import same_address
 
 if TYPE_CHECKING:
@@ -42,7 +51,6 @@ if TYPE_CHECKING:
 
     from tentacle_ha.cluster import Cluster
     from tentacle_ha.config import TentacleConfig
-    from tentacle_ha.servers import TrustedServers
 
 __all__ = [
     "AddNode",
@@ -54,6 +62,7 @@ __all__ = [
     "SetPollingConnectionCount",
     "SyncToCluster",
     "UnsetKey",
+    "guard_servers_setting",
 ]
 
 
@@ -91,12 +100,6 @@ def _not_polling(doc: TentacleConfig) -> str | None:
     return None
 
 
-def _keep_polling(doc: TentacleConfig, new: TrustedServers, what: str) -> None:
-    """Refuse an edit that would leave a polling Tentacle with nothing to poll."""
-    if doc.trusted_servers.polling() and not new.polling():
-        raise FleetError(f"{what} would leave no polling entry; refused", path=doc.name)
-
-
 def _thumbprints(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(normalize_thumbprint(v) for v in values)
 
@@ -116,6 +119,7 @@ class SyncToCluster(Edit):
 
     cluster: Cluster
     retire: tuple[str, ...] = attrs.field(default=(), converter=_thumbprints)
+    allow_empty: bool = attrs.field(default=False, kw_only=True)
 
     def skip_reason(self, doc: TentacleConfig) -> str | None:
         """Skip Tentacles that do not poll."""
@@ -135,7 +139,11 @@ class SyncToCluster(Edit):
                 "to keep (register the Tentacle with the cluster first)",
                 path=doc.name,
             )
-        doc.trusted_servers = desired_servers(self.cluster, servers, retire=self.retire)
+        new = desired_servers(self.cluster, servers, retire=self.retire)
+        refuse_orphaning(
+            servers, new, what="syncing to the cluster", allow_empty=self.allow_empty
+        )
+        doc.trusted_servers = new
 
     def describe(self) -> str:
         """The cluster's layout, thumbprint and addresses."""
@@ -147,7 +155,10 @@ class SyncToCluster(Edit):
         )
         if self.retire:
             text += f"; retire {', '.join(self.retire)}"
-        return text
+        return text + _ALLOW_EMPTY[self.allow_empty]
+
+
+_ALLOW_EMPTY: Final = {False: "", True: " (allowing an empty list)"}
 
 
 def _address(value: str) -> str:
@@ -209,18 +220,29 @@ class AddNode(Edit):
 class RemoveNode(Edit):
     """Stop polling *address* (every polling entry there, any thumbprint).
 
-    Refuses to remove a Tentacle's last polling entry.
+    Refuses to remove a Tentacle's last polling entry unless *allow_empty*.
+    A file that does not poll *address* is left unchanged (applying twice
+    changes nothing); a run where no file matched is for the caller to
+    refuse (``fleet`` exits 1 "nothing matched"); `matches` tells per file.
 
     .. versionadded:: 0.1.0
     """
 
     address: str = attrs.field(converter=_address)
+    allow_empty: bool = attrs.field(default=False, kw_only=True)
+
+    def matches(self, doc: TentacleConfig) -> bool:
+        """Whether *doc* polls the address."""
+        return any(
+            s.is_polling and same_address(s.address, self.address)
+            for s in doc.trusted_servers
+        )
 
     def apply(self, doc: TentacleConfig) -> None:
         """Remove the entries.
 
         Raises:
-            FleetError: it would leave no polling entry.
+            OrphaningEditError: it would leave no polling entry.
         """
         servers = doc.trusted_servers
         new = servers.replace_all(
@@ -228,12 +250,17 @@ class RemoveNode(Edit):
             for s in servers
             if not (s.is_polling and same_address(s.address, self.address))
         )
-        _keep_polling(doc, new, f"removing {self.address}")
+        refuse_orphaning(
+            servers,
+            new,
+            what=f"removing {self.address}",
+            allow_empty=self.allow_empty,
+        )
         doc.trusted_servers = new
 
     def describe(self) -> str:
         """The address."""
-        return f"remove node {self.address}"
+        return f"remove node {self.address}" + _ALLOW_EMPTY[self.allow_empty]
 
 
 @attrs.frozen
@@ -281,20 +308,45 @@ class KeepOnly(Edit):
     """
 
     addresses: tuple[str, ...] = attrs.field(converter=_addresses)
+    allow_empty: bool = attrs.field(default=False, kw_only=True)
 
     def apply(self, doc: TentacleConfig) -> None:
         """Drop the other polling entries.
 
         Raises:
-            FleetError: none of the addresses is polled.
+            OrphaningEditError: none of the addresses is polled.
         """
-        new = doc.trusted_servers.keep_only(self.addresses)
-        _keep_polling(doc, new, "keeping only " + ", ".join(self.addresses))
-        doc.trusted_servers = new
+        doc.trusted_servers = doc.trusted_servers.keep_only(
+            self.addresses, allow_empty=self.allow_empty
+        )
 
     def describe(self) -> str:
         """The addresses kept."""
-        return f"keep only {', '.join(self.addresses)}"
+        return f"keep only {', '.join(self.addresses)}" + _ALLOW_EMPTY[self.allow_empty]
+
+
+def guard_servers_setting(
+    doc: TentacleConfig, key: str, value: str | None, *, allow_empty: bool
+) -> None:
+    """Refuse setting or removing the TrustedOctopusServers key so it orphans.
+
+    *value* None means removing the key. The same rule as every other write
+    path (`tentacle_ha.servers.refuse_orphaning`); a list in the file that
+    does not parse is not guarded (the write may be its repair).
+
+    Raises:
+        OrphaningEditError: no polling entry would be left, not *allow_empty*.
+        TrustedServersError: *value* is not a valid array.
+    """
+    if fold(key) != fold(TRUSTED_SERVERS_KEY):
+        return
+    try:
+        current = doc.trusted_servers
+    except TentacleHAError:
+        return
+    new = TrustedServers.from_json(value)
+    what = f"removing {key}" if value is None else f"setting {key}"
+    refuse_orphaning(current, new, what=what, allow_empty=allow_empty)
 
 
 def _check_setting(key: str, value: str | None) -> None:
@@ -306,28 +358,37 @@ def _check_setting(key: str, value: str | None) -> None:
 class SetKey(Edit):
     """Set one setting, as Tentacle would store it (`TentacleConfig.set`).
 
-    The value of a secret key never shows in `describe` or the repr.
+    The value of a secret key never shows in `describe` or the repr. A key
+    Tentacle does not know (a typo, most likely) is refused unless *new_key*.
 
     Raises:
         InvalidValueError: on construction, a value the key cannot hold.
+        UnknownKeyError: on construction, an unknown key and not *new_key*.
 
     .. versionadded:: 0.1.0
     """
 
     key: str
     value: str | None = attrs.field(repr=False)
+    new_key: bool = attrs.field(default=False, kw_only=True)
+    allow_empty: bool = attrs.field(default=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
+        if not self.new_key:
+            check_known_key(self.key)
         _check_setting(self.key, self.value)
 
     def apply(self, doc: TentacleConfig) -> None:
-        """Set it."""
+        """Set it (a TrustedOctopusServers value must leave something to poll)."""
+        guard_servers_setting(
+            doc, self.key, self.value or "", allow_empty=self.allow_empty
+        )
         doc.set(self.key, self.value)
 
     def describe(self) -> str:
         """Key and value (``***`` for a secret)."""
         shown = REDACTED if is_secret_key(self.key) else repr(self.value)
-        return f"set {self.key} = {shown}"
+        return f"set {self.key} = {shown}" + _ALLOW_EMPTY[self.allow_empty]
 
 
 @attrs.frozen
@@ -338,14 +399,16 @@ class UnsetKey(Edit):
     """
 
     key: str
+    allow_empty: bool = attrs.field(default=False, kw_only=True)
 
     def apply(self, doc: TentacleConfig) -> None:
-        """Remove it."""
+        """Remove it (TrustedOctopusServers only if that orphans nothing)."""
+        guard_servers_setting(doc, self.key, None, allow_empty=self.allow_empty)
         doc.delete(self.key, missing_ok=True)
 
     def describe(self) -> str:
         """The key."""
-        return f"unset {self.key}"
+        return f"unset {self.key}" + _ALLOW_EMPTY[self.allow_empty]
 
 
 def _count(value: int) -> int:

@@ -17,6 +17,8 @@ from tentacle_ha.servers._entry import normalize_thumbprint
 from tentacle_ha.servers._entry import same_address
 from tentacle_ha.servers._entry import thumbprint_key
 from tentacle_ha.servers._model import TrustedServers
+from tentacle_ha.servers._model import leaves_orphaned
+from tentacle_ha.servers._model import refuse_orphaning
 
 __all__ = [
     "SUBSCRIPTION_ALPHABET",
@@ -26,7 +28,9 @@ __all__ = [
     "TrustedServers",
     "generate_subscription_id",
     "is_valid_thumbprint",
+    "leaves_orphaned",
     "normalize_thumbprint",
+    "refuse_orphaning",
     "same_address",
     "thumbprint_key",
 ]

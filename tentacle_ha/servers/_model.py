@@ -22,7 +22,11 @@ Where this module deliberately differs from Tentacle, for safety:
 - `TrustedServers.keep_only` keeps listening entries instead of crashing on
   them, as ``clear-trusted-servers`` does;
 - an array laid out across lines keeps its layout when edited (Tentacle
-  rewrites it on one line).
+  rewrites it on one line);
+- `TrustedServers.remove` and `TrustedServers.keep_only` refuse to leave a
+  polling Tentacle with no polling entry, or a trusting one trusting nothing
+  (`refuse_orphaning`), unless ``allow_empty=True``: Tentacle's
+  ``configure --remove-trust`` and ``clear-trusted-servers`` do it silently.
 
 The JSON text itself (reading with positioned errors, layouts, Newtonsoft's
 escapes) is handled by the private `tentacle_ha.servers._json`.
@@ -43,6 +47,7 @@ from typing import overload
 import attrs
 
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import OrphaningEditError
 from tentacle_ha.errors import TrustedServersError
 from tentacle_ha.servers import _json
 from tentacle_ha.servers._entry import TRUSTED_SERVERS_KEY
@@ -53,7 +58,59 @@ from tentacle_ha.servers._entry import normalize_thumbprint
 from tentacle_ha.servers._entry import same_address
 from tentacle_ha.servers._entry import thumbprint_key
 
-__all__ = ["TrustedServers"]
+__all__ = ["TrustedServers", "leaves_orphaned", "refuse_orphaning"]
+
+
+def leaves_orphaned(
+    before: Sequence[TrustedServer], after: Sequence[TrustedServer]
+) -> bool:
+    """Whether going from *before* to *after* orphans the Tentacle.
+
+    Orphaned: it polled (had a polling entry, CommunicationStyle 2
+    TentacleActive) and polls nothing now, so its SubscriptionId is gone; or
+    it trusted some server and trusts none now. A list that polled nothing
+    and still polls nothing (a listening Tentacle losing one of several
+    trusts) is not orphaned.
+
+    .. versionadded:: 0.1.0
+    """
+    if any(s.is_polling for s in before) and not any(s.is_polling for s in after):
+        return True
+    return bool(before) and not after
+
+
+def refuse_orphaning(
+    before: Sequence[TrustedServer],
+    after: Sequence[TrustedServer],
+    *,
+    what: str,
+    allow_empty: bool = False,
+) -> None:
+    """The one check every write path calls before changing the trusted servers.
+
+    Args:
+        before: the list in the file.
+        after: the list the edit would write.
+        what: the edit, for the message (e.g. ``"removing https://n1:10943"``).
+        allow_empty: allow it anyway (``--allow-empty`` on the command line).
+
+    Raises:
+        OrphaningEditError: `leaves_orphaned` and not *allow_empty*.
+
+    .. versionadded:: 0.1.0
+    """
+    if allow_empty or not leaves_orphaned(before, after):
+        return
+    if any(s.is_polling for s in before):
+        why = (
+            "would leave no polling entry: the Tentacle would poll nothing and "
+            "lose its SubscriptionId"
+        )
+    else:
+        why = "would leave no trusted server: nothing could reach the Tentacle"
+    raise OrphaningEditError(
+        f"{what} {why}; refused (pass --allow-empty, or allow_empty=True, to do it)"
+    )
 
 
 class TrustedServers(Sequence[TrustedServer]):
@@ -259,16 +316,23 @@ class TrustedServers(Sequence[TrustedServer]):
         return self.add_or_update(TrustedServer.listening(thumbprint))
 
     def remove(
-        self, *, thumbprint: str | None = None, address: str | None = None
+        self,
+        *,
+        thumbprint: str | None = None,
+        address: str | None = None,
+        allow_empty: bool = False,
     ) -> TrustedServers:
         """Remove entries by thumbprint (ignoring case), by address, or both.
 
         With both, only entries matching both go. Tentacle's ``--remove-trust``
         compares thumbprints exactly; we ignore case, because the listener's
-        trust check does too.
+        trust check does too. Matching nothing returns the list unchanged
+        (compare lengths to tell).
 
         Raises:
             InvalidValueError: neither given.
+            OrphaningEditError: it would remove the last polling entry (or the
+                last entry), unless *allow_empty*.
         """
         if thumbprint is None and address is None:
             msg = "remove needs a thumbprint, an address, or both"
@@ -280,7 +344,14 @@ class TrustedServers(Sequence[TrustedServer]):
                 return False
             return address is None or same_address(server.address, address)
 
-        return self._with(s for s in self._servers if not hit(s))
+        out = self._with(s for s in self._servers if not hit(s))
+        what = " and ".join(
+            f"{name} {value}"
+            for name, value in (("thumbprint", thumbprint), ("address", address))
+            if value is not None
+        )
+        refuse_orphaning(self, out, what=f"removing {what}", allow_empty=allow_empty)
+        return out
 
     def rotate(self, old: str, new: str, *, staged: bool = False) -> TrustedServers:
         """Move trust from certificate *old* to *new*, like ``update-trust``.
@@ -318,7 +389,11 @@ class TrustedServers(Sequence[TrustedServer]):
         return self._with(out)
 
     def keep_only(
-        self, addresses: Iterable[str], *, keep_listening: bool = True
+        self,
+        addresses: Iterable[str],
+        *,
+        keep_listening: bool = True,
+        allow_empty: bool = False,
     ) -> TrustedServers:
         """Keep only entries polling one of *addresses* (``clear-trusted-servers``).
 
@@ -326,6 +401,10 @@ class TrustedServers(Sequence[TrustedServer]):
         is read as ``https://``, as Tentacle does. Listening entries (no
         address) are kept unless *keep_listening* is false; Tentacle's command
         crashes on them.
+
+        Raises:
+            OrphaningEditError: no polling entry (or no entry) would be left,
+                unless *allow_empty*.
         """
         keep = [re.sub(r"(?i)^http://", "https://", a.strip()) for a in addresses]
 
@@ -334,7 +413,14 @@ class TrustedServers(Sequence[TrustedServer]):
                 return keep_listening
             return any(same_address(server.address, a) for a in keep)
 
-        return self._with(s for s in self._servers if kept(s))
+        out = self._with(s for s in self._servers if kept(s))
+        refuse_orphaning(
+            self,
+            out,
+            what="keeping only " + ", ".join(keep),
+            allow_empty=allow_empty,
+        )
+        return out
 
     def changes(self, before: TrustedServers) -> list[str]:
         """One line per entry added (``+``), removed (``-``) or changed (``~``).

@@ -136,7 +136,9 @@ class TestTentacleWrittenArrays:
         entry = data.draw(st.sampled_from(models), label="entry")
         config.trusted_servers = servers.add_or_update(entry)
         config.trusted_servers = servers.remove(thumbprint=_NEW_THUMB)
-        reverted = servers.remove(thumbprint=entry.thumbprint).replace_all(models)
+        reverted = servers.remove(
+            thumbprint=entry.thumbprint, allow_empty=True
+        ).replace_all(models)
         config.trusted_servers = reverted
         assert config.dumps() == doc.data
         assert not config.changed

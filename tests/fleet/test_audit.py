@@ -192,7 +192,7 @@ AT = (4, 3)
             [(WARNING, "address-no-port")],
             id="no-port",
         ),
-        pytest.param([], {}, [(WARNING, "no-trusted-servers")], id="empty"),
+        pytest.param([], {}, [(ERROR, "no-trusted-servers")], id="empty"),
     ],
 )
 def test_each_entry_finding(
@@ -202,6 +202,14 @@ def test_each_entry_finding(
 ) -> None:
     """Each problem gives exactly its finding, at the TrustedOctopusServers element."""
     assert found(config(servers, **options)) == [(s, c, *AT) for s, c in expected]
+
+
+def test_no_trusted_servers_is_an_error_only_with_a_certificate() -> None:
+    """An orphaned Tentacle (it has a certificate) is an error; a fresh one warns."""
+    assert (ERROR, "no-trusted-servers", *AT) in found(config([]))
+    fresh = found(config([], certificate=None))
+    assert (WARNING, "no-trusted-servers", *AT) in fresh
+    assert all(s != ERROR for s, *_ in fresh)
 
 
 def test_setting_findings_point_at_their_own_element() -> None:

@@ -34,6 +34,7 @@ from tentacle_ha.cluster import Cluster
 from tentacle_ha.cluster import loads_cluster
 from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import OrphaningEditError
 from tentacle_ha.errors import WriteError
 from tentacle_ha.fleet import Status
 from tentacle_ha.fleet import _pipeline
@@ -171,11 +172,23 @@ def test_remove_and_keep_refuse_to_leave_nothing_to_poll() -> None:
         NODE.format(1),
         NODE.format(3),
     ]
-    with pytest.raises(FleetError, match="would leave no polling entry"):
+    with pytest.raises(OrphaningEditError, match="would leave no polling entry"):
         edits.RemoveNode(NODE.format(1)).apply(loads(one))
-    with pytest.raises(FleetError, match="would leave no polling entry"):
+    with pytest.raises(OrphaningEditError, match="would leave no polling entry"):
         edits.KeepOnly(("https://elsewhere:10943",)).apply(loads(LINUX))
     assert edited(LISTENING, edits.KeepOnly(("https://x:1",))) == LISTENING
+    # The explicit escape hatch, and it says so in the plan's edit line.
+    allowed = edits.RemoveNode(NODE.format(1), allow_empty=True)
+    assert addresses(edited(one, allowed)) == []
+    assert "allowing an empty list" in allowed.describe()
+    assert (
+        addresses(
+            edited(
+                LINUX, edits.KeepOnly(("https://elsewhere:10943",), allow_empty=True)
+            )
+        )
+        == []
+    )
 
 
 def test_rotate_direct_and_staged() -> None:
@@ -1071,7 +1084,7 @@ def test_plan_diff_is_the_documents_own_diff(
     try:
         if edit.skip_reason(doc) is None:
             edit.apply(doc)
-    except FleetError:
+    except (FleetError, OrphaningEditError):
         assert edited_.status is Status.FAILED
         return
     assert _plan_apply._diff(edited_) == doc.diff()

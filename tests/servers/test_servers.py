@@ -8,12 +8,14 @@ import re
 import pytest
 
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import OrphaningEditError
 from tentacle_ha.errors import TrustedServersError
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServer
 from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import generate_subscription_id
 from tentacle_ha.servers import is_valid_thumbprint
+from tentacle_ha.servers import leaves_orphaned
 from tentacle_ha.servers import normalize_thumbprint
 from tentacle_ha.servers import same_address
 from tentacle_ha.servers import thumbprint_key
@@ -184,11 +186,40 @@ def test_remove_by_thumbprint_address_or_both() -> None:
         .add_polling(T, "https://node2:10943")
         .add_listening(T2)
     )
-    assert len(servers.remove(thumbprint=T.lower())) == 1
+    assert len(servers.remove(thumbprint=T.lower(), allow_empty=True)) == 1
     assert len(servers.remove(address="https://NODE1:10943/")) == 2
     assert len(servers.remove(thumbprint=T2, address="https://node1:10943")) == 3
     with pytest.raises(InvalidValueError):
         servers.remove()
+
+
+def test_remove_and_keep_only_refuse_to_orphan() -> None:
+    """Removing the last polling entry, or the last entry, needs allow_empty."""
+    servers = (
+        TrustedServers()
+        .add_polling(T, "https://node1:10943")
+        .add_polling(T, "https://node2:10943")
+        .add_listening(T2)
+    )
+    with pytest.raises(OrphaningEditError, match=r"no polling entry.*--allow-empty"):
+        servers.remove(thumbprint=T)
+    with pytest.raises(OrphaningEditError, match="no polling entry"):
+        servers.keep_only(["https://elsewhere:10943"])
+    with pytest.raises(OrphaningEditError, match="no polling entry"):
+        servers.remove(address="https://node1:10943").remove(
+            address="https://node2:10943"
+        )
+    listening = TrustedServers().add_listening(T2)
+    with pytest.raises(OrphaningEditError, match="no trusted server"):
+        listening.remove(thumbprint=T2)
+    # Negative controls: what leaves something to poll or trust goes through.
+    assert len(servers.remove(address="https://node1:10943")) == 2
+    assert len(servers.remove(thumbprint=T2)) == 2
+    assert len(listening.add_listening(T).remove(thumbprint=T2)) == 1
+    assert len(servers.keep_only(["https://node2:10943"], keep_listening=False)) == 1
+    assert list(servers.remove(thumbprint=T, allow_empty=True)) == [servers[2]]
+    assert not servers.keep_only([], keep_listening=False, allow_empty=True)
+    assert not leaves_orphaned(TrustedServers(), TrustedServers())
 
 
 def test_rotate_direct_and_staged() -> None:

@@ -244,19 +244,25 @@ class TrustedServersMachine(RuleBasedStateMachine):
 
     @rule(thumb=SPELLED_THUMBS)
     def remove_by_thumbprint(self, thumb: str) -> None:
-        self._apply(self.config.trusted_servers.remove(thumbprint=thumb))
+        self._apply(
+            self.config.trusted_servers.remove(thumbprint=thumb, allow_empty=True)
+        )
         wanted = thumb.strip().upper()
         self.model = [s for s in self.model if s.thumbprint.upper() != wanted]
 
     @rule(address=st.sampled_from(ADDRESSES))
     def remove_by_address(self, address: str) -> None:
-        self._apply(self.config.trusted_servers.remove(address=address))
+        self._apply(
+            self.config.trusted_servers.remove(address=address, allow_empty=True)
+        )
         self.model = [s for s in self.model if not _same_address(s.address, address)]
 
     @rule(thumb=st.sampled_from(THUMBS), address=st.sampled_from(ADDRESSES))
     def remove_by_both(self, thumb: str, address: str) -> None:
         self._apply(
-            self.config.trusted_servers.remove(thumbprint=thumb, address=address)
+            self.config.trusted_servers.remove(
+                thumbprint=thumb, address=address, allow_empty=True
+            )
         )
         self.model = [
             s
@@ -295,7 +301,11 @@ class TrustedServersMachine(RuleBasedStateMachine):
     )
     def keep_only(self, addresses: list[str], keep_listening: bool) -> None:  # noqa: FBT001 -- a drawn flag
         servers = self.config.trusted_servers
-        self._apply(servers.keep_only(addresses, keep_listening=keep_listening))
+        self._apply(
+            servers.keep_only(
+                addresses, keep_listening=keep_listening, allow_empty=True
+            )
+        )
         keep = [re.sub(r"(?i)^http://", "https://", a) for a in addresses]
         self.model = [
             s
