@@ -38,10 +38,12 @@ __all__ = [
 
 TRUSTED_SERVERS_KEY: Final = "Tentacle.Communication.TrustedOctopusServers"
 
-# Tentacle's RandomStringGenerator alphabet, lower-cased. Its index is
-# ``byte % 31 + 1``, so the first letter is never chosen: the effective
-# alphabet is the last 31 characters (PollingSubscriptionId.cs).
-SUBSCRIPTION_ALPHABET: Final = "bcdefghjkmnpqrstuvwxyz23456789"
+# Tentacle's RandomStringGenerator alphabet is the 32 characters
+# ``ABCDEFGHJKLMNPQRSTUVWXYZ23456789`` (no I or O), lower-cased. Its index is
+# ``byte % 31 + 1``, so the first letter ``A`` is never chosen: the effective
+# alphabet is the last 31 characters, ``l`` included (PollingSubscriptionId.cs,
+# RandomStringGenerator.cs; pattern ``^poll://[b-hj-np-z2-9]{20}/$``).
+SUBSCRIPTION_ALPHABET: Final = "bcdefghjklmnpqrstuvwxyz23456789"
 _SUBSCRIPTION_LENGTH: Final = 20
 
 

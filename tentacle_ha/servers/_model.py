@@ -4,7 +4,7 @@ Tentacle keeps the servers it trusts (and, for polling, the addresses it polls)
 in one setting whose value is a JSON array::
 
     [{"Thumbprint":"<SHA-1>","CommunicationStyle":2,"Address":"https://node1:10943",
-      "Squid":null,"SubscriptionId":"poll://abcdefghjkmnpqrstuvw/"}, ...]
+      "Squid":null,"SubscriptionId":"poll://bcdefghjklmnpqrstuvw/"}, ...]
 
 An HA cluster shows up as one polling entry per node, all with the same
 thumbprint and the same ``SubscriptionId``. `TrustedServers` reads everything
@@ -54,6 +54,19 @@ from tentacle_ha.servers._entry import same_address
 from tentacle_ha.servers._entry import thumbprint_key
 
 __all__ = ["TrustedServers"]
+
+
+def _upper_squid(server: TrustedServer) -> TrustedServer:
+    """*server* with a non-blank Squid upper-cased, as add-or-update does.
+
+    Like .NET's ``ToUpperInvariant``, one character maps to one character
+    (``str.upper`` would turn ``ß`` into ``SS``).
+    """
+    squid = server.squid
+    if squid is None or not squid.strip():
+        return server
+    upper = "".join(c.upper() if len(c.upper()) == 1 else c for c in squid)
+    return server if upper == squid else attrs.evolve(server, squid=upper)
 
 
 class TrustedServers(Sequence[TrustedServer]):
@@ -214,8 +227,10 @@ class TrustedServers(Sequence[TrustedServer]):
         An entry with the same thumbprint (ignoring case) and the same address
         is replaced where it stands (Tentacle removes it and appends the new
         one at the end); otherwise *server* is appended. Hand-edited duplicates
-        of the match are removed, leaving one entry.
+        of the match are removed, leaving one entry. A non-blank ``Squid`` is
+        upper-cased first, as Tentacle does.
         """
+        server = _upper_squid(server)
         out: list[TrustedServer] = []
         replaced = False
         for existing in self._servers:
