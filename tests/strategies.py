@@ -463,6 +463,13 @@ def tentacle_json(servers: list[TrustedServer]) -> str:
     return render_entries([_tentacle_fields(s) for s in servers], layout="tentacle")
 
 
+def render_json_value(value: object, *, layout: str, ascii_only: bool) -> str:
+    """One value's text as `render_entries` writes it in *layout*."""
+    if ascii_only or layout == "compact":  # as Python's json writes it
+        return json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":"))
+    return _newtonsoft_value(value)
+
+
 def render_entries(
     entries: list[list[tuple[str, object]]],
     *,
@@ -480,9 +487,7 @@ def render_entries(
     """
 
     def string_of(value: object) -> str:
-        if ascii_only or layout == "compact":  # as Python's json writes it
-            return json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":"))
-        return _newtonsoft_value(value)
+        return render_json_value(value, layout=layout, ascii_only=ascii_only)
 
     key_sep = ": " if layout in {"spaced", "indented"} else ":"
     item_sep = ", " if layout == "spaced" else ","

@@ -71,15 +71,19 @@ def _mutate(
 ) -> int:
     """Load, edit, then diff, check or save; the shape of every writing command."""
     doc = _load(args.config)
-    before = _servers_or_none(doc)
+    # Only the text: the list is parsed just to summarise an edit of it, so
+    # `set` of another key never reads (nor trips over) the server list.
+    before_text = doc.get(TRUSTED_SERVERS_KEY) if args.diff else None
     edit(doc)
     changed = doc.changed
     if args.diff and changed:
         io.out(doc.diff(reveal=getattr(args, "reveal_secrets", False)))
-        after = _servers_or_none(doc)
-        if before is not None and after is not None:
-            for line in after.changes(before):
-                io.err(f"{doc.name}: {line}")
+        if TRUSTED_SERVERS_KEY.lower() in (k.lower() for k in doc.changed_keys):
+            before = _servers_or_none_of(before_text)
+            after = _servers_or_none(doc)
+            if before is not None and after is not None:
+                for line in after.changes(before):
+                    io.err(f"{doc.name}: {line}")
     if args.check or args.diff:
         if changed:
             if args.check:
@@ -100,6 +104,13 @@ def _mutate(
 def _servers_or_none(doc: TentacleConfig) -> TrustedServers | None:
     try:
         return doc.trusted_servers
+    except TentacleHAError:
+        return None
+
+
+def _servers_or_none_of(text: object) -> TrustedServers | None:
+    try:
+        return TrustedServers.from_json(text if isinstance(text, str) else None)
     except TentacleHAError:
         return None
 

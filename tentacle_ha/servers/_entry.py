@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
+import math
 import re
 import secrets
 from typing import Any
@@ -230,7 +231,8 @@ class TrustedServer:
         squid: the legacy server ID, or None.
         subscription_id: ``poll://.../`` for polling entries, else None.
         extra: fields Tentacle does not know, in file order, each as
-            ``(name, compact JSON text)``; kept on every write.
+            ``(name, JSON text)``: read from a file, the value's exact source
+            text (numbers are never re-rendered); kept on every write.
 
     The constructor takes values as they are; use `TrustedServer.polling` and
     `TrustedServer.listening` to build validated, normalised entries.
@@ -289,7 +291,13 @@ class TrustedServer:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The entry as Tentacle writes it (numeric style, nulls), plus extras."""
+        """The entry as Tentacle writes it (numeric style, nulls), plus extras.
+
+        Extras are decoded from their JSON text; a number Python cannot hold
+        as JSON (past 4,300 digits, or a float outside the double range such
+        as ``1e99999``, or NaN/Infinity) comes back as its source text, so
+        that the result always dumps as valid JSON.
+        """
         out: dict[str, Any] = {
             "Thumbprint": self.thumbprint,
             "CommunicationStyle": int(self.communication_style),
@@ -298,8 +306,25 @@ class TrustedServer:
             "SubscriptionId": self.subscription_id,
         }
         for name, raw in self.extra:
-            out[name] = json.loads(raw)
+            out[name] = json.loads(
+                raw,
+                parse_int=_int_or_token,
+                parse_float=_float_or_token,
+                parse_constant=str,
+            )
         return out
+
+
+def _int_or_token(token: str) -> int | str:
+    try:
+        return int(token)
+    except ValueError:  # past sys.get_int_max_str_digits()
+        return token
+
+
+def _float_or_token(token: str) -> float | str:
+    value = float(token)
+    return value if math.isfinite(value) else token
 
 
 def _check_address(address: str) -> None:

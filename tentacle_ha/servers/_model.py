@@ -118,18 +118,20 @@ class TrustedServers(Sequence[TrustedServer]):
 
         Raises:
             TrustedServersError: broken JSON, not an array, an entry that is not
-                an object or has no Thumbprint, an unknown style.
+                an object or has no Thumbprint, an unknown style, nesting deeper
+                than 64 levels, a lone surrogate in a string.
         """
         if text is None or not text.strip():
             return cls(_source=text, _parsed=())
 
         try:
-            servers = _json.parse_fast(text)
-        except (ValueError, TypeError):
-            servers = None
-        if servers is not None:
-            return cls(servers, _source=text, _parsed=servers)
-        try:
+            _json.check(text)
+            try:
+                servers = _json.parse_fast(text)
+            except (ValueError, TypeError):
+                servers = None
+            if servers is not None:
+                return cls(servers, _source=text, _parsed=servers)
             servers, spans = _json.parse(text)
         except _json.LocatedError as exc:
             if locate is not None:
@@ -155,7 +157,7 @@ class TrustedServers(Sequence[TrustedServer]):
         if self._layout is None:
             self._layout = _json.Layout()
             source = self._source
-            if source is not None and _json.has_layout(source):
+            if source is not None and source.strip() and _json.has_layout(source):
                 self._layout = _json.detect_layout(source, _json.parse(source)[1])
         return self._layout.render(self._servers)
 
