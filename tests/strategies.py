@@ -1163,7 +1163,11 @@ ADDRESS_CLASSES: Final = {
     "lb44": ("https://lb.example.com:10944",),
     "lb45": ("https://lb.example.com:10945", "https://LB.example.com:10945/"),
     "ip": ("https://10.0.0.5:443", "https://10.0.0.5", "https://10.0.0.5/"),
-    "v6": ("https://[2001:db8::1]:10943", "https://[2001:DB8::1]:10943"),
+    "v6": (
+        "https://[2001:db8::1]:10943",
+        "https://[2001:DB8::1]:10943",
+        "https://[2001:0db8:0:0:0:0:0:1]:10943",  # the long form (#9)
+    ),
     "ws": (
         "wss://ws.example.com/OctopusComms",
         "wss://WS.example.com:443/octopuscomms",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import ipaddress
 import json
 import math
 import re
@@ -30,6 +31,9 @@ __all__ = [
     "TRUSTED_SERVERS_KEY",
     "CommunicationStyle",
     "TrustedServer",
+    "address_key",
+    "canonical_address",
+    "canonical_ipv6",
     "generate_subscription_id",
     "is_valid_thumbprint",
     "normalize_thumbprint",
@@ -186,9 +190,53 @@ def generate_subscription_id() -> str:
 _DEFAULT_PORTS: Final = {"https": 443, "http": 80, "wss": 443, "ws": 80}
 
 
+def canonical_ipv6(host: str) -> str | None:
+    """*host* (no brackets) in .NET's canonical IPv6 form, or None if not IPv6.
+
+    Compressed, lower-case hex (``2001:0DB8:0:0:0:0:0:1`` is ``2001:db8::1``),
+    an IPv4-mapped address in dotted form (``::ffff:10.0.0.1``), as .NET's
+    ``Uri`` writes the host. The one rule every comparison and every emitted
+    address uses (servers, cluster, audit, plan, commands).
+
+    .. versionadded:: 0.1.0
+    """
+    if ":" not in host or "%" in host:
+        return None
+    try:
+        address = ipaddress.IPv6Address(host)
+    except ValueError:
+        return None
+    mapped = address.ipv4_mapped
+    return f"::ffff:{mapped}" if mapped is not None else address.compressed
+
+
+def canonical_address(address: str) -> str:
+    """*address* with an IPv6 host in canonical form; all else as written.
+
+    ``https://[2001:0DB8:0:0:0:0:0:1]:10943`` becomes
+    ``https://[2001:db8::1]:10943``; any other address comes back unchanged.
+
+    .. versionadded:: 0.1.0
+    """
+    start = address.find("[")
+    end = address.find("]", start + 1)
+    if start < 0 or end < 0 or "://" not in address[:start]:
+        return address
+    canonical = canonical_ipv6(address[start + 1 : end])
+    if canonical is None:
+        return address
+    return f"{address[: start + 1]}{canonical}{address[end:]}"
+
+
 @functools.lru_cache(maxsize=4096)
-def _address_key(address: str) -> tuple[object, ...]:
-    """What makes two addresses the same URI, ignoring case and default ports."""
+def address_key(address: str) -> tuple[object, ...]:
+    """What makes two addresses the same URI (a dict key for `same_address`).
+
+    Case is ignored, a default port equals no port, an empty path equals
+    ``/``, and an IPv6 host compares in its canonical form.
+
+    .. versionadded:: 0.1.0
+    """
     try:
         parts = urlsplit(address.strip())
         scheme = parts.scheme.lower()
@@ -198,6 +246,7 @@ def _address_key(address: str) -> tuple[object, ...]:
         return ("raw", address.strip().lower())
     if not scheme or not host:
         return ("raw", address.strip().lower())
+    host = canonical_ipv6(host) or host
     path = parts.path or "/"
     return (scheme, host, port, path.lower(), parts.query.lower())
 
@@ -206,13 +255,15 @@ def same_address(a: str | None, b: str | None) -> bool:
     """Whether two ``Address`` values are the same URI, as Tentacle compares them.
 
     Case is ignored, a default port equals no port (``https://h`` is
-    ``https://h:443``) and an empty path equals ``/``. Two nulls are equal.
+    ``https://h:443``), an empty path equals ``/`` and IPv6 hosts compare in
+    canonical form (``[2001:0db8::0:1]`` is ``[2001:db8::1]``), as .NET's
+    ``Uri`` does. Two nulls are equal.
 
     .. versionadded:: 0.1.0
     """
     if a is None or b is None:
         return a is b
-    return _address_key(a) == _address_key(b)
+    return address_key(a) == address_key(b)
 
 
 def _to_style(value: object) -> CommunicationStyle:
@@ -253,6 +304,8 @@ class TrustedServer:
     ) -> TrustedServer:
         """A validated polling entry (thumbprint normalised, address checked).
 
+        An IPv6 host is written in canonical form (`canonical_address`).
+
         Raises:
             InvalidValueError: bad thumbprint, address or subscription ID.
         """
@@ -262,7 +315,7 @@ class TrustedServer:
         return cls(
             thumbprint=normalize_thumbprint(thumbprint),
             communication_style=CommunicationStyle.TENTACLE_ACTIVE,
-            address=address.strip(),
+            address=canonical_address(address.strip()),
             subscription_id=subscription_id,
         )
 
