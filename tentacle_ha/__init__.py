@@ -93,6 +93,9 @@ from tentacle_ha.fleet.edits import UnsetKey
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServer
 from tentacle_ha.servers import TrustedServers
+from tentacle_ha.servers import address_key
+from tentacle_ha.servers import canonical_address
+from tentacle_ha.servers import canonical_ipv6
 from tentacle_ha.servers import generate_subscription_id
 from tentacle_ha.servers import is_valid_thumbprint
 from tentacle_ha.servers import leaves_orphaned
@@ -172,10 +175,13 @@ __all__ = [
     "UnsupportedConstructError",
     "WriteError",
     "__version__",
+    "address_key",
     "apply_fleet",
     "audit_config",
     "audit_file",
     "audit_fleet",
+    "canonical_address",
+    "canonical_ipv6",
     "check_known_key",
     "desired_servers",
     "discover_instances",

@@ -463,6 +463,13 @@ def tentacle_json(servers: list[TrustedServer]) -> str:
     return render_entries([_tentacle_fields(s) for s in servers], layout="tentacle")
 
 
+def render_json_value(value: object, *, layout: str, ascii_only: bool) -> str:
+    """One value's text as `render_entries` writes it in *layout*."""
+    if ascii_only or layout == "compact":  # as Python's json writes it
+        return json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":"))
+    return _newtonsoft_value(value)
+
+
 def render_entries(
     entries: list[list[tuple[str, object]]],
     *,
@@ -480,9 +487,7 @@ def render_entries(
     """
 
     def string_of(value: object) -> str:
-        if ascii_only or layout == "compact":  # as Python's json writes it
-            return json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":"))
-        return _newtonsoft_value(value)
+        return render_json_value(value, layout=layout, ascii_only=ascii_only)
 
     key_sep = ": " if layout in {"spaced", "indented"} else ":"
     item_sep = ", " if layout == "spaced" else ","
@@ -1158,7 +1163,11 @@ ADDRESS_CLASSES: Final = {
     "lb44": ("https://lb.example.com:10944",),
     "lb45": ("https://lb.example.com:10945", "https://LB.example.com:10945/"),
     "ip": ("https://10.0.0.5:443", "https://10.0.0.5", "https://10.0.0.5/"),
-    "v6": ("https://[2001:db8::1]:10943", "https://[2001:DB8::1]:10943"),
+    "v6": (
+        "https://[2001:db8::1]:10943",
+        "https://[2001:DB8::1]:10943",
+        "https://[2001:0db8:0:0:0:0:0:1]:10943",  # the long form (#9)
+    ),
     "ws": (
         "wss://ws.example.com/OctopusComms",
         "wss://WS.example.com:443/octopuscomms",

@@ -244,7 +244,8 @@ _RACER = textwrap.dedent(
                 continue
             done.append(key)
         else:
-            (outcome,) = fleet.apply([path], edits.SetKey(key, "1", new_key=True), jobs=1)
+            edit = edits.SetKey(key, "1", new_key=True)
+            (outcome,) = fleet.apply([path], edit, jobs=1)
             if outcome.status == "changed":
                 done.append(key)
             elif outcome.status != "conflict":

@@ -136,6 +136,10 @@ def _show_diff(
         summary["diff"] = text
     else:
         io.out(text)
+    # The list is parsed only to summarise an edit of it, so `set` of another
+    # key never reads (nor trips over) the server list.
+    if TRUSTED_SERVERS_KEY.lower() not in (k.lower() for k in doc.changed_keys):
+        return
     before, after = _servers_or_none(original), _servers_or_none(doc)
     if before is not None and after is not None:
         for line in after.changes(before):

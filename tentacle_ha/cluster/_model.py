@@ -86,6 +86,8 @@ from typing import TypeVar
 import attrs
 
 from tentacle_ha.errors import ClusterError
+from tentacle_ha.servers import canonical_address
+from tentacle_ha.servers import canonical_ipv6
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -266,23 +268,25 @@ class Cluster:
         each node's address and comms port; unique-port: the load balancer's
         host and each node's public port); a single address for the
         load-balancer and websocket layouts. The forms are Tentacle's own:
-        ``https://host:port`` with IPv6 hosts in brackets and no trailing slash.
+        ``https://host:port`` with IPv6 hosts in brackets, in canonical form
+        (``[2001:db8::1]``, however the cluster file spells them), and no
+        trailing slash.
 
         .. versionadded:: 0.1.0
         """
         if self.layout is Layout.UNIQUE_ADDRESS:
             return tuple(
-                f"https://{format_host(n.address)}:{n.comms_port}" for n in self.nodes
+                f"https://{_url_host(n.address)}:{n.comms_port}" for n in self.nodes
             )
         if self.layout is Layout.UNIQUE_PORT:
-            host = format_host(_required(self.load_balancer_host))
+            host = _url_host(_required(self.load_balancer_host))
             return tuple(
                 f"https://{host}:{_required(n.public_port)}" for n in self.nodes
             )
         if self.layout is Layout.LOAD_BALANCER:
-            host = format_host(_required(self.load_balancer_host))
+            host = _url_host(_required(self.load_balancer_host))
             return (f"https://{host}:{_required(self.load_balancer_port)}",)
-        return (_required(self.websocket_url),)
+        return (canonical_address(_required(self.websocket_url)),)
 
 
 _T = TypeVar("_T")
@@ -301,6 +305,11 @@ def format_host(host: str) -> str:
     .. versionadded:: 0.1.0
     """
     return f"[{host}]" if ":" in host else host
+
+
+def _url_host(host: str) -> str:
+    """*host* as a comms address holds it: IPv6 canonical (.NET's form), bracketed."""
+    return format_host(canonical_ipv6(host) or host)
 
 
 def dumps_cluster(cluster: Cluster) -> str:

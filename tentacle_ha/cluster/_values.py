@@ -21,6 +21,7 @@ from typing import Final
 from typing import TypeVar
 
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.servers import canonical_ipv6
 from tentacle_ha.servers import normalize_thumbprint
 
 if TYPE_CHECKING:
@@ -159,9 +160,7 @@ def _host(text: str) -> str:
 
 def host_key(host: str) -> str:
     """The form of *host* two equal hosts share (case, IPv6 spelling)."""
-    if ":" in host:
-        return ipaddress.IPv6Address(host).compressed
-    return host.lower()
+    return canonical_ipv6(host) or host.lower()
 
 
 def _hostport(text: str) -> tuple[str, int | None]:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from tentacle_ha.errors import CommandError
+from tentacle_ha.servers import canonical_ipv6
 
 __all__ = [
     "DEFAULT_COMMS_PORT",
@@ -63,12 +64,9 @@ def _canonical_host(host: str, what: str) -> str:
     if ":" in host:
         if "%" in host:
             raise CommandError(f"{what}: IPv6 zone ids are not supported")
-        try:
-            address = ipaddress.IPv6Address(host)
-        except ValueError:  # pragma: no cover - urlsplit checks brackets (3.11.4+)
-            raise CommandError(f"{what}: {host!r} is not an IPv6 address") from None
-        mapped = address.ipv4_mapped
-        text = f"::ffff:{mapped}" if mapped is not None else address.compressed
+        text = canonical_ipv6(host)
+        if text is None:  # pragma: no cover - urlsplit checks brackets (3.11.4+)
+            raise CommandError(f"{what}: {host!r} is not an IPv6 address")
         return f"[{text}]"
     if _NUMERIC_HOST.fullmatch(host):
         try:

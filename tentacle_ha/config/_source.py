@@ -154,6 +154,33 @@ def _declared_codec(data: bytes, path: str) -> str:
     return codec
 
 
+# The first four bytes of an XML document (its "<?" or "<", maybe after
+# whitespace) in UTF-16 or UTF-32 without a byte-order mark (XML 1.0 F.1).
+_BOMLESS: Final = (
+    (re.compile(rb"\A[\t\n\r <]\x00\x00\x00"), "UTF-32 (little-endian)"),
+    (re.compile(rb"\A\x00\x00\x00[\t\n\r <]"), "UTF-32 (big-endian)"),
+    (re.compile(rb"\A[\t\n\r <]\x00[^\x00]\x00"), "UTF-16 (little-endian)"),
+    (re.compile(rb"\A\x00[\t\n\r <]\x00[^\x00]"), "UTF-16 (big-endian)"),
+)
+
+
+def _refuse_bomless_utf16(data: bytes, path: str) -> None:
+    """Say what is wrong with a UTF-16 (or UTF-32) file that has no BOM.
+
+    Tentacle picks UTF-16 by its BOM only, and Python would read the bytes
+    as UTF-8 with NULs; refuse with the reason rather than misread it.
+    """
+    for pattern, name in _BOMLESS:
+        if pattern.match(data):
+            raise ConfigEncodingError(
+                f"{name} without a byte-order mark: Tentacle reads UTF-16 only "
+                "with one; save the file as UTF-8 or as UTF-16 with a BOM",
+                path=path,
+                line=1,
+                col=1,
+            )
+
+
 def decode(data: bytes, path: str) -> Decoded:
     """Decode *data* the way the file says it is encoded, losslessly.
 
@@ -177,6 +204,7 @@ def decode(data: bytes, path: str) -> Decoded:
             bom, codec = mark, name
             break
     if not codec:
+        _refuse_bomless_utf16(data, path)
         codec = _declared_codec(data, path)
     body = data[len(bom) :]
     try:
@@ -242,6 +270,22 @@ def _refuse_doctype(text: str, path: str) -> None:
             return
 
 
+# libxml2 follows some messages with the document's text (an unclosed CDATA
+# section or comment quotes what follows it, secrets included): only the
+# first line is the message, and the position says where.
+_MESSAGE_MAX: Final = 120
+
+
+def _parser_message(raw: str | None) -> str:
+    """The parser's message on one line, without any document text after it."""
+    lines = (raw or "").strip().splitlines()
+    message = lines[0].strip() if lines else ""
+    message = re.sub(r", line \d+, column \d+$", "", message) or "malformed XML"
+    if len(message) > _MESSAGE_MAX:
+        message = message[: _MESSAGE_MAX - 3] + "..."
+    return message
+
+
 def parse_tree(data: bytes, text: str, path: str) -> etree._Element:
     """Parse with hardened lxml and return the root element.
 
@@ -254,14 +298,15 @@ def parse_tree(data: bytes, text: str, path: str) -> etree._Element:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         line, col = exc.position
-        message = (exc.msg or "malformed XML").strip()
-        message = re.sub(r", line \d+, column \d+$", "", message)
         raise ConfigParseError(
-            f"malformed XML: {message}", path=path, line=line or 1, col=col or 1
+            f"malformed XML: {_parser_message(exc.msg)}",
+            path=path,
+            line=line or 1,
+            col=col or 1,
         ) from None
     except (ValueError, TypeError) as exc:  # e.g. lxml refusing an odd encoding
         raise ConfigParseError(
-            f"malformed XML: {exc}", path=path, line=1, col=1
+            f"malformed XML: {_parser_message(str(exc))}", path=path, line=1, col=1
         ) from None
     if root.getroottree().docinfo.doctype:  # defence in depth
         raise UnsafeXMLError(

@@ -102,14 +102,13 @@ from tentacle_ha.fleet.findings import Severity
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServer
 from tentacle_ha.servers import TrustedServers
+from tentacle_ha.servers import address_key
 from tentacle_ha.servers import is_valid_thumbprint
-from tentacle_ha.servers import same_address
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from collections.abc import Iterable
     from collections.abc import Iterator
-    from collections.abc import Sequence
 
     from tentacle_ha.cluster import Cluster
 
@@ -282,8 +281,16 @@ def _check_subscription(
         )
 
 
+def _identity(server: TrustedServer) -> tuple[str, tuple[object, ...] | None]:
+    """`TrustedServer.matches` as a dict key: thumbprint any case, address as URI."""
+    address = None if server.address is None else address_key(server.address)
+    return (server.thumbprint.upper(), address)
+
+
 def _check_entries(report: _Report, servers: TrustedServers) -> None:
+    """Per-entry checks, linear in the entries (a dict finds duplicates)."""
     squid = report.doc.get(KEYS.SQUID) is not None
+    last = {_identity(server): number for number, server in enumerate(servers, 1)}
     for number, server in enumerate(servers, 1):
         _check_thumbprint(report, number, server)
         if server.communication_style is CommunicationStyle.NONE:
@@ -296,24 +303,21 @@ def _check_entries(report: _Report, servers: TrustedServers) -> None:
         if server.is_polling:
             _check_address(report, number, server)
             _check_subscription(report, number, server, squid=squid)
-        for other in servers[number:]:
-            if server.matches(other):
-                report.servers(
-                    Severity.ERROR,
-                    "duplicate-entry",
-                    f"{_label(number, server)} is listed twice (same thumbprint "
-                    "and address); Tentacle's add-or-update fails on it",
-                )
-                break
+        if last[_identity(server)] > number:  # a later entry matches this one
+            report.servers(
+                Severity.ERROR,
+                "duplicate-entry",
+                f"{_label(number, server)} is listed twice (same thumbprint "
+                "and address); Tentacle's add-or-update fails on it",
+            )
 
 
 def _check_subscriptions(report: _Report, servers: TrustedServers) -> None:
-    by_thumb: dict[str, list[str]] = {}
+    by_thumb: dict[str, dict[str, None]] = {}  # insertion-ordered sets
     for server in servers.polling():
         if server.subscription_id:
-            ids = by_thumb.setdefault(server.thumbprint.upper(), [])
-            if server.subscription_id not in ids:
-                ids.append(server.subscription_id)
+            ids = by_thumb.setdefault(server.thumbprint.upper(), {})
+            ids[server.subscription_id] = None
     for thumb, ids in by_thumb.items():
         if len(ids) > 1:
             report.servers(
@@ -361,10 +365,10 @@ def _https(address: str | None) -> str | None:
     return re.sub(r"(?i)^http://", "https://", address.strip())
 
 
-def _in(address: str | None, addresses: Sequence[str | None]) -> bool:
-    """Whether *address* is one of *addresses* (``http://`` read as ``https://``)."""
+def _key(address: str | None) -> tuple[object, ...] | None:
+    """*address* as addresses compare (``http://`` read as ``https://``)."""
     wanted = _https(address)
-    return any(same_address(wanted, _https(a)) for a in addresses)
+    return None if wanted is None else address_key(wanted)
 
 
 def _check_cluster(report: _Report, servers: TrustedServers, cluster: Cluster) -> None:
@@ -375,8 +379,11 @@ def _check_cluster(report: _Report, servers: TrustedServers, cluster: Cluster) -
     wanted = cluster.comms_addresses()
     names = _node_names(cluster)
     mine = [s for s in polling if s.thumbprint.upper() == thumb]
+    wanted_set = {_key(a) for a in wanted}
     foreign = [
-        s for s in polling if s.thumbprint.upper() != thumb and _in(s.address, wanted)
+        s
+        for s in polling
+        if s.thumbprint.upper() != thumb and _key(s.address) in wanted_set
     ]
     if not mine and not foreign:
         report.servers(
@@ -393,10 +400,11 @@ def _check_cluster(report: _Report, servers: TrustedServers, cluster: Cluster) -
             f"polls {server.address} trusting {server.thumbprint}, but the "
             f"cluster's certificate is {thumb} (rotate the thumbprint)",
         )
-    covered = [s.address for s in [*mine, *foreign]]
-    missing = [a for a in wanted if not _in(a, covered)]
-    extra = [s.address for s in mine if not _in(s.address, wanted)]
-    polled = [a for a in wanted if _in(a, covered)]
+    covered = {_key(s.address) for s in [*mine, *foreign]}  # linear in entries
+    wanted_keys = {_key(a) for a in wanted}
+    missing = [a for a in wanted if _key(a) not in covered]
+    extra = [s.address for s in mine if _key(s.address) not in wanted_keys]
+    polled = [a for a in wanted if _key(a) in covered]
     if (
         cluster.layout.polls_every_node
         and len(wanted) > 1
@@ -491,11 +499,13 @@ def _identities(doc: TentacleConfig) -> _FileAudit:
         servers = TrustedServers()
     squid = doc.get(KEYS.SQUID)
     where = doc.position(KEYS.TRUSTED_SERVERS) or (None, None)
+    seen: set[str] = set()
     for server in servers.polling():
         sub = server.subscription_id
         if not sub and squid is not None:
             sub = f"poll://{str(squid).strip().lower()}/"  # Tentacle's fallback
-        if sub and all(s[0] != sub for s in subs):
+        if sub and sub not in seen:
+            seen.add(sub)
             subs.append((sub, *where))
     return _FileAudit(doc.path, [], certificate, tuple(subs))
 

@@ -11,6 +11,9 @@ from tentacle_ha.servers._entry import SUBSCRIPTION_ALPHABET
 from tentacle_ha.servers._entry import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers._entry import CommunicationStyle
 from tentacle_ha.servers._entry import TrustedServer
+from tentacle_ha.servers._entry import address_key
+from tentacle_ha.servers._entry import canonical_address
+from tentacle_ha.servers._entry import canonical_ipv6
 from tentacle_ha.servers._entry import generate_subscription_id
 from tentacle_ha.servers._entry import is_valid_thumbprint
 from tentacle_ha.servers._entry import normalize_thumbprint
@@ -26,6 +29,9 @@ __all__ = [
     "CommunicationStyle",
     "TrustedServer",
     "TrustedServers",
+    "address_key",
+    "canonical_address",
+    "canonical_ipv6",
     "generate_subscription_id",
     "is_valid_thumbprint",
     "leaves_orphaned",

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import enum
 import functools
+import ipaddress
 import json
+import math
 import re
 import secrets
 from typing import Any
@@ -29,6 +31,9 @@ __all__ = [
     "TRUSTED_SERVERS_KEY",
     "CommunicationStyle",
     "TrustedServer",
+    "address_key",
+    "canonical_address",
+    "canonical_ipv6",
     "generate_subscription_id",
     "is_valid_thumbprint",
     "normalize_thumbprint",
@@ -38,10 +43,12 @@ __all__ = [
 
 TRUSTED_SERVERS_KEY: Final = "Tentacle.Communication.TrustedOctopusServers"
 
-# Tentacle's RandomStringGenerator alphabet, lower-cased. Its index is
-# ``byte % 31 + 1``, so the first letter is never chosen: the effective
-# alphabet is the last 31 characters (PollingSubscriptionId.cs).
-SUBSCRIPTION_ALPHABET: Final = "bcdefghjkmnpqrstuvwxyz23456789"
+# Tentacle's RandomStringGenerator alphabet is the 32 characters
+# ``ABCDEFGHJKLMNPQRSTUVWXYZ23456789`` (no I or O), lower-cased. Its index is
+# ``byte % 31 + 1``, so the first letter ``A`` is never chosen: the effective
+# alphabet is the last 31 characters, ``l`` included (PollingSubscriptionId.cs,
+# RandomStringGenerator.cs; pattern ``^poll://[b-hj-np-z2-9]{20}/$``).
+SUBSCRIPTION_ALPHABET: Final = "bcdefghjklmnpqrstuvwxyz23456789"
 _SUBSCRIPTION_LENGTH: Final = 20
 
 
@@ -183,9 +190,53 @@ def generate_subscription_id() -> str:
 _DEFAULT_PORTS: Final = {"https": 443, "http": 80, "wss": 443, "ws": 80}
 
 
+def canonical_ipv6(host: str) -> str | None:
+    """*host* (no brackets) in .NET's canonical IPv6 form, or None if not IPv6.
+
+    Compressed, lower-case hex (``2001:0DB8:0:0:0:0:0:1`` is ``2001:db8::1``),
+    an IPv4-mapped address in dotted form (``::ffff:10.0.0.1``), as .NET's
+    ``Uri`` writes the host. The one rule every comparison and every emitted
+    address uses (servers, cluster, audit, plan, commands).
+
+    .. versionadded:: 0.1.0
+    """
+    if ":" not in host or "%" in host:
+        return None
+    try:
+        address = ipaddress.IPv6Address(host)
+    except ValueError:
+        return None
+    mapped = address.ipv4_mapped
+    return f"::ffff:{mapped}" if mapped is not None else address.compressed
+
+
+def canonical_address(address: str) -> str:
+    """*address* with an IPv6 host in canonical form; all else as written.
+
+    ``https://[2001:0DB8:0:0:0:0:0:1]:10943`` becomes
+    ``https://[2001:db8::1]:10943``; any other address comes back unchanged.
+
+    .. versionadded:: 0.1.0
+    """
+    start = address.find("[")
+    end = address.find("]", start + 1)
+    if start < 0 or end < 0 or "://" not in address[:start]:
+        return address
+    canonical = canonical_ipv6(address[start + 1 : end])
+    if canonical is None:
+        return address
+    return f"{address[: start + 1]}{canonical}{address[end:]}"
+
+
 @functools.lru_cache(maxsize=4096)
-def _address_key(address: str) -> tuple[object, ...]:
-    """What makes two addresses the same URI, ignoring case and default ports."""
+def address_key(address: str) -> tuple[object, ...]:
+    """What makes two addresses the same URI (a dict key for `same_address`).
+
+    Case is ignored, a default port equals no port, an empty path equals
+    ``/``, and an IPv6 host compares in its canonical form.
+
+    .. versionadded:: 0.1.0
+    """
     try:
         parts = urlsplit(address.strip())
         scheme = parts.scheme.lower()
@@ -195,6 +246,7 @@ def _address_key(address: str) -> tuple[object, ...]:
         return ("raw", address.strip().lower())
     if not scheme or not host:
         return ("raw", address.strip().lower())
+    host = canonical_ipv6(host) or host
     path = parts.path or "/"
     return (scheme, host, port, path.lower(), parts.query.lower())
 
@@ -203,13 +255,15 @@ def same_address(a: str | None, b: str | None) -> bool:
     """Whether two ``Address`` values are the same URI, as Tentacle compares them.
 
     Case is ignored, a default port equals no port (``https://h`` is
-    ``https://h:443``) and an empty path equals ``/``. Two nulls are equal.
+    ``https://h:443``), an empty path equals ``/`` and IPv6 hosts compare in
+    canonical form (``[2001:0db8::0:1]`` is ``[2001:db8::1]``), as .NET's
+    ``Uri`` does. Two nulls are equal.
 
     .. versionadded:: 0.1.0
     """
     if a is None or b is None:
         return a is b
-    return _address_key(a) == _address_key(b)
+    return address_key(a) == address_key(b)
 
 
 def _to_style(value: object) -> CommunicationStyle:
@@ -228,7 +282,8 @@ class TrustedServer:
         squid: the legacy server ID, or None.
         subscription_id: ``poll://.../`` for polling entries, else None.
         extra: fields Tentacle does not know, in file order, each as
-            ``(name, compact JSON text)``; kept on every write.
+            ``(name, JSON text)``: read from a file, the value's exact source
+            text (numbers are never re-rendered); kept on every write.
 
     The constructor takes values as they are; use `TrustedServer.polling` and
     `TrustedServer.listening` to build validated, normalised entries.
@@ -249,6 +304,8 @@ class TrustedServer:
     ) -> TrustedServer:
         """A validated polling entry (thumbprint normalised, address checked).
 
+        An IPv6 host is written in canonical form (`canonical_address`).
+
         Raises:
             InvalidValueError: bad thumbprint, address or subscription ID.
         """
@@ -258,7 +315,7 @@ class TrustedServer:
         return cls(
             thumbprint=normalize_thumbprint(thumbprint),
             communication_style=CommunicationStyle.TENTACLE_ACTIVE,
-            address=address.strip(),
+            address=canonical_address(address.strip()),
             subscription_id=subscription_id,
         )
 
@@ -287,7 +344,13 @@ class TrustedServer:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The entry as Tentacle writes it (numeric style, nulls), plus extras."""
+        """The entry as Tentacle writes it (numeric style, nulls), plus extras.
+
+        Extras are decoded from their JSON text; a number Python cannot hold
+        as JSON (past 4,300 digits, or a float outside the double range such
+        as ``1e99999``, or NaN/Infinity) comes back as its source text, so
+        that the result always dumps as valid JSON.
+        """
         out: dict[str, Any] = {
             "Thumbprint": self.thumbprint,
             "CommunicationStyle": int(self.communication_style),
@@ -296,8 +359,25 @@ class TrustedServer:
             "SubscriptionId": self.subscription_id,
         }
         for name, raw in self.extra:
-            out[name] = json.loads(raw)
+            out[name] = json.loads(
+                raw,
+                parse_int=_int_or_token,
+                parse_float=_float_or_token,
+                parse_constant=str,
+            )
         return out
+
+
+def _int_or_token(token: str) -> int | str:
+    try:
+        return int(token)
+    except ValueError:  # past sys.get_int_max_str_digits()
+        return token
+
+
+def _float_or_token(token: str) -> float | str:
+    value = float(token)
+    return value if math.isfinite(value) else token
 
 
 def _check_address(address: str) -> None:

@@ -1,10 +1,14 @@
 """Private: the JSON text of ``Tentacle.Communication.TrustedOctopusServers``.
 
-Reading: `parse_fast` handles the common case in one C call; `parse` walks the
-array entry by entry, knows where each one is, and raises `LocatedError` with
-the index of what is wrong. Entries are read as Newtonsoft reads them (field
-names ignoring case, the last duplicate wins, unknown fields kept as compact
-JSON text).
+Reading: `check` refuses, before anything recurses, what no parse should
+see (nesting deeper than `MAX_DEPTH`, lone surrogates); `parse_fast` handles
+the common case in one C call; `parse` walks the array entry by entry and
+field by field, knows where each one is, and raises `LocatedError` with the
+index of what is wrong. Entries are read as Newtonsoft reads them (field names
+ignoring case, the last duplicate wins). Numbers are never converted on the
+way in (no 4,300-digit limit, no float rounding, no ``Infinity``): an unknown
+field is kept as its exact source text, so an edit elsewhere leaves it byte
+for byte.
 
 Writing: `Layout` records the whitespace an array was written with
 (`detect_layout`, `has_layout`) and renders entries the same way, with the
@@ -17,6 +21,7 @@ which imports this module on use.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from json.encoder import encode_basestring
@@ -33,13 +38,41 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = [
+    "MAX_DEPTH",
     "Layout",
     "LocatedError",
+    "check",
     "detect_layout",
     "has_layout",
     "parse",
     "parse_fast",
 ]
+
+# Json.NET's default MaxDepth: it refuses deeper documents, and a Tentacle
+# entry needs 2 (the array and the object).
+MAX_DEPTH: Final = 64
+_SHOWN: Final = 40  # characters of a value quoted in a message
+
+
+class _Number:
+    """A JSON number (or NaN/Infinity literal) kept as its source token."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __repr__(self) -> str:
+        return self.token
+
+
+def _decoder() -> json.JSONDecoder:
+    return json.JSONDecoder(
+        parse_float=_Number, parse_int=_Number, parse_constant=_Number
+    )
+
+
+_DECODER: Final = _decoder()
 
 # Newtonsoft escapes these line breaks even in its default mode.
 _NEWTONSOFT_ESCAPED = re.compile("[\u0085\u2028\u2029]")
@@ -48,6 +81,8 @@ _NEWTONSOFT_ESCAPED = re.compile("[\u0085\u2028\u2029]")
 def _json_value(value: object) -> str:
     if value is None:
         return "null"
+    if type(value) is _Number:
+        return value.token
     if type(value) is str:
         text = encode_basestring(value)
         if _NEWTONSOFT_ESCAPED.search(text):  # rare: line separators
@@ -102,7 +137,7 @@ class Layout:
 
 def _object_layout(text: str, start: int) -> dict[str, str]:
     """The whitespace inside the JSON object at *start* (already known valid)."""
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     ws = _WS.match
     pos = start + 1
     after_open = ws(text, pos).end()  # type: ignore[union-attr]  # always matches
@@ -166,12 +201,44 @@ _KNOWN: Final = {
 }
 
 
-def _string_field(entry: dict[str, Any], name: str, index: int) -> str | None:
-    value = entry.get(name)
-    if value is None or isinstance(value, str):
+def _shown(value: object, raw: str | None) -> str:
+    """A value for a message: its source text (else JSON), one short line."""
+    if raw is None:
+        try:
+            raw = _json_value(value)
+        except (TypeError, ValueError):  # a container holding number tokens
+            raw = type(value).__name__
+    text = " ".join(raw.split())
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def _string_field(
+    entry: dict[str, tuple[Any, str | None]], name: str, index: int
+) -> str | None:
+    value, raw = entry.get(name, (None, None))
+    if value is None or type(value) is str:
         return value
-    msg = f"{name} must be a string or null, not {_json_value(value)}"
+    msg = f"{name} must be a string or null, not {_shown(value, raw)}"
     raise LocatedError(msg, index)
+
+
+_STYLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
+
+
+def _style(
+    field: tuple[Any, str | None], index: int, number: int
+) -> CommunicationStyle:
+    """``CommunicationStyle`` as Tentacle reads it; a number token must be whole."""
+    value, raw = field
+    msg = f"entry {number}: not a CommunicationStyle: {_shown(value, raw)}"
+    if type(value) is _Number:
+        if not _STYLE_NUMBER.fullmatch(value.token):
+            raise LocatedError(msg, index)
+        value = int(value.token)
+    try:
+        return CommunicationStyle.parse(value)
+    except ValueError:
+        raise LocatedError(msg, index) from None
 
 
 _CANONICAL: Final = (
@@ -181,7 +248,7 @@ _CANONICAL: Final = (
     "Squid",
     "SubscriptionId",
 )
-_STYLES: Final = tuple(CommunicationStyle)
+_PLAIN_STYLES: Final = {str(int(style)): style for style in CommunicationStyle}
 
 
 def _plain_entry(pairs: dict[str, Any]) -> TrustedServer | None:
@@ -192,40 +259,40 @@ def _plain_entry(pairs: dict[str, Any]) -> TrustedServer | None:
     if (
         type(thumbprint) is not str
         or not thumbprint.strip()
-        or type(style) is not int
-        or not 0 <= style < len(_STYLES)
+        or type(style) is not _Number
+        or style.token not in _PLAIN_STYLES
         or not all(v is None or type(v) is str for v in (address, squid, sub))
     ):
         return None
     return TrustedServer(
         thumbprint=thumbprint.strip(),
-        communication_style=_STYLES[style],
+        communication_style=_PLAIN_STYLES[style.token],
         address=address,
         squid=squid,
         subscription_id=sub,
     )
 
 
-def _entry(pairs: dict[str, Any], index: int, number: int) -> TrustedServer:
-    plain = _plain_entry(pairs)
-    if plain is not None:
-        return plain
-    known: dict[str, Any] = {}
+# One field of an object: name, value, and its source text (None: render it).
+_Member = tuple[str, Any, str | None]
+
+
+def _entry(members: Sequence[_Member], index: int, number: int) -> TrustedServer:
+    known: dict[str, tuple[Any, str | None]] = {}
     extra: dict[str, str] = {}
-    for name, value in pairs.items():
+    for name, value, raw in members:
         canonical = _KNOWN.get(name.lower())
         if canonical is None:
-            extra[name] = _json_value(value)  # last one wins, as Newtonsoft reads
+            # Kept as written; the last duplicate wins, as Newtonsoft reads.
+            extra.pop(name, None)
+            extra[name] = raw if raw is not None else _json_value(value)
         else:
-            known[canonical] = value
+            known[canonical] = (value, raw)
     thumbprint = _string_field(known, "Thumbprint", index)
     if thumbprint is None or not thumbprint.strip():
         msg = f"entry {number} has no Thumbprint (Tentacle refuses to start)"
         raise LocatedError(msg, index)
-    try:
-        style = CommunicationStyle.parse(known.get("CommunicationStyle"))
-    except ValueError as exc:
-        raise LocatedError(f"entry {number}: {exc}", index) from None
+    style = _style(known.get("CommunicationStyle", (None, None)), index, number)
     return TrustedServer(
         thumbprint=thumbprint.strip(),
         communication_style=style,
@@ -237,26 +304,145 @@ def _entry(pairs: dict[str, Any], index: int, number: int) -> TrustedServer:
 
 
 _WS = re.compile(r"[ \t\r\n]*")
+_STRING_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_DEPTH_STEP: Final = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _too_deep(text: str) -> int:
+    """Where *text* first nests past `MAX_DEPTH` (strings skipped), or -1.
+
+    One pass of C-speed regexes keeps only the brackets outside strings; only
+    a document that is too deep is walked again, token by token, for the
+    position.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return -1  # the usual case: too few brackets to nest that deep
+    brackets = _NOT_BRACKET.sub("", _STRING_TOKEN.sub("", text))
+    if len(brackets) <= MAX_DEPTH or (
+        max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets))) <= MAX_DEPTH
+    ):
+        return -1
+    depth = 0
+    for match in re.finditer(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', text):
+        char = match.group()
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return match.start()
+        elif char in "]}":
+            depth -= 1
+    return -1  # pragma: no cover - the count above says otherwise
+
+
+def _lone_surrogate(text: str) -> int:
+    """Where a string of *text* holds a lone surrogate (raw or escaped), or -1."""
+    raw = None if text.isascii() else _SURROGATE.search(text)
+    if raw is not None:
+        return raw.start()
+    if "\\u" not in text or _SURROGATE_ESCAPE.search(text) is None:
+        return -1
+    for match in _STRING_TOKEN.finditer(text):
+        token = match.group()
+        if _SURROGATE_ESCAPE.search(token) is None:
+            continue
+        try:
+            value = json.loads(token)
+        except ValueError:
+            continue  # broken: the parse reports it
+        if _SURROGATE.search(value):
+            return match.start()
+    return -1
+
+
+def check(text: str) -> None:
+    """Refuse what must not be parsed at all, before anything recurses.
+
+    Raises:
+        LocatedError: nesting deeper than `MAX_DEPTH` (Python's decoder
+            recurses; Json.NET refuses it too), or a string holding a lone
+            surrogate such as ``\ud800`` (not Unicode text: it cannot be
+            printed, encoded or written back to XML, by us or by Tentacle).
+    """
+    deep = _too_deep(text)
+    if deep >= 0:
+        msg = f"JSON nested more than {MAX_DEPTH} levels deep (Json.NET's limit)"
+        raise LocatedError(msg, deep)
+    lone = _lone_surrogate(text)
+    if lone >= 0:
+        msg = (
+            "a JSON string holds a lone surrogate (e.g. \\ud800): not Unicode "
+            "text, and Tentacle could not write it back"
+        )
+        raise LocatedError(msg, lone)
 
 
 def parse_fast(text: str) -> tuple[TrustedServer, ...] | None:
     """Parse the common case in one C call; None (or an error) sends it to `parse`.
 
-    `parse` redoes the work slowly but knows where every entry is, for
-    positioned errors and for keeping the layout.
+    `parse` redoes the work slowly but knows where every entry and field is,
+    for positioned errors, for keeping the layout and for keeping unknown
+    fields as their source text (so an entry with one goes there too).
+    *text* must have passed `check`.
     """
-    value = json.loads(text)
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+    value = _DECODER.decode(text)
+    if not isinstance(value, list) or not all(type(v) is dict for v in value):
         return None
+    out: list[TrustedServer] = []
+    for number, item in enumerate(value, 1):
+        plain = _plain_entry(item)
+        if plain is None:
+            if not all(name.lower() in _KNOWN for name in item):
+                return None  # unknown fields: their source text is in `parse`
+            try:
+                plain = _entry([(k, v, None) for k, v in item.items()], 0, number)
+            except LocatedError:
+                return None
+        out.append(plain)
+    return tuple(out)
+
+
+def _decode(text: str, pos: int) -> tuple[Any, int]:
     try:
-        return tuple(_entry(item, 0, n) for n, item in enumerate(value, 1))
-    except LocatedError:
-        return None
+        return _DECODER.raw_decode(text, pos)
+    except json.JSONDecodeError as exc:
+        raise LocatedError(f"invalid JSON: {exc.msg}", exc.pos) from None
+
+
+def _members(text: str, pos: int) -> tuple[list[_Member], int]:
+    """The fields of the object whose ``{`` is at *pos*, each with its source text."""
+    ws = _WS.match
+    pos = ws(text, pos + 1).end()  # type: ignore[union-attr]  # always matches
+    members: list[_Member] = []
+    if text.startswith("}", pos):
+        return members, pos + 1
+    while True:
+        if not text.startswith('"', pos):
+            msg = "invalid JSON: expecting property name enclosed in double quotes"
+            raise LocatedError(msg, pos)
+        name, pos = _decode(text, pos)
+        pos = ws(text, pos).end()  # type: ignore[union-attr]  # always matches
+        if not text.startswith(":", pos):
+            raise LocatedError("invalid JSON: expecting ':' delimiter", pos)
+        start = ws(text, pos + 1).end()  # type: ignore[union-attr]  # always matches
+        value, end = _decode(text, start)
+        members.append((name, value, text[start:end]))
+        pos = ws(text, end).end()  # type: ignore[union-attr]  # always matches
+        if text.startswith(",", pos):
+            pos = ws(text, pos + 1).end()  # type: ignore[union-attr]  # always matches
+        elif text.startswith("}", pos):
+            return members, pos + 1
+        else:
+            raise LocatedError("invalid JSON: expecting ',' delimiter", pos)
 
 
 def parse(text: str) -> tuple[tuple[TrustedServer, ...], list[tuple[int, int]]]:
-    """The entries of the array *text* and the ``(start, end)`` span of each."""
-    decoder = json.JSONDecoder()
+    """The entries of the array *text* and the ``(start, end)`` span of each.
+
+    *text* must have passed `check`.
+    """
     pos = _WS.match(text, 0).end()  # type: ignore[union-attr]  # always matches
     if not text.startswith("[", pos):
         msg = "TrustedOctopusServers must be a JSON array"
@@ -269,14 +455,12 @@ def parse(text: str) -> tuple[tuple[TrustedServer, ...], list[tuple[int, int]]]:
     else:
         while True:
             start = pos
-            try:
-                value, pos = decoder.raw_decode(text, pos)
-            except json.JSONDecodeError as exc:
-                raise LocatedError(f"invalid JSON: {exc.msg}", exc.pos) from None
-            if not isinstance(value, dict):
+            if not text.startswith("{", pos):
+                _decode(text, pos)  # broken JSON is reported as such
                 msg = f"entry {len(servers) + 1} is not a JSON object"
                 raise LocatedError(msg, start)
-            servers.append(_entry(value, start, len(servers) + 1))
+            members, pos = _members(text, pos)
+            servers.append(_entry(members, start, len(servers) + 1))
             spans.append((start, pos))
             pos = _WS.match(text, pos).end()  # type: ignore[union-attr]  # always matches
             if text.startswith(",", pos):

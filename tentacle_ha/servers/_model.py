@@ -4,7 +4,7 @@ Tentacle keeps the servers it trusts (and, for polling, the addresses it polls)
 in one setting whose value is a JSON array::
 
     [{"Thumbprint":"<SHA-1>","CommunicationStyle":2,"Address":"https://node1:10943",
-      "Squid":null,"SubscriptionId":"poll://abcdefghjkmnpqrstuvw/"}, ...]
+      "Squid":null,"SubscriptionId":"poll://bcdefghjklmnpqrstuvw/"}, ...]
 
 An HA cluster shows up as one polling entry per node, all with the same
 thumbprint and the same ``SubscriptionId``. `TrustedServers` reads everything
@@ -113,6 +113,19 @@ def refuse_orphaning(
     )
 
 
+def _upper_squid(server: TrustedServer) -> TrustedServer:
+    """*server* with a non-blank Squid upper-cased, as add-or-update does.
+
+    Like .NET's ``ToUpperInvariant``, one character maps to one character
+    (``str.upper`` would turn ``ß`` into ``SS``).
+    """
+    squid = server.squid
+    if squid is None or not squid.strip():
+        return server
+    upper = "".join(c.upper() if len(c.upper()) == 1 else c for c in squid)
+    return server if upper == squid else attrs.evolve(server, squid=upper)
+
+
 class TrustedServers(Sequence[TrustedServer]):
     """An immutable list of `TrustedServer` entries, with Tentacle's operations.
 
@@ -162,18 +175,20 @@ class TrustedServers(Sequence[TrustedServer]):
 
         Raises:
             TrustedServersError: broken JSON, not an array, an entry that is not
-                an object or has no Thumbprint, an unknown style.
+                an object or has no Thumbprint, an unknown style, nesting deeper
+                than 64 levels, a lone surrogate in a string.
         """
         if text is None or not text.strip():
             return cls(_source=text, _parsed=())
 
         try:
-            servers = _json.parse_fast(text)
-        except (ValueError, TypeError):
-            servers = None
-        if servers is not None:
-            return cls(servers, _source=text, _parsed=servers)
-        try:
+            _json.check(text)
+            try:
+                servers = _json.parse_fast(text)
+            except (ValueError, TypeError):
+                servers = None
+            if servers is not None:
+                return cls(servers, _source=text, _parsed=servers)
             servers, spans = _json.parse(text)
         except _json.LocatedError as exc:
             if locate is not None:
@@ -199,7 +214,7 @@ class TrustedServers(Sequence[TrustedServer]):
         if self._layout is None:
             self._layout = _json.Layout()
             source = self._source
-            if source is not None and _json.has_layout(source):
+            if source is not None and source.strip() and _json.has_layout(source):
                 self._layout = _json.detect_layout(source, _json.parse(source)[1])
         return self._layout.render(self._servers)
 
@@ -271,8 +286,10 @@ class TrustedServers(Sequence[TrustedServer]):
         An entry with the same thumbprint (ignoring case) and the same address
         is replaced where it stands (Tentacle removes it and appends the new
         one at the end); otherwise *server* is appended. Hand-edited duplicates
-        of the match are removed, leaving one entry.
+        of the match are removed, leaving one entry. A non-blank ``Squid`` is
+        upper-cased first, as Tentacle does.
         """
+        server = _upper_squid(server)
         out: list[TrustedServer] = []
         replaced = False
         for existing in self._servers:

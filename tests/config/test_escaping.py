@@ -224,8 +224,9 @@ class TestLayouts:
         assert _stored_json(config.dumps()) == edited
 
 
-def test_extras_are_compact_json_text() -> None:
-    """Unknown fields are kept as compact JSON text (the form the model holds)."""
+def test_extras_are_kept_as_their_source_text() -> None:
+    """Unknown fields are kept exactly as written, spaces and all (#10)."""
     text = '[{"Thumbprint":"' + "A" * 40 + '","Extra": { "a" : [1, 2] }}]'
     (server,) = TrustedServers.from_json(text)
-    assert server.extra == (("Extra", compact_json({"a": [1, 2]})),)
+    assert server.extra == (("Extra", '{ "a" : [1, 2] }'),)
+    assert server.extra != (("Extra", compact_json({"a": [1, 2]})),)

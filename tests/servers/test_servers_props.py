@@ -10,9 +10,11 @@ Tentacle's form; addresses compare as URIs.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from typing import Final
 
+import attrs
 import pytest
 from hypothesis import example
 from hypothesis import given
@@ -28,12 +30,14 @@ from strategies import fold
 from strategies import is_blank
 from strategies import json_entries
 from strategies import render_entries
+from strategies import render_json_value
 from strategies import wrap_value
 
 from tentacle_ha.config import loads
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import TrustedServersError
 from tentacle_ha.servers import SUBSCRIPTION_ALPHABET
+from tentacle_ha.servers import TrustedServer
 from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import generate_subscription_id
 from tentacle_ha.servers import is_valid_thumbprint
@@ -55,6 +59,16 @@ def _render(
         newline=newline,
         ascii_only=ascii_only,
     )
+
+
+def _as_written(entry: JsonEntry, layout: str, *, ascii_only: bool) -> TrustedServer:
+    """*entry*'s model with each unknown field's text as `_render` wrote it."""
+    values = dict(entry.fields)
+    extra = tuple(
+        (name, render_json_value(values[name], layout=layout, ascii_only=ascii_only))
+        for name, _ in entry.model.extra
+    )
+    return attrs.evolve(entry.model, extra=extra)
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
@@ -83,10 +97,12 @@ class TestReading:
         """Styles by number or name, missing fields, any order: the same model."""
         text = _render(entries, layout, newline, ascii_only=ascii_only)
         servers = TrustedServers.from_json(text)
-        assert servers == [e.model for e in entries]
+        # Unknown fields are kept as their exact source text.
+        expected = [_as_written(e, layout, ascii_only=ascii_only) for e in entries]
+        assert servers == expected
         assert servers.to_json() == text  # unchanged: the exact text
         config = loads(wrap_value(TRUSTED_KEY, text))
-        assert config.trusted_servers == [e.model for e in entries]
+        assert config.trusted_servers == expected
 
     @pytest.mark.parametrize("text", [None, "", "  ", "[]", " [ ] ", "\r\n[\r\n]\r\n"])
     def test_empty_forms(self, text: str | None) -> None:
@@ -97,9 +113,46 @@ class TestReading:
             assert servers.to_json() == text
 
 
-_BROKEN_EDITS: Final = st.sampled_from(["cut", "insert", "delete"])
+_BROKEN_EDITS: Final = st.sampled_from(["cut", "insert", "delete", "field"])
+_HOSTILE_VALUES: Final = st.one_of(
+    st.integers(1, 1500).map(lambda n: "[" * n + "]" * n),
+    st.integers(1, 100).map(lambda n: '{"a":' * n + "0" + "}" * n),
+    st.integers(4290, 4310).map(lambda n: "9" * n),
+    st.sampled_from(
+        [
+            "1e99999",
+            "-1e99999",
+            "3.14159265358979323846264",
+            "NaN",
+            "-Infinity",
+            '"\\ud800"',
+            '"x\\udc00"',
+            '"\\ud83d\\ude00"',
+            '"\\udbff\\udfff"',
+            '"\\ud800\\ud800"',
+        ]
+    ),
+)
 _NOISE: Final[st.SearchStrategy[str]] = st.sampled_from(
-    [*'{}[],:"x0-', "null", "true", "\\", '"\\u12']
+    [
+        *'{}[],:"x0-',
+        "null",
+        "true",
+        "\\",
+        '"\\u12',
+        # Hostile shapes (#10): nesting past the limit, numbers past Python's
+        # 4,300-digit limit or the double range, lone surrogates, blanks.
+        "[" * 70,
+        "[" * 1500 + "]" * 1500,
+        '{"a":' * 70,
+        "9" * 5000,
+        "1e99999",
+        "NaN",
+        '"\\ud800"',
+        "\\udfff",
+        '"\\ud83d\\ude00"',
+        " \t\r\n ",
+    ]
 )
 
 
@@ -118,6 +171,11 @@ def _broken(draw: st.DrawFn) -> str:
     text = _render(entries, draw(_LAYOUTS), "\n", ascii_only=draw(st.booleans()))
     pos = draw(st.integers(0, len(text)))
     edit = draw(_BROKEN_EDITS)
+    if edit == "field":  # a well-formed but hostile value, in a field of its own
+        closing = [i for i, c in enumerate(text) if c == "}"]
+        at = draw(st.sampled_from(closing)) if closing else pos
+        name = draw(st.sampled_from(["Hostile", "Address", "CommunicationStyle"]))
+        return text[:at] + f',"{name}":{draw(_HOSTILE_VALUES)}' + text[at:]
     if edit == "cut":
         return text[:pos]
     if edit == "insert":
@@ -140,13 +198,30 @@ class TestBroken:
     @example('[{"Thumbprint":"A","CommunicationStyle":99}]')
     @example('[{"Thumbprint":"A","Address":5}]')
     @example('[{"Thumbprint":"A"}] x')
+    @example("[" * 1500 + "]" * 1500)
+    @example('[{"Thumbprint":"A","X":' + "[" * 1500 + "]" * 1500 + "}]")
+    @example('[{"Thumbprint":"A","CommunicationStyle":' + "9" * 5000 + "}]")
+    @example('[{"Thumbprint":"A","X":' + "9" * 5000 + "}]")
+    @example('[{"Thumbprint":"A","X":"\\ud800"}]')
+    @example('[{"Thumbprint":"A","X":1e99999}]')
+    @example(" \t ")
     def test_broken_arrays_are_refused_with_a_position(self, text: str) -> None:
-        """Parse or TrustedServersError with a line and column inside the text."""
+        """Parse or TrustedServersError with a line and column inside the text.
+
+        What parses also dumps as strict JSON, encodes as UTF-8 and takes an
+        edit; what does not is one positioned line, never another exception.
+        """
         if not _is_broken(text):
+            servers = TrustedServers.from_json(text)
+            json.dumps(servers.to_list(), allow_nan=False).encode()
+            edited = servers.add_polling("AB" * 20, "https://n:10943").to_json()
+            assert TrustedServers.from_json(edited)[-1].address == "https://n:10943"
             return  # the edit left valid JSON
         with pytest.raises(TrustedServersError) as info:
             TrustedServers.from_json(text)
         exc, lines = info.value, re.split(r"\r\n|\r|\n", text)
+        assert "\n" not in str(exc)
+        assert len(str(exc)) < 300
         assert exc.line is not None
         assert exc.col is not None
         assert 1 <= exc.line <= len(lines)

@@ -84,11 +84,18 @@ def _is_polling(s: TrustedServer) -> bool:
     )
 
 
+# add_polling writes an IPv6 host in canonical form (#9), written out by hand.
+_STORED: Final = {
+    "https://[2001:DB8::1]:10943": "https://[2001:db8::1]:10943",
+    "https://[2001:0db8:0:0:0:0:0:1]:10943": "https://[2001:db8::1]:10943",
+}
+
+
 def _polling(thumb: str, address: str, sub: str) -> TrustedServer:
     return TrustedServer(
         thumbprint=thumb,
         communication_style=CommunicationStyle.TENTACLE_ACTIVE,
-        address=address,
+        address=_STORED.get(address, address),
         subscription_id=sub,
     )
 
