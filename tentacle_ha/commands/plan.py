@@ -43,13 +43,14 @@ from tentacle_ha.cluster.layout import StepKind
 from tentacle_ha.cluster.layout import desired_servers
 from tentacle_ha.cluster.layout import migration_steps
 from tentacle_ha.commands import _command as cmds
+from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import same_address
+from tentacle_ha.servers import thumbprint_key
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from tentacle_ha.cluster import Cluster
-    from tentacle_ha.servers import TrustedServers
 
 __all__ = [
     "DEFAULT_SHELL",
@@ -361,7 +362,19 @@ def _offline_ok(current: TrustedServers, thumbprint: str) -> bool:
     )
 
 
-def plan_migration(  # noqa: C901 -- one branch per step kind
+def _case_fix(current: TrustedServers, thumbprint: str) -> str | None:
+    """A trusted spelling of *thumbprint* that is not upper case, if any."""
+    return next(
+        (
+            s.thumbprint
+            for s in current
+            if s.thumbprint != thumbprint and thumbprint_key(s.thumbprint) == thumbprint
+        ),
+        None,
+    )
+
+
+def plan_migration(  # noqa: C901, PLR0912 -- one branch per step kind
     cluster: Cluster,
     tentacle: Tentacle,
     current: TrustedServers,
@@ -378,12 +391,29 @@ def plan_migration(  # noqa: C901 -- one branch per step kind
     .. versionadded:: 0.1.0
     """
     retire = tuple(retire)
-    steps = migration_steps(cluster, current, retire=retire)
-    if not steps:
-        return TentaclePlan(tentacle=tentacle, commands=(), api_key=api_key)
     thumb = cluster.thumbprint
-    goal = desired_servers(cluster, current, retire=retire)
     planned: list[PlannedCommand] = []
+    case_fix = _case_fix(current, thumb)
+    if case_fix is not None:
+        # poll-server finds the existing entry by exact (case-sensitive)
+        # thumbprint, so the case is fixed first: update-trust matches ignoring
+        # case. The rest of the plan starts from the fixed list.
+        planned.append(
+            PlannedCommand(
+                purpose=f"upper-case the trusted thumbprint {case_fix}",
+                command=cmds.update_trust(case_fix, thumb, instance=tentacle.instance),
+            )
+        )
+        current = TrustedServers(
+            attrs.evolve(s, thumbprint=thumb)
+            if thumbprint_key(s.thumbprint) == thumb
+            else s
+            for s in current
+        )
+    steps = migration_steps(cluster, current, retire=retire)
+    if not steps and not planned:
+        return TentaclePlan(tentacle=tentacle, commands=(), api_key=api_key)
+    goal = desired_servers(cluster, current, retire=retire)
     notes: list[str] = []
     has_cluster_entry = bool(current.subscription_id_for(thumb))
     old_thumbs = sorted(
@@ -401,6 +431,7 @@ def plan_migration(  # noqa: C901 -- one branch per step kind
             "which is not this cluster's polling entry here: using the API variant"
         )
     rotation = not has_cluster_entry and old_thumbs
+    registers = not has_cluster_entry and not rotation
     for old in old_thumbs if rotation else ():
         planned.append(
             PlannedCommand(
@@ -420,7 +451,7 @@ def plan_migration(  # noqa: C901 -- one branch per step kind
                 same_address(s.address, step.address) for s in current.polling()
             ):
                 continue  # update-trust moved this address already
-            if not has_cluster_entry and not rotation and not planned:
+            if registers and not has_cluster_entry:
                 planned.append(
                     PlannedCommand(
                         purpose=(
@@ -449,9 +480,9 @@ def plan_migration(  # noqa: C901 -- one branch per step kind
             )
         elif step.kind is StepKind.NORMALISE:
             notes.append(
-                "some entries need fixing in place (thumbprint case or mixed "
-                "SubscriptionIds), which no Tentacle command does; use: "
-                "tentacle-ha servers sync CONFIG --cluster FILE"
+                "this cluster's entries carry more than one SubscriptionId, which "
+                "no Tentacle command unifies; use: tentacle-ha servers sync "
+                "CONFIG --cluster FILE"
             )
     if removes:
         keep = [s.address for s in goal.polling() if s.address]

@@ -205,9 +205,47 @@ def test_migration_notes_for_what_tentacle_cannot_do() -> None:
         for s, a in zip(doc.trusted_servers, cluster.comms_addresses(), strict=True)
     ).add_listening("2" * 40)
     plan = plan_migration(cluster, cluster.tentacles[0], lowered)
-    assert any("fixing in place" in n for n in plan.notes)
+    assert plan.commands[0].command.command == "update-trust"
     shrunk = attrs.evolve(cluster, nodes=cluster.nodes[:2])
     plan = plan_migration(
         shrunk, cluster.tentacles[0], desired_servers(cluster, lowered)
     )
     assert any("listening" in n for n in plan.notes)
+
+
+def _options(planned: object) -> dict[str, object]:
+    command = planned.command  # type: ignore[attr-defined]  # a PlannedCommand
+    return {o.name: o.value for o in command.options}
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_migration_lower_case_thumbprint_is_fixed_first(*, offline: bool) -> None:
+    """Lower-case trust: update-trust to upper case first, then poll-server (#9)."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    full = desired_servers(cluster, TrustedServers())
+    lower = cluster.thumbprint.lower()
+    two = TrustedServers(attrs.evolve(s, thumbprint=lower) for s in list(full)[:2])
+    plan = plan_migration(cluster, cluster.tentacles[0], two, offline=offline)
+    names = [p.command.command for p in plan.commands]
+    assert names == ["update-trust", "poll-server", "service"]
+    assert _options(plan.commands[0]) == {
+        "instance": "Tentacle",
+        "oldThumbprint": lower,
+        "newThumbprint": cluster.thumbprint,
+    }
+    reuse = "reuse-server-thumbprint" in _options(plan.commands[1])
+    assert reuse is offline
+    assert not any("Tentacle command" in n for n in plan.notes), plan.notes
+    # A converged list except for the case still gets the fix and a restart.
+    cased = TrustedServers(attrs.evolve(s, thumbprint=lower) for s in full)
+    plan = plan_migration(cluster, cluster.tentacles[0], cased)
+    assert [p.command.command for p in plan.commands] == ["update-trust", "service"]
+    assert plan.notes == ()
+
+
+def test_migration_upper_case_thumbprint_needs_no_fix() -> None:
+    """Negative control: upper-case trust plans no update-trust at all."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    two = TrustedServers(list(desired_servers(cluster, TrustedServers()))[:2])
+    plan = plan_migration(cluster, cluster.tentacles[0], two)
+    assert [p.command.command for p in plan.commands] == ["poll-server", "service"]
