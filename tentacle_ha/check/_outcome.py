@@ -29,7 +29,12 @@ class CheckStatus(enum.StrEnum):
     """The class of a check's outcome.
 
     ``ok`` passed; ``draining`` is a warning (a failure in strict mode); every
-    other value is a failure.
+    other value is a failure. ``not_trusted``: a node the cluster says the
+    Tentacle must poll is missing from its trusted servers (``check
+    --cluster``). ``closed_by_peer``: the far end accepted TCP, then closed or
+    reset it before answering the TLS handshake (typically a load balancer
+    whose node behind it is down). ``unsupported_server``: the server's version
+    is too old for the cluster's layout.
 
     .. versionadded:: 0.1.0
     """
@@ -46,6 +51,9 @@ class CheckStatus(enum.StrEnum):
     DRAINING = "draining"
     DOWN = "down"
     PROXY_ERROR = "proxy_error"
+    NOT_TRUSTED = "not_trusted"
+    CLOSED_BY_PEER = "closed_by_peer"
+    UNSUPPORTED_SERVER = "unsupported_server"
 
 
 @attrs.frozen

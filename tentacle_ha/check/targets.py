@@ -16,24 +16,34 @@ import json
 import os
 import urllib.request
 from typing import TYPE_CHECKING
+from typing import Final
 from urllib.parse import unquote
 from urllib.parse import urlsplit
+
+import attrs
 
 from tentacle_ha._secret import Secret
 from tentacle_ha.check._checks import DEFAULT_CONCURRENCY
 from tentacle_ha.check._checks import DEFAULT_TIMEOUT
 from tentacle_ha.check._checks import ApiTarget
+from tentacle_ha.check._checks import CheckKind
+from tentacle_ha.check._checks import CheckResult
+from tentacle_ha.check._checks import CheckStatus
 from tentacle_ha.check._checks import NodeTarget
 from tentacle_ha.check._checks import PollTarget
 from tentacle_ha.check._checks import _label
 from tentacle_ha.check._checks import _to_verify
 from tentacle_ha.check._checks import run_checks_sync
 from tentacle_ha.check._proxy import HttpProxy
+from tentacle_ha.cluster import Layout
+from tentacle_ha.cluster import format_host
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.config import load as load_config
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.servers import CommunicationStyle
+from tentacle_ha.servers import same_address
+from tentacle_ha.servers import thumbprint_key
 
 if TYPE_CHECKING:
     import ssl
@@ -46,13 +56,20 @@ if TYPE_CHECKING:
     from tentacle_ha.config import TentacleConfig
 
 __all__ = [
+    "LOAD_BALANCER_MIN_VERSION",
     "check_command",
+    "cluster_names",
     "proxy_from_settings",
     "render_json",
     "render_table",
     "targets_from_cluster",
     "targets_from_config",
+    "untrusted_results",
 ]
+
+#: The oldest Octopus Server with multi-node polling, which the load-balancer
+#: layout needs: ``(year, release)``.
+LOAD_BALANCER_MIN_VERSION: Final = (2026, 4)
 
 
 def proxy_from_settings(
@@ -118,6 +135,7 @@ def targets_from_config(
     *,
     proxy_password: Secret | None = None,
     system_proxies: Mapping[str, str] | None = None,
+    cluster: Cluster | None = None,
 ) -> list[PollTarget]:
     """One `PollTarget` per polling entry of a Tentacle.config, in file order.
 
@@ -130,6 +148,8 @@ def targets_from_config(
         proxy_password: the polling proxy's plain password (see
             `proxy_from_settings`).
         system_proxies: as ``system`` in `proxy_from_settings`.
+        cluster: name each target after the cluster's node (or load balancer)
+            at that address.
 
     Raises:
         TrustedServersError: the trusted-servers JSON is broken.
@@ -138,6 +158,7 @@ def targets_from_config(
     .. versionadded:: 0.1.0
     """
     settings = doc.polling_proxy
+    names = {} if cluster is None else cluster_names(cluster)
     targets = []
     for server in doc.trusted_servers:
         if server.communication_style != CommunicationStyle.TENTACLE_ACTIVE:
@@ -148,12 +169,94 @@ def targets_from_config(
         proxy = proxy_from_settings(
             settings, scheme=scheme, password=proxy_password, system=system_proxies
         )
+        name = next(
+            (n for a, n in names.items() if same_address(a, server.address)), None
+        )
         targets.append(
             PollTarget(
-                address=server.address, thumbprint=server.thumbprint, proxy=proxy
+                address=server.address,
+                thumbprint=server.thumbprint,
+                proxy=proxy,
+                name=name,
             )
         )
     return targets
+
+
+def cluster_names(cluster: Cluster) -> dict[str, str]:
+    """The report label of each address in ``cluster.comms_addresses()``.
+
+    The node name for the per-node layouts; ``load balancer`` or ``WebSocket
+    endpoint`` for the single-address layouts.
+
+    .. versionadded:: 0.1.0
+    """
+    addresses = cluster.comms_addresses()
+    if cluster.layout is Layout.LOAD_BALANCER:
+        return dict.fromkeys(addresses, "load balancer")
+    if cluster.layout is Layout.WEBSOCKET:
+        return dict.fromkeys(addresses, "WebSocket endpoint")
+    return dict(zip(addresses, (n.name for n in cluster.nodes), strict=True))
+
+
+def _where(cluster: Cluster, index: int) -> str:
+    """What stands behind the *index*-th comms address, in words."""
+    if not cluster.layout.polls_every_node:
+        return ", ".join(n.name for n in cluster.nodes) or "the nodes"
+    node = cluster.nodes[index]
+    return f"node {node.name} at {format_host(node.address)}:{node.comms_port}"
+
+
+def untrusted_results(doc: TentacleConfig, cluster: Cluster) -> list[CheckResult]:
+    """One ``not_trusted`` result per cluster address the Tentacle does not poll.
+
+    The addresses are the cluster layout's (`Cluster.comms_addresses`); an
+    address counts as trusted when a polling entry has it (compared as
+    Tentacle compares addresses) with the cluster's thumbprint (ignoring case).
+    No network is used.
+
+    Raises:
+        TrustedServersError: the trusted-servers JSON is broken.
+
+    .. versionadded:: 0.1.0
+    """
+    polling = [
+        s
+        for s in doc.trusted_servers
+        if s.communication_style == CommunicationStyle.TENTACLE_ACTIVE and s.address
+    ]
+    wanted = thumbprint_key(cluster.thumbprint)
+    names = cluster_names(cluster)
+    results = []
+    for index, address in enumerate(cluster.comms_addresses()):
+        here = [s for s in polling if same_address(s.address, address)]
+        if any(thumbprint_key(s.thumbprint) == wanted for s in here):
+            continue
+        behind = _where(cluster, index)
+        if here:
+            reason = (
+                f"polls {address} ({behind}) only with another certificate "
+                f"({here[0].thumbprint}), not the cluster's {wanted}"
+            )
+        else:
+            reason = f"does not poll {address} ({behind})"
+        if cluster.layout.polls_every_node:
+            reason += ": tasks queued on that node never reach this Tentacle"
+        reason += "; fix: tentacle-ha servers sync CONFIG --cluster FILE"
+        results.append(
+            CheckResult(
+                target=address,
+                kind=CheckKind.WEBSOCKET
+                if address.lower().startswith("wss:")
+                else CheckKind.POLL,
+                status=CheckStatus.NOT_TRUSTED,
+                reason=reason,
+                elapsed=0.0,
+                name=names[address],
+                expected_thumbprint=wanted,
+            )
+        )
+    return results
 
 
 def targets_from_cluster(
@@ -166,6 +269,10 @@ def targets_from_cluster(
 ) -> list[CheckTarget]:
     """The registration check, one ping per node with a web URL, and optionally polls.
 
+    For the load-balancer layout the registration check also needs the
+    server's ``Version`` to be at least `LOAD_BALANCER_MIN_VERSION` (2026.4,
+    multi-node polling).
+
     Args:
         cluster: the cluster description.
         api_key: sent to ``{server_url}/api``.
@@ -177,6 +284,7 @@ def targets_from_cluster(
     .. versionadded:: 0.1.0
     """
     checked_verify = _to_verify(verify)
+    lb = cluster.layout is Layout.LOAD_BALANCER
     targets: list[CheckTarget] = [
         ApiTarget(
             server_url=cluster.server_url,
@@ -184,6 +292,8 @@ def targets_from_cluster(
             proxy=web_proxy,
             verify=checked_verify,
             name="server",
+            min_version=LOAD_BALANCER_MIN_VERSION if lb else None,
+            requirement="the load-balancer layout (multi-node polling)",
         )
     ]
     targets.extend(
@@ -195,8 +305,8 @@ def targets_from_cluster(
     )
     if poll:
         targets.extend(
-            PollTarget(address=address, thumbprint=cluster.thumbprint)
-            for address in cluster.comms_addresses()
+            PollTarget(address=address, thumbprint=cluster.thumbprint, name=name)
+            for address, name in cluster_names(cluster).items()
         )
     return targets
 
@@ -263,10 +373,13 @@ def check_command(
     """Run ``tentacle-ha check CONFIG [--cluster FILE]``; return (exit code, stdout).
 
     Checks every polling entry of CONFIG (through its polling proxy) and, with
-    a cluster file, the registration path (with the API key from the
-    ``api_key_env`` environment variable when set, through CONFIG's web proxy)
-    and each node's ping. Exit code 0 when every path is ok (draining is a
-    warning unless ``strict``), else 1. The output is the table, or JSON.
+    a cluster file, adds a ``not_trusted`` row for each address of the
+    cluster's layout that CONFIG does not poll (see `untrusted_results`),
+    names the rows after the nodes, and checks the registration path (with
+    the API key from the ``api_key_env`` environment variable when set,
+    through CONFIG's web proxy) and each node's ping. Exit code 0 when every
+    path is ok (draining is a warning unless ``strict``), else 1. The output
+    is the table, or JSON.
 
     Proxy passwords come from the environment variables Tentacle itself reads,
     ``TENTACLE_POLLING_CUSTOM_PROXY_PASSWORD`` (polling) and
@@ -283,14 +396,17 @@ def check_command(
     """
     env = os.environ if environ is None else environ
     doc = load_config(config)
+    description = None if cluster is None else load_cluster(os.fspath(cluster))
     targets: list[CheckTarget] = list(
         targets_from_config(
             doc,
             proxy_password=_env_secret(env, "TENTACLE_POLLING_CUSTOM_PROXY_PASSWORD"),
+            cluster=description,
         )
     )
-    if cluster is not None:
-        description = load_cluster(os.fspath(cluster))
+    polls = len(targets)
+    gaps = [] if description is None else untrusted_results(doc, description)
+    if description is not None:
         web_proxy = proxy_from_settings(
             doc.web_proxy,
             scheme=urlsplit(description.server_url).scheme,
@@ -306,6 +422,9 @@ def check_command(
     report = run_checks_sync(
         targets, timeout=timeout, concurrency=concurrency, strict=strict
     )
+    if gaps:
+        rows = report.results
+        report = attrs.evolve(report, results=(*rows[:polls], *gaps, *rows[polls:]))
     return report.exit_code, render_json(report) if json_output else render_table(
         report
     )

@@ -846,3 +846,30 @@ def test_check_command_needs_something_to_check(tmp_path: Path) -> None:
     with pytest.raises(CheckFailedError, match="no polling servers") as caught:
         checks_for.check_command(path, environ={})
     assert caught.value.path == str(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"Links": {}, "Version": "2026.4.1"}, CheckStatus.OK),
+        ({"Links": {}, "Version": "2030.1"}, CheckStatus.OK),
+        ({"Links": {}, "Version": "2026.3.12"}, CheckStatus.UNSUPPORTED_SERVER),
+        ({"Links": {}, "Version": "2025.10.0"}, CheckStatus.UNSUPPORTED_SERVER),
+        ({"Links": {}}, CheckStatus.UNSUPPORTED_SERVER),
+        ({"Links": {}, "Version": "next"}, CheckStatus.UNSUPPORTED_SERVER),
+    ],
+)
+def test_registration_minimum_version(body: object, expected: CheckStatus) -> None:
+    """With min_version the root document's Version must be at least that."""
+    target = ApiTarget(
+        server_url="https://octopus.example.com",
+        min_version=(2026, 4),
+        requirement="the load-balancer layout",
+    )
+    got = run_api(answer(200, body), target=target)
+    assert got.status is expected, got.reason
+    if expected is CheckStatus.UNSUPPORTED_SERVER:
+        assert "2026.4" in got.reason
+        assert "the load-balancer layout" in got.reason
+    # Negative control: without min_version any root document passes.
+    assert run_api(answer(200, body)).ok

@@ -195,7 +195,7 @@ def test_registration_with_and_without_api_key(node: FakeOctopusNode) -> None:
         CheckKind.REGISTRATION,
         200,
     )
-    assert "2025.1.0" in good.reason
+    assert "2026.4.0" in good.reason
     for key in (None, Secret("API-WRONG")):
         bad = one(ApiTarget(server_url=node.web_url, api_key=key))
         assert (bad.status, bad.http_status) == (CheckStatus.HTTP_ERROR, 401)
@@ -558,3 +558,99 @@ def test_ipv6_addresses(certificate: CertificateBundle) -> None:
         ]
         assert run_checks_sync(targets, timeout=TIMEOUT).ok
         assert one(poll(node, "2" * 40)).status is CheckStatus.THUMBPRINT_MISMATCH
+
+
+def write_fake_cluster(
+    path: Path, fake: FakeOctopusCluster, layout: str = "unique-address"
+) -> Path:
+    """A cluster file for a running fake cluster, per-node or load-balancer."""
+    lines = [
+        f'[cluster]\nserver = "{fake.nodes[0].web_url}"',
+        f'thumbprint = "{fake.thumbprint}"\nlayout = "{layout}"',
+    ]
+    if layout == "load-balancer":
+        lines.append(f'load_balancer = "{fake.load_balancer_address[8:]}"')
+    for node in fake.nodes:
+        port = node.comms_address.rsplit(":", 1)[1]
+        lines.append(
+            f'\n[[nodes]]\nname = "{node.name}"\naddress = "127.0.0.1"\n'
+            f'comms_port = {port}\nweb_url = "{node.web_url}"'
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_check_cluster_flags_each_node_not_polled(
+    certificate: CertificateBundle, tmp_path: Path
+) -> None:
+    """Polling 2 of 3 nodes: a not_trusted row for node 3, exit 1; rows named (#9)."""
+    with FakeOctopusCluster(3, certificate=certificate) as fake:
+        cluster = write_fake_cluster(tmp_path / "cluster.toml", fake)
+        polled = [f"{a}|{fake.thumbprint}" for a in fake.comms_addresses]
+        partial = write_config(tmp_path / "partial.config", polled[:2])
+        code, text = check_command(partial, cluster=cluster, json_output=True)
+        data = json.loads(text)
+        assert (code, data["ok"]) == (1, False), text
+        missing = [r for r in data["results"] if r["status"] == "not_trusted"]
+        assert len(missing) == 1, text
+        (row,) = missing
+        assert row["target"] == fake.comms_addresses[2]
+        assert row["name"] == "Node3"
+        assert row["kind"] == "poll"
+        assert "127.0.0.1" in row["reason"]
+        assert "Node3" in row["reason"]
+        polls = [r for r in data["results"] if r["kind"] == "poll"]
+        assert [r["name"] for r in polls] == ["Node1", "Node2", "Node3"]
+        code, table = check_command(partial, cluster=cluster)
+        assert "not_trusted" in table
+        assert table.splitlines()[-1].startswith("FAILED")
+        # Negative control: the same cluster, every node polled.
+        full = write_config(tmp_path / "full.config", polled)
+        code, text = check_command(full, cluster=cluster, json_output=True)
+        data = json.loads(text)
+        assert code == 0, text
+        assert "not_trusted" not in data["counts"]
+        # Polled with another certificate is not trusted either.
+        stale = write_config(
+            tmp_path / "stale.config",
+            [*polled[:2], f"{fake.comms_addresses[2]}|{'1' * 40}"],
+        )
+        code, text = check_command(stale, cluster=cluster, json_output=True)
+        rows = json.loads(text)["results"]
+        assert code == 1
+        assert [r["name"] for r in rows if r["status"] == "not_trusted"] == ["Node3"]
+
+
+@pytest.mark.parametrize(
+    ("version", "ok"),
+    [("2025.1.0", False), ("2026.3.9999", False), ("2026.4.0", True), ("2027.1", True)],
+)
+def test_load_balancer_layout_needs_2026_4(
+    certificate: CertificateBundle, tmp_path: Path, version: str, *, ok: bool
+) -> None:
+    """The LB layout fails registration on servers without multi-node polling."""
+    with FakeOctopusCluster(
+        2, certificate=certificate, load_balancer=True, version=version
+    ) as fake:
+        cluster = write_fake_cluster(tmp_path / "c.toml", fake, "load-balancer")
+        config = write_config(
+            tmp_path / "Tentacle.config",
+            [f"{fake.load_balancer_address}|{fake.thumbprint}"],
+        )
+        code, text = check_command(config, cluster=cluster, json_output=True)
+        rows = json.loads(text)["results"]
+        (registration,) = [r for r in rows if r["kind"] == "registration"]
+        assert [r["name"] for r in rows if r["kind"] == "poll"] == ["load balancer"]
+        if ok:
+            assert (code, registration["status"]) == (0, "ok"), text
+        else:
+            assert (code, registration["status"]) == (1, "unsupported_server")
+            assert version in registration["reason"]
+            assert "2026.4" in registration["reason"]
+            assert "load-balancer" in registration["reason"]
+        # Negative control: a per-node layout on the same server needs no 2026.4.
+        per_node = write_fake_cluster(tmp_path / "p.toml", fake)
+        polled = [f"{a}|{fake.thumbprint}" for a in fake.comms_addresses]
+        config = write_config(tmp_path / "n.config", polled)
+        code, text = check_command(config, cluster=per_node, json_output=True)
+        assert code == 0, text
