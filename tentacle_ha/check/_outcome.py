@@ -94,9 +94,16 @@ async def timed(
 
 
 def connect_failure(exc: OSError, what: str) -> Stop:
-    """The `Stop` for a failed connect to ``what``: refused, timeout or unreachable."""
+    """The `Stop` for a failed connect to ``what``: refused, reset, timeout, ..."""
     if isinstance(exc, ConnectionRefusedError):
         return Stop(CheckStatus.REFUSED, f"{what}: connection refused")
+    if isinstance(exc, ConnectionResetError):
+        # The port accepted (a listener or a load balancer), then reset at once.
+        reason = (
+            f"{what}: accepted the connection, then reset it at once: typically "
+            "a load balancer whose node behind it does not answer"
+        )
+        return Stop(CheckStatus.CLOSED_BY_PEER, reason)
     if isinstance(exc, TimeoutError):
         return Stop(CheckStatus.TIMEOUT, f"{what}: connect timed out")
     name = errno.errorcode.get(exc.errno or 0, "error")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import urllib.request
 from typing import TYPE_CHECKING
 from typing import Final
@@ -46,7 +47,6 @@ from tentacle_ha.servers import same_address
 from tentacle_ha.servers import thumbprint_key
 
 if TYPE_CHECKING:
-    import ssl
     from collections.abc import Mapping
 
     from tentacle_ha.check._checks import CheckReport
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from tentacle_ha.config import TentacleConfig
 
 __all__ = [
+    "CA_BUNDLE_ENVIRONMENT",
     "LOAD_BALANCER_MIN_VERSION",
     "check_command",
     "cluster_names",
@@ -359,6 +360,31 @@ def _env_secret(env: Mapping[str, str], name: str) -> Secret | None:
     return Secret(value) if value else None
 
 
+#: Environment variables naming a CA bundle, in the order they are read.
+CA_BUNDLE_ENVIRONMENT: Final = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+
+
+def _ca_verify(
+    ca_bundle: str | os.PathLike[str] | None, env: Mapping[str, str]
+) -> bool | ssl.SSLContext:
+    """The verification for HTTPS checks: the bundle, an env bundle, or True."""
+    path = None if ca_bundle is None else os.fspath(ca_bundle)
+    source = "--ca-bundle"
+    if path is None:
+        source, path = next(
+            ((name, env[name]) for name in CA_BUNDLE_ENVIRONMENT if env.get(name)),
+            (source, None),
+        )
+    if path is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        detail = getattr(exc, "strerror", None) or str(exc)
+        msg = f"cannot load the CA bundle ({source}): {detail}"
+        raise InvalidValueError(msg, path=path) from exc
+
+
 def check_command(
     config: str | os.PathLike[str],
     *,
@@ -369,6 +395,7 @@ def check_command(
     strict: bool = False,
     api_key_env: str = "OCTOPUS_API_KEY",
     environ: Mapping[str, str] | None = None,
+    ca_bundle: str | os.PathLike[str] | None = None,
 ) -> tuple[int, str]:
     """Run ``tentacle-ha check CONFIG [--cluster FILE]``; return (exit code, stdout).
 
@@ -381,6 +408,12 @@ def check_command(
     path is ok (draining is a warning unless ``strict``), else 1. The output
     is the table, or JSON.
 
+    HTTPS registration and pings are verified against ``ca_bundle`` (a PEM
+    file of CA certificates), else the file named by ``REQUESTS_CA_BUNDLE``
+    or ``SSL_CERT_FILE`` (as requests and httpx users expect), else the
+    system's CAs; a bundle replaces the system CAs, as it does for requests.
+    The poll path is pinned by thumbprint and uses no CA.
+
     Proxy passwords come from the environment variables Tentacle itself reads,
     ``TENTACLE_POLLING_CUSTOM_PROXY_PASSWORD`` (polling) and
     ``OCTOPUS_PROXY_PASSWORD`` (web), since Tentacle.config holds them
@@ -390,7 +423,8 @@ def check_command(
         ConfigError: CONFIG cannot be read.
         ClusterError: the cluster file cannot be read.
         CheckFailedError: there is nothing to check.
-        InvalidValueError: ``timeout`` or ``concurrency`` is out of range.
+        InvalidValueError: ``timeout`` or ``concurrency`` is out of range, or
+            the CA bundle cannot be loaded.
 
     .. versionadded:: 0.1.0
     """
@@ -413,7 +447,10 @@ def check_command(
             password=_env_secret(env, "OCTOPUS_PROXY_PASSWORD"),
         )
         targets += targets_from_cluster(
-            description, api_key=_env_secret(env, api_key_env), web_proxy=web_proxy
+            description,
+            api_key=_env_secret(env, api_key_env),
+            web_proxy=web_proxy,
+            verify=_ca_verify(ca_bundle, env),
         )
     if not targets:
         raise CheckFailedError(

@@ -423,6 +423,7 @@ def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
         concurrency=args.concurrency,
         strict=args.strict,
         api_key_env=args.api_key_env,
+        ca_bundle=args.ca_bundle,
     )
     io.out(text)
     return code
@@ -671,6 +672,11 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
     check.add_argument(
         "--api-key-env", default="OCTOPUS_API_KEY", metavar="NAME",
         help="environment variable holding the API key (never printed)",
+    )  # fmt: skip
+    check.add_argument(
+        "--ca-bundle", metavar="FILE",
+        help="PEM CA certificates for HTTPS registration and pings (default: "
+        "$REQUESTS_CA_BUNDLE, $SSL_CERT_FILE, else the system's)",
     )  # fmt: skip
     check.set_defaults(handler=_cmd_check)
 

@@ -7,8 +7,13 @@ control in the same harness.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import socket
+import ssl
+import struct
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -28,6 +33,7 @@ from tentacle_ha.check import run_checks_sync
 from tentacle_ha.check.targets import check_command
 from tentacle_ha.check.targets import render_json
 from tentacle_ha.check.targets import render_table
+from tentacle_ha.cli import main
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.testing import CertificateBundle
 from tentacle_ha.testing import CommsMode
@@ -654,3 +660,157 @@ def test_load_balancer_layout_needs_2026_4(
         config = write_config(tmp_path / "n.config", polled)
         code, text = check_command(config, cluster=per_node, json_output=True)
         assert code == 0, text
+
+
+class _Closer:
+    """A real loopback listener that accepts, then closes or resets, never TLS."""
+
+    def __init__(self, how: str) -> None:
+        self.how = how
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"https://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _run(self) -> None:
+        while not self.done.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                if self.how == "read-then-close":
+                    conn.settimeout(2)
+                    with contextlib.suppress(OSError):
+                        conn.recv(65536)  # the ClientHello
+                    conn.shutdown(socket.SHUT_WR)  # a clean FIN, no reset
+                    with contextlib.suppress(OSError):
+                        conn.recv(65536)
+                elif self.how == "reset":
+                    conn.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+@pytest.mark.parametrize("how", ["close", "read-then-close", "reset"])
+def test_closed_before_tls_is_closed_by_peer(how: str) -> None:
+    """Accept, then EOF or reset before any TLS byte: closed_by_peer, not tls_error."""
+    closer = _Closer(how)
+    try:
+        result = one(PollTarget(address=closer.address, thumbprint="A" * 40))
+    finally:
+        closer.close()
+    assert result.status is CheckStatus.CLOSED_BY_PEER, result.reason
+    assert "load balancer" in result.reason
+    assert result.presented_thumbprint is None
+
+
+def test_load_balancer_to_a_dead_comms_port_is_closed_by_peer(
+    certificate: CertificateBundle,
+) -> None:
+    """The LB accepts, the node behind it refuses: closed_by_peer (#9)."""
+    with FakeOctopusCluster(1, certificate=certificate, load_balancer=True) as fake:
+        target = PollTarget(
+            address=fake.load_balancer_address, thumbprint=fake.thumbprint
+        )
+        assert one(target).ok
+        fake.nodes[0].comms_mode = CommsMode.REFUSE
+        dead = one(target)
+        assert dead.status is CheckStatus.CLOSED_BY_PEER, dead.reason
+        # Negative control: a node that answers without TLS stays a TLS error.
+        fake.nodes[0].comms_mode = CommsMode.PLAIN_TCP
+        plain = one(target)
+        assert plain.status is CheckStatus.TLS_ERROR, plain.reason
+
+
+def test_real_tls_failure_stays_tls_error(certificate: CertificateBundle) -> None:
+    """Negative control: a TLS server that rejects the handshake is tls_error."""
+    # TLS 1.2 with a PSK-only cipher the client never offers: the server
+    # answers the ClientHello with a handshake_failure alert, then closes.
+    context = certificate.server_context()
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers("PSK-AES128-CBC-SHA")
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn, contextlib.suppress(ssl.SSLError, OSError):
+            context.wrap_socket(conn, server_side=True)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        result = one(
+            PollTarget(address=f"https://127.0.0.1:{port}", thumbprint="A" * 40)
+        )
+    finally:
+        thread.join(5)
+        listener.close()
+    assert result.status is CheckStatus.TLS_ERROR, result.reason
+    assert "HANDSHAKE_FAILURE" in result.reason.upper(), result.reason
+
+
+def test_ca_bundle_option_and_environment(
+    certificate: CertificateBundle, tmp_path: Path
+) -> None:
+    """An internal CA: --ca-bundle, REQUESTS_CA_BUNDLE or SSL_CERT_FILE (#9)."""
+    with FakeOctopusCluster(1, certificate=certificate, api_tls=True) as fake:
+        ca = fake.api_ca
+        assert ca is not None
+        bundle = tmp_path / "internal-ca.pem"
+        bundle.write_bytes(ca.cert_pem)
+        other = tmp_path / "other-ca.pem"
+        other.write_bytes(generate_certificate("other CA", ca=True).cert_pem)
+        cluster = write_fake_cluster(tmp_path / "cluster.toml", fake)
+        config = write_config(
+            tmp_path / "Tentacle.config",
+            [f"{fake.comms_addresses[0]}|{fake.thumbprint}"],
+        )
+
+        def statuses(
+            env: dict[str, str], ca_bundle: Path | None = None
+        ) -> tuple[int, list[str]]:
+            code, text = check_command(
+                config,
+                cluster=cluster,
+                json_output=True,
+                environ=env,
+                ca_bundle=ca_bundle,
+            )
+            rows = json.loads(text)["results"]
+            return code, [r["status"] for r in rows if r["kind"] != "poll"]
+
+        # Negative control: the system CAs do not know the internal CA.
+        code, got = statuses({})
+        assert (code, got) == (1, ["tls_error", "tls_error"])
+        assert statuses({}, ca_bundle=bundle) == (0, ["ok", "ok"])
+        for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+            assert statuses({name: str(bundle)}) == (0, ["ok", "ok"]), name
+            # A bundle of another CA replaces the system CAs and fails.
+            assert statuses({name: str(other)})[0] == 1
+        # --ca-bundle wins over the environment.
+        assert statuses({"SSL_CERT_FILE": str(other)}, ca_bundle=bundle)[0] == 0
+        # The command line: the option, and a bundle that is not there.
+        out, err = io.StringIO(), io.StringIO()
+        args = ["check", str(config), "--cluster", str(cluster)]
+        assert main([*args, "--ca-bundle", str(bundle)], stdout=out, stderr=err) == 0
+        missing = tmp_path / "missing.pem"
+        err = io.StringIO()
+        code = main([*args, "--ca-bundle", str(missing)], stdout=out, stderr=err)
+        assert code == 1
+        assert err.getvalue().startswith(f"{missing}: cannot load the CA bundle")
+        assert len(err.getvalue().splitlines()) == 1
