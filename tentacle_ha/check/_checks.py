@@ -184,9 +184,13 @@ class ApiTarget:
             document's ``Version`` must be at least this, else the check is
             ``unsupported_server`` (also when it reports no readable version).
         requirement: what needs ``min_version``, for the reason text.
+        insecure_http: allow sending ``api_key`` to an ``http://`` URL, where
+            anyone on the path (a web proxy included) can read it.
 
     Raises:
-        InvalidValueError: the URL is not http(s), or the CA bundle cannot be loaded.
+        InvalidValueError: the URL is not http(s), the CA bundle cannot be
+            loaded, or an API key would go over plain http without
+            ``insecure_http``.
 
     .. versionadded:: 0.1.0
     """
@@ -198,6 +202,17 @@ class ApiTarget:
     name: str | None = None
     min_version: tuple[int, int] | None = None
     requirement: str = "this cluster"
+    insecure_http: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        plain = urlsplit(self.server_url).scheme.lower() == "http"
+        if plain and self.api_key is not None and not self.insecure_http:
+            msg = (
+                f"refusing to send the API key over plain http:// to "
+                f"{_strip_userinfo(self.server_url)}: use an https:// server URL, "
+                "or insecure_http=True (--insecure-http) to send it anyway"
+            )
+            raise InvalidValueError(msg)
 
 
 @attrs.frozen(kw_only=True)

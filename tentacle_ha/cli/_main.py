@@ -424,6 +424,8 @@ def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
         strict=args.strict,
         api_key_env=args.api_key_env,
         ca_bundle=args.ca_bundle,
+        insecure_http=args.insecure_http,
+        warn=io.err,
     )
     io.out(text)
     return code
@@ -677,6 +679,10 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
         "--ca-bundle", metavar="FILE",
         help="PEM CA certificates for HTTPS registration and pings (default: "
         "$REQUESTS_CA_BUNDLE, $SSL_CERT_FILE, else the system's)",
+    )  # fmt: skip
+    check.add_argument(
+        "--insecure-http", action="store_true",
+        help="send the API key to an http:// server anyway (with a warning)",
     )  # fmt: skip
     check.set_defaults(handler=_cmd_check)
 

@@ -35,12 +35,14 @@ from tentacle_ha.check.targets import render_json
 from tentacle_ha.check.targets import render_table
 from tentacle_ha.cli import main
 from tentacle_ha.errors import CheckFailedError
+from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.testing import CertificateBundle
 from tentacle_ha.testing import CommsMode
 from tentacle_ha.testing import FakeOctopusCluster
 from tentacle_ha.testing import FakeOctopusNode
 from tentacle_ha.testing import NodeMode
 from tentacle_ha.testing import generate_certificate
+from tentacle_ha.testing._certs import WebPki
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -195,7 +197,9 @@ def test_websocket_other_answers_count_as_answering(node: FakeOctopusNode) -> No
 
 def test_registration_with_and_without_api_key(node: FakeOctopusNode) -> None:
     """The right key gets the root document; none or a wrong one is HTTP 401."""
-    good = one(ApiTarget(server_url=node.web_url, api_key=Secret(API_KEY)))
+    good = one(
+        ApiTarget(server_url=node.web_url, api_key=Secret(API_KEY), insecure_http=True)
+    )
     assert (good.status, good.kind, good.http_status) == (
         CheckStatus.OK,
         CheckKind.REGISTRATION,
@@ -203,7 +207,7 @@ def test_registration_with_and_without_api_key(node: FakeOctopusNode) -> None:
     )
     assert "2026.4.0" in good.reason
     for key in (None, Secret("API-WRONG")):
-        bad = one(ApiTarget(server_url=node.web_url, api_key=key))
+        bad = one(ApiTarget(server_url=node.web_url, api_key=key, insecure_http=True))
         assert (bad.status, bad.http_status) == (CheckStatus.HTTP_ERROR, 401)
 
 
@@ -214,7 +218,9 @@ def test_registration_refused_when_nothing_listens(node: FakeOctopusNode) -> Non
     assert one(ApiTarget(server_url=url)).status is CheckStatus.REFUSED
     node.start()
     assert node.web_url == url
-    assert one(ApiTarget(server_url=url, api_key=Secret(API_KEY))).ok
+    assert one(
+        ApiTarget(server_url=url, api_key=Secret(API_KEY), insecure_http=True)
+    ).ok
 
 
 def test_registration_https_verifies_by_default(
@@ -331,7 +337,14 @@ def test_registration_and_ping_through_web_proxy(
 ) -> None:
     """REST checks go through the web proxy; a wrong password is ``proxy_error``."""
     via = proxy.proxy(username="tentacle", password=PROXY_PASSWORD)
-    api = one(ApiTarget(server_url=node.web_url, api_key=Secret(API_KEY), proxy=via))
+    api = one(
+        ApiTarget(
+            server_url=node.web_url,
+            api_key=Secret(API_KEY),
+            proxy=via,
+            insecure_http=True,
+        )
+    )
     ping = one(NodeTarget(web_url=node.web_url, proxy=via))
     assert (api.status, ping.status) == (CheckStatus.OK, CheckStatus.OK)
     assert proxy.requests == [
@@ -347,7 +360,12 @@ def test_secrets_never_leave(node: FakeOctopusNode, proxy: ConnectProxy) -> None
     """API key and proxy password appear in no result, report, table, JSON or repr."""
     via = proxy.proxy(username="tentacle", password=PROXY_PASSWORD)
     targets: list[CheckTarget] = [
-        ApiTarget(server_url=node.web_url, api_key=Secret(API_KEY), proxy=via),
+        ApiTarget(
+            server_url=node.web_url,
+            api_key=Secret(API_KEY),
+            proxy=via,
+            insecure_http=True,
+        ),
         PollTarget(address=node.comms_address, thumbprint=node.thumbprint, proxy=via),
     ]
     report = run_checks_sync(targets, timeout=TIMEOUT)
@@ -498,9 +516,21 @@ def test_check_command_end_to_end(node: FakeOctopusNode, tmp_path: Path) -> None
         tmp_path / "Tentacle.config", [f"{node.comms_address}|{node.thumbprint}"]
     )
     cluster = write_cluster(tmp_path / "cluster.toml", node)
+    env = {"OCTOPUS_API_KEY": API_KEY}
+    with pytest.raises(InvalidValueError, match="refusing to send the API key"):
+        check_command(config, cluster=cluster, environ=env)
+    warnings: list[str] = []
     code, text = check_command(
-        config, cluster=cluster, json_output=True, environ={"OCTOPUS_API_KEY": API_KEY}
+        config,
+        cluster=cluster,
+        json_output=True,
+        environ=env,
+        insecure_http=True,
+        warn=warnings.append,
     )
+    assert len(warnings) == 1
+    assert "plain http://" in warnings[0]
+    assert API_KEY not in warnings[0]
     data = json.loads(text)
     assert (code, data["ok"]) == (0, True), text
     assert [r["kind"] for r in data["results"]] == [
@@ -814,3 +844,107 @@ def test_ca_bundle_option_and_environment(
         assert code == 1
         assert err.getvalue().startswith(f"{missing}: cannot load the CA bundle")
         assert len(err.getvalue().splitlines()) == 1
+
+
+def test_check_command_honours_no_proxy(
+    node: FakeOctopusNode, proxy: ConnectProxy, tmp_path: Path
+) -> None:
+    """System proxy from the environment, skipped for the hosts no_proxy names (#10)."""
+    config = write_config(
+        tmp_path / "Tentacle.config", [f"{node.comms_address}|{node.thumbprint}"]
+    )
+    cluster = write_cluster(tmp_path / "cluster.toml", node)
+    url = f"http://tentacle:{PROXY_PASSWORD}@127.0.0.1:{proxy.port}"
+    base = {"OCTOPUS_API_KEY": API_KEY, "http_proxy": url, "https_proxy": url}
+
+    def run(env: dict[str, str]) -> list[str]:
+        proxy.requests.clear()
+        code, text = check_command(
+            config, cluster=cluster, environ=env, insecure_http=True, warn=print
+        )
+        assert code == 0, text
+        return list(proxy.requests)
+
+    # Negative control: without no_proxy every path goes through the proxy.
+    through = run(base)
+    assert f"GET {node.web_url}/api" in through
+    assert any(r.startswith("CONNECT ") for r in through)
+    for no_proxy in ("127.0.0.1", "*", "localhost,127.0.0.0/8", " 127.0.0.1 "):
+        for name in ("no_proxy", "NO_PROXY"):
+            assert run({**base, name: no_proxy}) == [], (name, no_proxy)
+    # An entry for another port does not match.
+    assert run({**base, "no_proxy": "127.0.0.1:1"}) == through
+
+
+def test_api_key_not_sent_when_tls_verification_fails() -> None:
+    """An untrusted HTTPS certificate: the handshake fails before any request."""
+    received: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    done = threading.Event()
+    pki = WebPki.make("127.0.0.1")
+    context = pki.leaf.server_context()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn, contextlib.suppress(OSError):
+                conn.settimeout(2)
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    received.append(tls.recv(65536))
+                    tls.sendall(
+                        b'HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{"Links":{}}'
+                    )
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        failed = one(ApiTarget(server_url=url, api_key=Secret(API_KEY)))
+        # Negative control: trusting the certificate, the key does arrive.
+        trusted = one(
+            ApiTarget(
+                server_url=url,
+                api_key=Secret(API_KEY),
+                verify=pki.ca.client_context(),
+            )
+        )
+    finally:
+        done.set()
+        thread.join(5)
+        listener.close()
+    assert failed.status is CheckStatus.TLS_ERROR, failed.reason
+    assert trusted.status is CheckStatus.OK, trusted.reason
+    assert len(received) == 1
+    assert API_KEY.encode() in received[0]
+
+
+def test_api_key_never_goes_to_the_polling_proxy(
+    node: FakeOctopusNode, proxy: ConnectProxy, tmp_path: Path
+) -> None:
+    """The polling proxy carries the poll path only, never registration (#10)."""
+    proxy_keys = (
+        '  <set key="Octopus.Server.Proxy.ProxyHost">127.0.0.1</set>\n'
+        f'  <set key="Octopus.Server.Proxy.ProxyPort">{proxy.port}</set>\n'
+        '  <set key="Octopus.Server.Proxy.ProxyUsername">tentacle</set>\n'
+        '  <set key="Octopus.Proxy.UseDefaultProxy">false</set>\n'
+    )
+    config = write_config(
+        tmp_path / "Tentacle.config",
+        [f"{node.comms_address}|{node.thumbprint}"],
+        proxy_keys,
+    )
+    cluster = write_cluster(tmp_path / "cluster.toml", node)
+    env = {
+        "OCTOPUS_API_KEY": API_KEY,
+        "TENTACLE_POLLING_CUSTOM_PROXY_PASSWORD": PROXY_PASSWORD,
+    }
+    code, text = check_command(
+        config, cluster=cluster, environ=env, insecure_http=True, warn=print
+    )
+    assert code == 0, text
+    authority = node.comms_address.removeprefix("https://")
+    assert proxy.requests == [f"CONNECT {authority}"]
