@@ -409,6 +409,7 @@ def _cmd_lb(args: argparse.Namespace, io: _Out) -> int:
         bind_address=args.bind,
         web_port=args.web_port,
         web_only=args.web_only,
+        warn=io.err,
     )
     io.out(text)
     return code
