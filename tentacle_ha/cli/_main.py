@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import TextIO
+
+import attrs
 
 from tentacle_ha import __version__
 from tentacle_ha import check as _check
@@ -60,6 +63,8 @@ if TYPE_CHECKING:
 
 
 # -- shared pieces -------------------------------------------------------------
+
+_WINDOWS_PATH = re.compile(r"(?:[A-Za-z]:[\\/]|\\\\)")
 
 
 def _load(path: str) -> TentacleConfig:
@@ -336,10 +341,25 @@ def _secret_from_env(name: str, *, needed: bool) -> Secret | None:
     return None
 
 
+def _config_os(doc: TentacleConfig | None) -> TargetOS | None:
+    """The OS a config's Octopus.Home implies: a drive or UNC path is Windows."""
+    home = None if doc is None else doc.home
+    if not home:
+        return None
+    if _WINDOWS_PATH.match(home):
+        return TargetOS.WINDOWS
+    return TargetOS.LINUX if home.startswith("/") else None
+
+
 def _tentacles_for(
-    cluster: Cluster, args: argparse.Namespace, config: str | None
+    cluster: Cluster, args: argparse.Namespace, doc: TentacleConfig | None
 ) -> list[Tentacle]:
-    """The Tentacles a plan is for: --tentacle, the config's, or all of them."""
+    """The Tentacles a plan is for: --tentacle, the config's, or all of them.
+
+    With --config, --os and --instance override what the cluster file says;
+    without --os a Tentacle the cluster file does not name takes the OS its
+    config's Octopus.Home implies.
+    """
     tentacles = list(cluster.tentacles)
     if args.tentacle:
         chosen = [t for t in tentacles if t.name == args.tentacle]
@@ -347,19 +367,30 @@ def _tentacles_for(
             msg = f"no [[tentacles]] entry named {args.tentacle!r}"
             raise ClusterError(msg, path=cluster.path)
         return chosen
-    if config is not None:
-        real = os.path.realpath(config)
-        chosen = [
+    if doc is not None:
+        real = os.path.realpath(args.config)
+        matched = [
             t
             for t in tentacles
             if t.config_path and os.path.realpath(t.config_path) == real
         ]
-        if len(chosen) == 1:
-            return chosen
-        if len(tentacles) == 1:
-            return tentacles
-        os_name = TargetOS(args.os) if args.os else TargetOS.LINUX
-        return [Tentacle(instance=args.instance or "Tentacle", os=os_name)]
+        if len(matched) == 1:
+            base, implied = matched[0], None
+        elif len(tentacles) == 1:
+            base, implied = tentacles[0], _config_os(doc)
+        else:
+            base = Tentacle(instance="Tentacle", os=TargetOS.LINUX)
+            implied = _config_os(doc)
+        os_name = TargetOS(args.os) if args.os else implied or base.os
+        executable = base.executable if os_name is base.os else None
+        return [
+            attrs.evolve(
+                base,
+                os=os_name,
+                instance=args.instance or base.instance,
+                executable=executable,
+            )
+        ]
     if not tentacles:
         msg = "the cluster file lists no [[tentacles]]; add one, or pass --config"
         raise ClusterError(msg, path=cluster.path)
@@ -370,8 +401,21 @@ def _cmd_plan(args: argparse.Namespace, io: _Out) -> int:
     cluster = load_cluster(args.cluster)
     key = _secret_from_env(args.api_key_env, needed=args.reveal_secrets)
     plans: list[_plan.TentaclePlan] = []
-    current = load(args.config).trusted_servers if args.config else None
-    for tentacle in _tentacles_for(cluster, args, args.config):
+    doc = load(args.config) if args.config else None
+    current = None if doc is None else doc.trusted_servers
+    tentacles = _tentacles_for(cluster, args, doc)
+    if args.shell and not args.json:
+        for tentacle in tentacles:
+            shells = _plan.SHELLS_FOR[tentacle.os]
+            if args.shell not in shells:
+                who = tentacle.name or "this Tentacle"
+                io.err(
+                    f"tentacle-ha plan: --shell {args.shell} does not fit {who}, "
+                    f"which runs on {tentacle.os} ({' or '.join(shells)}); "
+                    "pick Tentacles with --tentacle"
+                )
+                return 2
+    for tentacle in tentacles:
         if current is None:
             plans.append(
                 _plan.plan_registration(
@@ -603,7 +647,8 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
     plan.add_argument(
         "--shell",
         choices=list(SHELLS),
-        help="render for this shell (default: posix on Linux, powershell on Windows)",
+        help="one of the Tentacle's OS: posix (Linux); powershell (the default) "
+        "or cmd (Windows). Default: by each Tentacle's OS",
     )
     plan.add_argument(
         "--offline",
@@ -614,13 +659,12 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
         "--retire-thumbprint", action="append", metavar="THUMBPRINT",
         help="with --config: drop this old certificate's entries",
     )  # fmt: skip
-    plan.add_argument(
-        "--instance", help="with --config and no matching tentacle: the instance"
-    )
+    plan.add_argument("--instance", help="with --config: the Tentacle's instance name")
     plan.add_argument(
         "--os",
         choices=[str(o) for o in TargetOS],
-        help="with --config and no matching tentacle: its OS (default linux)",
+        help="with --config: the Tentacle's OS (default: the cluster file's, "
+        "else Windows when Octopus.Home is C:\\..., else linux)",
     )
     plan.add_argument("--json", action="store_true", help="argv lists as JSON")
     plan.add_argument(

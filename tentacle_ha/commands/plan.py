@@ -43,6 +43,7 @@ from tentacle_ha.cluster.layout import StepKind
 from tentacle_ha.cluster.layout import desired_servers
 from tentacle_ha.cluster.layout import migration_steps
 from tentacle_ha.commands import _command as cmds
+from tentacle_ha.errors import CommandError
 from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import same_address
 from tentacle_ha.servers import thumbprint_key
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SHELL",
+    "SHELLS_FOR",
     "PlannedCommand",
     "TentaclePlan",
     "plan_migration",
@@ -65,6 +67,22 @@ DEFAULT_SHELL: dict[TargetOS, cmds.Shell] = {
     TargetOS.WINDOWS: "powershell",
 }
 """The shell a plan is rendered for when none is asked: by the Tentacle's OS."""
+
+SHELLS_FOR: dict[TargetOS, tuple[cmds.Shell, ...]] = {
+    TargetOS.LINUX: ("posix",),
+    TargetOS.WINDOWS: ("powershell", "cmd"),
+}
+"""The shells a Tentacle's plan can be rendered for, by its OS; the first is
+the default."""
+
+# What makes each script stop at the first failing command: a line at the
+# top, and what follows each native command (on its line, or the next).
+_PROLOGUE: dict[cmds.Shell, tuple[str, ...]] = {
+    "posix": ("set -eu",),
+    "powershell": ("$ErrorActionPreference = 'Stop'",),
+    "cmd": (),
+}
+_PS_CHECK = "if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }"
 
 # Stands in for the key in commands: rendering refers to $OCTOPUS_API_KEY.
 _PLACEHOLDER_KEY = Secret("API-PLACEHOLDER")
@@ -79,6 +97,8 @@ class PlannedCommand:
 
     purpose: str
     command: cmds.TentacleCommand
+    notes: tuple[str, ...] = ()
+    """Warnings about this step, shown before it."""
     # Redacted argv per executable, filled on first use: shared commands
     # (poll-server, restart) are built once per cluster and reused.
     _argvs: dict[str, tuple[str, ...]] = attrs.field(
@@ -131,30 +151,53 @@ class TentaclePlan:
     ) -> str:
         """The plan as a script for *shell* (by default the Tentacle's OS shell).
 
-        Lines starting with ``#`` (``REM`` for cmd) say what each command is for.
+        Lines starting with ``#`` (``REM`` for cmd) say what each command is
+        for; a note about a step comes right before it, general notes before
+        the first command. The script stops at the first failing command:
+        ``set -eu`` (POSIX), ``$ErrorActionPreference = 'Stop'`` and a
+        ``$LASTEXITCODE`` check after each command (PowerShell), ``|| exit /b
+        1`` (cmd).
+
+        Raises:
+            CommandError: *shell* is not one of the Tentacle's OS
+                (`SHELLS_FOR`), or a value cannot be carried by it.
         """
         chosen = shell or DEFAULT_SHELL[self.tentacle.os]
-        comment = "REM" if chosen == "cmd" else "#"
         who = self.tentacle.name or "this machine"
+        allowed = SHELLS_FOR[self.tentacle.os]
+        if chosen not in allowed:
+            msg = (
+                f"{who} runs on {self.tentacle.os}: its commands render for "
+                f"{' or '.join(allowed)}, not {chosen}"
+            )
+            raise CommandError(msg)
+        comment = "REM" if chosen == "cmd" else "#"
         header = (
             f"{comment} {who}: {self.tentacle.kind} on {self.tentacle.os}, "
             f"instance {self.tentacle.instance}"
         )
-        lines = [header]
+        lines = [header, *_PROLOGUE[chosen]]
+        attached = {n for p in self.commands for n in p.notes}
+        lines.extend(
+            f"{comment} NOTE: {note}" for note in self.notes if note not in attached
+        )
         for planned in self.commands:
             command = (
                 self._with_key(planned.command) if reveal_secrets else planned.command
             )
+            lines.extend(f"{comment} NOTE: {note}" for note in planned.notes)
             lines.append(f"{comment} {planned.purpose}")
-            lines.append(
-                cmds.render(
-                    command,
-                    shell=chosen,
-                    executable=self.executable,
-                    reveal_secrets=reveal_secrets,
-                )
+            line = cmds.render(
+                command,
+                shell=chosen,
+                executable=self.executable,
+                reveal_secrets=reveal_secrets,
             )
-        lines.extend(f"{comment} NOTE: {note}" for note in self.notes)
+            if chosen == "cmd":
+                line += " || exit /b 1"
+            lines.append(line)
+            if chosen == "powershell":
+                lines.append(_PS_CHECK)
         return "\n".join(lines) + "\n"
 
     def argvs(self, *, reveal_secrets: bool = False) -> list[list[str]]:
@@ -177,7 +220,7 @@ class TentaclePlan:
             "os": str(self.tentacle.os),
             "kind": str(self.tentacle.kind),
             "commands": [
-                {"purpose": p.purpose, "argv": argv}
+                {"purpose": p.purpose, "argv": argv, "notes": list(p.notes)}
                 for p, argv in zip(
                     self.commands,
                     self.argvs(reveal_secrets=reveal_secrets),
@@ -362,6 +405,31 @@ def _offline_ok(current: TrustedServers, thumbprint: str) -> bool:
     )
 
 
+def _fix_case(
+    current: TrustedServers, thumbprint: str, instance: str
+) -> tuple[list[PlannedCommand], TrustedServers]:
+    """The update-trust that upper-cases the trusted thumbprint, and the result.
+
+    poll-server finds the existing entry by exact (case-sensitive) thumbprint,
+    so the case is fixed first: update-trust matches ignoring case. The rest
+    of the plan starts from the fixed list.
+    """
+    lower = _case_fix(current, thumbprint)
+    if lower is None:
+        return [], current
+    fix = PlannedCommand(
+        purpose=f"upper-case the trusted thumbprint {lower}",
+        command=cmds.update_trust(lower, thumbprint, instance=instance),
+    )
+    fixed = TrustedServers(
+        attrs.evolve(s, thumbprint=thumbprint)
+        if thumbprint_key(s.thumbprint) == thumbprint
+        else s
+        for s in current
+    )
+    return [fix], fixed
+
+
 def _case_fix(current: TrustedServers, thumbprint: str) -> str | None:
     """A trusted spelling of *thumbprint* that is not upper case, if any."""
     return next(
@@ -392,24 +460,7 @@ def plan_migration(  # noqa: C901, PLR0912 -- one branch per step kind
     """
     retire = tuple(retire)
     thumb = cluster.thumbprint
-    planned: list[PlannedCommand] = []
-    case_fix = _case_fix(current, thumb)
-    if case_fix is not None:
-        # poll-server finds the existing entry by exact (case-sensitive)
-        # thumbprint, so the case is fixed first: update-trust matches ignoring
-        # case. The rest of the plan starts from the fixed list.
-        planned.append(
-            PlannedCommand(
-                purpose=f"upper-case the trusted thumbprint {case_fix}",
-                command=cmds.update_trust(case_fix, thumb, instance=tentacle.instance),
-            )
-        )
-        current = TrustedServers(
-            attrs.evolve(s, thumbprint=thumb)
-            if thumbprint_key(s.thumbprint) == thumb
-            else s
-            for s in current
-        )
+    planned, current = _fix_case(current, thumb, tentacle.instance)
     steps = migration_steps(cluster, current, retire=retire)
     if not steps and not planned:
         return TentaclePlan(tentacle=tentacle, commands=(), api_key=api_key)
@@ -425,25 +476,29 @@ def plan_migration(  # noqa: C901, PLR0912 -- one branch per step kind
         }
     )
     use_offline = offline and _offline_ok(current, thumb)
+    offline_note = None
     if offline and not use_offline:
-        notes.append(
+        offline_note = (
             "poll-server --reuse-server-thumbprint copies the FIRST trusted entry, "
             "which is not this cluster's polling entry here: using the API variant"
         )
+        notes.append(offline_note)
     rotation = not has_cluster_entry and old_thumbs
     registers = not has_cluster_entry and not rotation
     for old in old_thumbs if rotation else ():
-        planned.append(
-            PlannedCommand(
-                purpose=f"move polling from certificate {old} to {thumb}",
-                command=cmds.update_trust(old, thumb, instance=tentacle.instance),
-            )
-        )
-        notes.append(
+        note = (
             "update-trust switches certificates at once; to trust both during the "
             "rotation, use: tentacle-ha servers sync CONFIG --cluster FILE "
             f"(then --retire-thumbprint {old})"
         )
+        planned.append(
+            PlannedCommand(
+                purpose=f"move polling from certificate {old} to {thumb}",
+                command=cmds.update_trust(old, thumb, instance=tentacle.instance),
+                notes=(note,),
+            )
+        )
+        notes.append(note)
     removes = [s for s in steps if s.kind is StepKind.REMOVE]
     for step in steps:
         if step.kind is StepKind.ADD and step.address is not None:
@@ -463,15 +518,17 @@ def plan_migration(  # noqa: C901, PLR0912 -- one branch per step kind
                 )
                 has_cluster_entry = True
                 continue
-            planned.append(
-                _poll_server(
-                    cluster.server_url,
-                    step.address,
-                    tentacle.instance,
-                    f"also poll {_node_name(cluster, step.address)}",
-                    offline=use_offline,
-                )
+            poll = _poll_server(
+                cluster.server_url,
+                step.address,
+                tentacle.instance,
+                f"also poll {_node_name(cluster, step.address)}",
+                offline=use_offline,
             )
+            if offline_note is not None:
+                poll = attrs.evolve(poll, notes=(offline_note,))
+                offline_note = None  # said once, before the first poll-server
+            planned.append(poll)
         elif step.kind is StepKind.RETIRE and not rotation:
             notes.append(
                 f"no Tentacle command drops only certificate {step.thumbprint}'s "
@@ -486,20 +543,24 @@ def plan_migration(  # noqa: C901, PLR0912 -- one branch per step kind
             )
     if removes:
         keep = [s.address for s in goal.polling() if s.address]
+        clear_notes: tuple[str, ...] = ()
+        if any(s.address is None for s in current):
+            listening = (
+                "clear-trusted-servers fails on a listening (address-less) trust "
+                "entry in current Tentacle versions; use: tentacle-ha servers sync "
+                "CONFIG --cluster FILE"
+            )
+            clear_notes = (listening,)
+            notes.extend(clear_notes)
         planned.append(
             PlannedCommand(
                 purpose="stop polling " + ", ".join(str(s.address) for s in removes),
                 command=cmds.clear_trusted_servers(
                     keep=keep, instance=tentacle.instance
                 ),
+                notes=clear_notes,
             )
         )
-        if any(s.address is None for s in current):
-            notes.append(
-                "clear-trusted-servers fails on a listening (address-less) trust "
-                "entry in current Tentacle versions; use: tentacle-ha servers sync "
-                "CONFIG --cluster FILE"
-            )
     if planned:
         planned.append(_restart(tentacle.instance, _RESTART_CHANGED))
     return TentaclePlan(
