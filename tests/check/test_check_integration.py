@@ -948,3 +948,31 @@ def test_api_key_never_goes_to_the_polling_proxy(
     assert code == 0, text
     authority = node.comms_address.removeprefix("https://")
     assert proxy.requests == [f"CONNECT {authority}"]
+
+
+def test_cli_insecure_http_flag(
+    node: FakeOctopusNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`check --cluster` over http: refused (exit 1) unless --insecure-http warns."""
+    config = write_config(
+        tmp_path / "Tentacle.config", [f"{node.comms_address}|{node.thumbprint}"]
+    )
+    cluster = write_cluster(tmp_path / "cluster.toml", node)
+    monkeypatch.setenv("OCTOPUS_API_KEY", API_KEY)
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    args = ["check", str(config), "--cluster", str(cluster)]
+    out, err = io.StringIO(), io.StringIO()
+    assert main(args, stdout=out, stderr=err) == 1
+    assert (out.getvalue(), err.getvalue().count("\n")) == ("", 1)
+    assert err.getvalue().startswith(f"{cluster}: refusing to send the API key")
+    out, err = io.StringIO(), io.StringIO()
+    assert main([*args, "--insecure-http"], stdout=out, stderr=err) == 0
+    assert err.getvalue().startswith("warning: sending the API key over plain http")
+    assert API_KEY not in out.getvalue() + err.getvalue()
+    # Negative control: no key, nothing to refuse.
+    monkeypatch.delenv("OCTOPUS_API_KEY")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(args, stdout=out, stderr=err) == 1  # 401 from the node, not a refusal
+    assert "refusing" not in err.getvalue()
+    assert "HTTP 401" in out.getvalue()
