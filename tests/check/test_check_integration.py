@@ -738,13 +738,23 @@ class _Closer:
 def test_closed_before_tls_is_closed_by_peer(how: str) -> None:
     """Accept, then EOF or reset before any TLS byte: closed_by_peer, not tls_error."""
     closer = _Closer(how)
+    http = closer.address.replace("https://", "http://")
     try:
         result = one(PollTarget(address=closer.address, thumbprint="A" * 40))
+        # The same for registration and pings, over https and http.
+        web = [
+            one(ApiTarget(server_url=closer.address)),
+            one(NodeTarget(web_url=closer.address)),
+            one(NodeTarget(web_url=http)),
+        ]
     finally:
         closer.close()
     assert result.status is CheckStatus.CLOSED_BY_PEER, result.reason
     assert "load balancer" in result.reason
     assert result.presented_thumbprint is None
+    for got in web:
+        assert got.status is CheckStatus.CLOSED_BY_PEER, (got.target, got.reason)
+        assert "load balancer" in got.reason
 
 
 def test_load_balancer_to_a_dead_comms_port_is_closed_by_peer(
