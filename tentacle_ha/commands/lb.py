@@ -13,7 +13,9 @@ check configuration file (``haproxy -c -f FILE``, ``nginx -t -c FILE``):
   - load-balancer (Octopus Server 2026.4+ multi-node polling): one listener on
     the load balancer's port, least connections over every node's comms port.
     HAProxy takes a node out for *new* polling connections whenever its web
-    health check says it is not up (see below); open connections stay.
+    health check says it is not up (see below); open connections stay. A
+    node whose ping says 200 but whose comms port does not answer is retried
+    on another node (``option redispatch 1``, ``retries 3``).
 
 * **Web portal and REST API**, for every layout. Also TCP passthrough, on the
   port of the cluster's ``server`` URL (443 for https, 80 for http), to each
@@ -42,6 +44,14 @@ passive ones: a node that refuses 2 connections is skipped for 30 s
 (``max_fails=2 fail_timeout=30s``). nginx never sees the ping, so a draining
 node keeps getting new connections; mark it ``down`` and reload nginx to
 drain it. nginx resolves host names once, at start.
+
+**Sizing.** Polling Tentacles hold their connections open, so the rules are
+sized for at least `DEFAULT_CONNECTIONS` (16384) client connections, more when
+the cluster file lists more Tentacles (one connection per Tentacle and
+address): HAProxy ``maxconn`` (global and defaults; ``no strict-limits`` so
+it starts with a warning where the open-files hard limit is lower), nginx
+``worker_connections`` (twice that: client and node side) and
+``worker_rlimit_nofile``.
 
 The output is deterministic: the same cluster gives the same bytes.
 
