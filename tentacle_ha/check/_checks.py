@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import os
+import re
 import ssl
 import time
 from typing import TYPE_CHECKING
@@ -179,9 +180,17 @@ class ApiTarget:
         verify: certificate verification for https: True (default, the normal
             CA bundle), a CA bundle path, an `ssl.SSLContext`, or False.
         name: a label for reports.
+        min_version: ``(year, release)``, e.g. ``(2026, 4)``: the root
+            document's ``Version`` must be at least this, else the check is
+            ``unsupported_server`` (also when it reports no readable version).
+        requirement: what needs ``min_version``, for the reason text.
+        insecure_http: allow sending ``api_key`` to an ``http://`` URL, where
+            anyone on the path (a web proxy included) can read it.
 
     Raises:
-        InvalidValueError: the URL is not http(s), or the CA bundle cannot be loaded.
+        InvalidValueError: the URL is not http(s), the CA bundle cannot be
+            loaded, or an API key would go over plain http without
+            ``insecure_http``.
 
     .. versionadded:: 0.1.0
     """
@@ -191,6 +200,19 @@ class ApiTarget:
     proxy: HttpProxy | None = None
     verify: bool | ssl.SSLContext = attrs.field(default=True, converter=_to_verify)
     name: str | None = None
+    min_version: tuple[int, int] | None = None
+    requirement: str = "this cluster"
+    insecure_http: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        plain = urlsplit(self.server_url).scheme.lower() == "http"
+        if plain and self.api_key is not None and not self.insecure_http:
+            msg = (
+                f"refusing to send the API key over plain http:// to "
+                f"{_strip_userinfo(self.server_url)}: use an https:// server URL, "
+                "or insecure_http=True (--insecure-http) to send it anyway"
+            )
+            raise InvalidValueError(msg)
 
 
 @attrs.frozen(kw_only=True)
@@ -419,9 +441,11 @@ async def check_api(
     """Check the registration path: ``GET {server}/api`` gives the root document.
 
     ``ok`` when the answer is 200 with a JSON object that has ``Links``, or both
-    ``Application`` and ``Version``. 401/403 (a missing or rejected API key),
-    other statuses and other bodies are ``http_error``; connection failures get
-    their own class, 407 from the proxy is ``proxy_error``.
+    ``Application`` and ``Version`` (and, with ``target.min_version``, a
+    ``Version`` at least that: else ``unsupported_server``). 401/403 (a
+    missing or rejected API key), other statuses and other bodies are
+    ``http_error``; connection failures get their own class, 407 from the
+    proxy is ``proxy_error``.
 
     Args:
         target: the server URL, API key, proxy and verification settings.
@@ -459,9 +483,36 @@ async def check_api(
             return Outcome(CheckStatus.HTTP_ERROR, reason, code)
         version = body.get("Version")
         what = f"Octopus Server {version}" if isinstance(version, str) else "Octopus"
+        too_old = _too_old(version, target.min_version, target.requirement)
+        if too_old is not None:
+            return Outcome(CheckStatus.UNSUPPORTED_SERVER, too_old, code)
         return Outcome(CheckStatus.OK, f"{what} root document", code)
 
     return await _run_http(url, CheckKind.REGISTRATION, target, timeout, work=work)
+
+
+_VERSION: Final = re.compile(r"\s*([0-9]+)\.([0-9]+)")
+
+
+def _too_old(
+    version: object, minimum: tuple[int, int] | None, requirement: str
+) -> str | None:
+    """Why *version* does not meet *minimum*, or None when it does."""
+    if minimum is None:
+        return None
+    wanted = f"{minimum[0]}.{minimum[1]}"
+    match = _VERSION.match(version) if isinstance(version, str) else None
+    if match is None:
+        return (
+            f"the root document reports no readable Version ({version!r}); "
+            f"{requirement} needs Octopus Server {wanted} or later"
+        )
+    if (int(match[1]), int(match[2])) < minimum:
+        return (
+            f"Octopus Server {version} is older than {wanted}, which "
+            f"{requirement} needs"
+        )
+    return None
 
 
 async def _run_http(

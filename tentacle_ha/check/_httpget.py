@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 __all__ = ["http_get", "json_object"]
 
 _HTTP_PROXY_AUTH: Final = 407
+# The far end accepted the connection, then closed or reset it unanswered.
+_CLOSED: Final = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError, EOFError)
+_CLOSED_TEXT: Final = (
+    "accepted the connection, then closed it without answering (typically a "
+    "load balancer whose node behind it does not answer)"
+)
 
 
 def _causes(exc: BaseException) -> Iterable[BaseException]:
@@ -43,11 +49,22 @@ def _causes(exc: BaseException) -> Iterable[BaseException]:
 
 def _httpx_failure(exc: httpx.HTTPError, *, proxied: bool) -> Stop:
     chain = list(_causes(exc))
-    text = str(exc) or type(exc).__name__
+    text = next((str(e) for e in chain if str(e)), type(exc).__name__)
     connect = isinstance(exc, httpx.ConnectError)
+    closed = not proxied and (
+        any(
+            isinstance(e, _CLOSED) and not isinstance(e, ConnectionRefusedError)
+            for e in chain
+        )
+        or (
+            isinstance(exc, httpx.RemoteProtocolError)
+            and "without sending a response" in text
+        )
+    )
     rules = (
         (isinstance(exc, httpx.ProxyError), CheckStatus.PROXY_ERROR, "proxy"),
         (isinstance(exc, httpx.TimeoutException), CheckStatus.TIMEOUT, "timed out"),
+        (closed, CheckStatus.CLOSED_BY_PEER, _CLOSED_TEXT),
         (any(isinstance(e, ssl.SSLError) for e in chain), CheckStatus.TLS_ERROR, "TLS"),
         (not connect, CheckStatus.HTTP_ERROR, "HTTP failure"),
         (proxied, CheckStatus.PROXY_ERROR, "proxy"),

@@ -29,7 +29,12 @@ class CheckStatus(enum.StrEnum):
     """The class of a check's outcome.
 
     ``ok`` passed; ``draining`` is a warning (a failure in strict mode); every
-    other value is a failure.
+    other value is a failure. ``not_trusted``: a node the cluster says the
+    Tentacle must poll is missing from its trusted servers (``check
+    --cluster``). ``closed_by_peer``: the far end accepted TCP, then closed or
+    reset it before answering the TLS handshake (typically a load balancer
+    whose node behind it is down). ``unsupported_server``: the server's version
+    is too old for the cluster's layout.
 
     .. versionadded:: 0.1.0
     """
@@ -46,6 +51,9 @@ class CheckStatus(enum.StrEnum):
     DRAINING = "draining"
     DOWN = "down"
     PROXY_ERROR = "proxy_error"
+    NOT_TRUSTED = "not_trusted"
+    CLOSED_BY_PEER = "closed_by_peer"
+    UNSUPPORTED_SERVER = "unsupported_server"
 
 
 @attrs.frozen
@@ -86,9 +94,16 @@ async def timed(
 
 
 def connect_failure(exc: OSError, what: str) -> Stop:
-    """The `Stop` for a failed connect to ``what``: refused, timeout or unreachable."""
+    """The `Stop` for a failed connect to ``what``: refused, reset, timeout, ..."""
     if isinstance(exc, ConnectionRefusedError):
         return Stop(CheckStatus.REFUSED, f"{what}: connection refused")
+    if isinstance(exc, ConnectionResetError):
+        # The port accepted (a listener or a load balancer), then reset at once.
+        reason = (
+            f"{what}: accepted the connection, then reset it at once: typically "
+            "a load balancer whose node behind it does not answer"
+        )
+        return Stop(CheckStatus.CLOSED_BY_PEER, reason)
     if isinstance(exc, TimeoutError):
         return Stop(CheckStatus.TIMEOUT, f"{what}: connect timed out")
     name = errno.errorcode.get(exc.errno or 0, "error")

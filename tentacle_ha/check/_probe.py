@@ -86,6 +86,20 @@ def split_address(address: str) -> tuple[str, str, int]:
     return scheme, parts.hostname, port or _DEFAULT_PORTS[scheme]
 
 
+def _closed_by_peer(exc: BaseException) -> bool:
+    """Whether a failed handshake is the peer closing or resetting, not TLS.
+
+    An end of stream or a reset while waiting for the server's first TLS
+    record; an `ssl.SSLError` with a TLS reason (a bad record, an alert, a
+    protocol or certificate problem) is a real TLS failure.
+    """
+    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return True
+    if isinstance(exc, ssl.SSLError):
+        return getattr(exc, "reason", None) == "UNEXPECTED_EOF_WHILE_READING"
+    return isinstance(exc, EOFError | ConnectionError)
+
+
 class _Target(Protocol):
     """What the probe reads of a `tentacle_ha.check.PollTarget`."""
 
@@ -183,6 +197,15 @@ class PollProbe:
             await start_tls(writer, _pinning_context(), server_hostname=self.host)
         except (OSError, EOFError) as exc:
             detail = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+            if _closed_by_peer(exc):
+                raise Stop(
+                    CheckStatus.CLOSED_BY_PEER,
+                    f"{self._authority} accepted the connection, then closed it "
+                    f"without a TLS answer ({detail}): typically a load balancer "
+                    "or NAT whose node behind it does not answer (comms port "
+                    "closed, service down); not TLS interception, which would "
+                    "present a certificate",
+                ) from exc
             reason = f"TLS handshake with {self._authority} failed: {detail}"
             raise Stop(CheckStatus.TLS_ERROR, reason) from exc
         ssl_object = writer.get_extra_info("ssl_object")

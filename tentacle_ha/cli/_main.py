@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import TextIO
 
+import attrs
+
 from tentacle_ha import __version__
 from tentacle_ha import check as _check
 from tentacle_ha._secret import REDACTED
@@ -38,6 +40,7 @@ from tentacle_ha.cluster.layout import subscription_for
 from tentacle_ha.commands import SHELLS
 from tentacle_ha.commands import lb as _lb
 from tentacle_ha.commands import plan as _plan
+from tentacle_ha.commands.plan import home_os
 from tentacle_ha.commands.plan import restart_command
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import load
@@ -511,9 +514,14 @@ def _secret_from_env(name: str, *, needed: bool) -> Secret | None:
 
 
 def _tentacles_for(
-    cluster: Cluster, args: argparse.Namespace, config: str | None
+    cluster: Cluster, args: argparse.Namespace, doc: TentacleConfig | None
 ) -> list[Tentacle]:
-    """The Tentacles a plan is for: --tentacle, the config's, or all of them."""
+    """The Tentacles a plan is for: --tentacle, the config's, or all of them.
+
+    With --config, --os and --instance override what the cluster file says;
+    without --os a Tentacle the cluster file does not name takes the OS its
+    config's Octopus.Home implies.
+    """
     tentacles = list(cluster.tentacles)
     if args.tentacle:
         chosen = [t for t in tentacles if t.name == args.tentacle]
@@ -521,19 +529,30 @@ def _tentacles_for(
             msg = f"no [[tentacles]] entry named {args.tentacle!r}"
             raise ClusterError(msg, path=cluster.path)
         return chosen
-    if config is not None:
-        real = os.path.realpath(config)
-        chosen = [
+    if doc is not None:
+        real = os.path.realpath(args.config)
+        matched = [
             t
             for t in tentacles
             if t.config_path and os.path.realpath(t.config_path) == real
         ]
-        if len(chosen) == 1:
-            return chosen
-        if len(tentacles) == 1:
-            return tentacles
-        os_name = TargetOS(args.os) if args.os else TargetOS.LINUX
-        return [Tentacle(instance=args.instance or "Tentacle", os=os_name)]
+        if len(matched) == 1:
+            base, implied = matched[0], None
+        elif len(tentacles) == 1:
+            base, implied = tentacles[0], home_os(doc)
+        else:
+            base = Tentacle(instance="Tentacle", os=TargetOS.LINUX)
+            implied = home_os(doc)
+        os_name = TargetOS(args.os) if args.os else implied or base.os
+        executable = base.executable if os_name is base.os else None
+        return [
+            attrs.evolve(
+                base,
+                os=os_name,
+                instance=args.instance or base.instance,
+                executable=executable,
+            )
+        ]
     if not tentacles:
         msg = "the cluster file lists no [[tentacles]]; add one, or pass --config"
         raise ClusterError(msg, path=cluster.path)
@@ -544,8 +563,21 @@ def _cmd_plan(args: argparse.Namespace, io: _Out) -> int:
     cluster = load_cluster(args.cluster)
     key = _secret_from_env(args.api_key_env, needed=args.reveal_secrets)
     plans: list[_plan.TentaclePlan] = []
-    current = load(args.config).trusted_servers if args.config else None
-    for tentacle in _tentacles_for(cluster, args, args.config):
+    doc = load(args.config) if args.config else None
+    current = None if doc is None else doc.trusted_servers
+    tentacles = _tentacles_for(cluster, args, doc)
+    if args.shell and not args.json:
+        for tentacle in tentacles:
+            shells = _plan.SHELLS_FOR[tentacle.os]
+            if args.shell not in shells:
+                who = tentacle.name or "this Tentacle"
+                io.err(
+                    f"tentacle-ha plan: --shell {args.shell} does not fit {who}, "
+                    f"which runs on {tentacle.os} ({' or '.join(shells)}); "
+                    "pick Tentacles with --tentacle"
+                )
+                return 2
+    for tentacle in tentacles:
         if current is None:
             plans.append(
                 _plan.plan_registration(
@@ -583,6 +615,7 @@ def _cmd_lb(args: argparse.Namespace, io: _Out) -> int:
         bind_address=args.bind,
         web_port=args.web_port,
         web_only=args.web_only,
+        warn=io.err,
     )
     io.out(text)
     return code
@@ -597,6 +630,9 @@ def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
         concurrency=args.concurrency,
         strict=args.strict,
         api_key_env=args.api_key_env,
+        ca_bundle=args.ca_bundle,
+        insecure_http=args.insecure_http,
+        warn=io.err,
     )
     io.out(text)
     return code
@@ -788,7 +824,8 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
     plan.add_argument(
         "--shell",
         choices=list(SHELLS),
-        help="render for this shell (default: posix on Linux, powershell on Windows)",
+        help="one of the Tentacle's OS: posix (Linux); powershell (the default) "
+        "or cmd (Windows). Default: by each Tentacle's OS",
     )
     plan.add_argument(
         "--offline",
@@ -799,13 +836,12 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
         "--retire-thumbprint", action="append", metavar="THUMBPRINT",
         help="with --config: drop this old certificate's entries",
     )  # fmt: skip
-    plan.add_argument(
-        "--instance", help="with --config and no matching tentacle: the instance"
-    )
+    plan.add_argument("--instance", help="with --config: the Tentacle's instance name")
     plan.add_argument(
         "--os",
         choices=[str(o) for o in TargetOS],
-        help="with --config and no matching tentacle: its OS (default linux)",
+        help="with --config: the Tentacle's OS (default: the cluster file's, "
+        "else Windows when Octopus.Home is C:\\..., else linux)",
     )
     plan.add_argument("--json", action="store_true", help="argv lists as JSON")
     plan.add_argument(
@@ -836,7 +872,10 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
             "Check every polling entry of CONFIG (TLS on the comms port, the "
             "presented thumbprint against the trusted one, and a Halibut "
             "answer), through its polling proxy; with --cluster also the REST "
-            "API and each node's ping. Proxy passwords are encrypted in "
+            "API and each node's ping, and a not_trusted row for each node the "
+            "cluster's layout says CONFIG must poll and does not. The API key "
+            "goes to an http:// server only with --insecure-http. Proxy "
+            "passwords are encrypted in "
             "Tentacle.config, so they are read from TENTACLE_POLLING_CUSTOM_PROXY_"
             "PASSWORD (polling proxy) and OCTOPUS_PROXY_PASSWORD (web proxy), "
             "as Tentacle itself reads them. Exit 0 when every path is ok "
@@ -860,6 +899,15 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
     check.add_argument(
         "--api-key-env", default="OCTOPUS_API_KEY", metavar="NAME",
         help="environment variable holding the API key (never printed)",
+    )  # fmt: skip
+    check.add_argument(
+        "--ca-bundle", metavar="FILE",
+        help="PEM CA certificates for HTTPS registration and pings (default: "
+        "$REQUESTS_CA_BUNDLE, $SSL_CERT_FILE, else the system's)",
+    )  # fmt: skip
+    check.add_argument(
+        "--insecure-http", action="store_true",
+        help="send the API key to an http:// server anyway (with a warning)",
     )  # fmt: skip
     check.set_defaults(handler=_cmd_check)
 

@@ -13,7 +13,9 @@ check configuration file (``haproxy -c -f FILE``, ``nginx -t -c FILE``):
   - load-balancer (Octopus Server 2026.4+ multi-node polling): one listener on
     the load balancer's port, least connections over every node's comms port.
     HAProxy takes a node out for *new* polling connections whenever its web
-    health check says it is not up (see below); open connections stay.
+    health check says it is not up (see below); open connections stay. A
+    node whose ping says 200 but whose comms port does not answer is retried
+    on another node (``option redispatch 1``, ``retries 3``).
 
 * **Web portal and REST API**, for every layout. Also TCP passthrough, on the
   port of the cluster's ``server`` URL (443 for https, 80 for http), to each
@@ -43,6 +45,14 @@ passive ones: a node that refuses 2 connections is skipped for 30 s
 node keeps getting new connections; mark it ``down`` and reload nginx to
 drain it. nginx resolves host names once, at start.
 
+**Sizing.** Polling Tentacles hold their connections open, so the rules are
+sized for at least `DEFAULT_CONNECTIONS` (16384) client connections, more when
+the cluster file lists more Tentacles (one connection per Tentacle and
+address): HAProxy ``maxconn`` (global and defaults; ``no strict-limits`` so
+it starts with a warning where the open-files hard limit is lower), nginx
+``worker_connections`` (twice that: client and node side) and
+``worker_rlimit_nofile``.
+
 The output is deterministic: the same cluster gives the same bytes.
 
 .. versionadded:: 0.1.0
@@ -65,12 +75,15 @@ from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import InvalidValueError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from collections.abc import Iterator
     from pathlib import Path
 
     from tentacle_ha.cluster import Cluster
 
 __all__ = [
+    "DEFAULT_CONNECTIONS",
+    "NGINX_WARNING",
     "PING_PATH",
     "LBFormat",
     "render_lb",
@@ -79,6 +92,18 @@ __all__ = [
 
 PING_PATH: Final = "/api/octopusservernodes/ping"
 """The Octopus Server node health endpoint: 200 up, 418 draining, else down."""
+
+NGINX_WARNING: Final = (
+    "warning: open-source nginx cannot see a node's 418 (drain mode): it has "
+    "passive checks only and keeps sending new connections to a draining node; "
+    "mark the node's server lines down and reload to drain it, or use HAProxy"
+)
+"""What ``tentacle-ha lb --format nginx`` prints on stderr."""
+
+DEFAULT_CONNECTIONS: Final = 16384
+"""The fewest connections the rules are sized for (HAProxy ``maxconn``,
+nginx ``worker_connections``): at least this, or more for the Tentacles the
+cluster file lists (each polls every address of its layout)."""
 
 _CHECK = "inter 3s fall 2 rise 2"
 _PASSIVE = "max_fails=2 fail_timeout=30s"
@@ -164,16 +189,41 @@ def render_lb(
 
     .. versionadded:: 0.1.0
     """
+    kind = _format(fmt)
+    return _render(
+        cluster,
+        kind,
+        bind_address,
+        web_port,
+        web_only=web_only,
+        web_only_name="web_only=True",
+    )
+
+
+def _render(
+    cluster: Cluster,
+    kind: LBFormat,
+    bind_address: str,
+    web_port: int | None,
+    *,
+    web_only: bool,
+    web_only_name: str,
+) -> str:
+    plan = _plan(
+        cluster, bind_address, web_port, web_only=web_only, web_only_name=web_only_name
+    )
+    lines = _haproxy(plan) if kind is LBFormat.HAPROXY else _nginx(plan)
+    return "\n".join(lines) + "\n"
+
+
+def _format(fmt: LBFormat | str) -> LBFormat:
     try:
-        kind = LBFormat(fmt)
+        return LBFormat(fmt)
     except ValueError:
         choices = ", ".join(LBFormat)
         raise InvalidValueError(
             f"unknown load-balancer format {fmt!r}: {choices}"
         ) from None
-    plan = _plan(cluster, bind_address, web_port, web_only=web_only)
-    lines = _haproxy(plan) if kind is LBFormat.HAPROXY else _nginx(plan)
-    return "\n".join(lines) + "\n"
 
 
 def run_lb_command(
@@ -183,8 +233,13 @@ def run_lb_command(
     bind_address: str = "",
     web_port: int | None = None,
     web_only: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[int, str]:
     """Handle ``tentacle-ha lb --cluster FILE --format haproxy|nginx``.
+
+    Errors name the command-line flags (``--web-only``). For nginx, ``warn``
+    is called with `NGINX_WARNING`: open-source nginx cannot see a draining
+    node.
 
     Returns:
         ``(exit code, text for stdout)``: ``(0, configuration)``.
@@ -195,14 +250,18 @@ def run_lb_command(
 
     .. versionadded:: 0.1.0
     """
+    kind = _format(fmt)
     cluster = load_cluster(cluster_path)
-    text = render_lb(
+    text = _render(
         cluster,
-        fmt=fmt,
-        bind_address=bind_address,
-        web_port=web_port,
+        kind,
+        bind_address,
+        web_port,
         web_only=web_only,
+        web_only_name="--web-only",
     )
+    if kind is LBFormat.NGINX and warn is not None:
+        warn(NGINX_WARNING)
     return 0, text
 
 
@@ -210,7 +269,12 @@ def run_lb_command(
 
 
 def _plan(
-    cluster: Cluster, bind_address: str, web_port: int | None, *, web_only: bool
+    cluster: Cluster,
+    bind_address: str,
+    web_port: int | None,
+    *,
+    web_only: bool,
+    web_only_name: str,
 ) -> _Plan:
     if bind_address:
         try:
@@ -228,7 +292,7 @@ def _plan(
     web = _Listener("octopus_web", port, servers, web=True)
     listeners = [web]
     if not web_only:
-        listeners.extend(_polling(cluster))
+        listeners.extend(_polling(cluster, web_only_name))
     seen: dict[int, _Listener] = {}
     for listener in listeners:
         if (other := seen.get(listener.port)) is not None:
@@ -279,7 +343,7 @@ def _web_servers(
     return tuple(servers)
 
 
-def _polling(cluster: Cluster) -> list[_Listener]:
+def _polling(cluster: Cluster, web_only_name: str) -> list[_Listener]:
     if cluster.layout is Layout.UNIQUE_PORT:
         return [
             _Listener(
@@ -297,7 +361,8 @@ def _polling(cluster: Cluster) -> list[_Listener]:
         return [_Listener("octopus_poll", port, servers, tracks_web=True)]
     msg = (
         f"the {cluster.layout} layout has no polling load balancer (Tentacles "
-        f"poll {_polls(cluster)}); render the web frontend alone with web_only"
+        f"poll {_polls(cluster)}); render the web frontend alone with "
+        f"{web_only_name}"
     )
     raise ClusterError(msg, path=cluster.path)
 
@@ -312,6 +377,33 @@ def _known(port: int | None) -> int:
     if port is None:  # pragma: no cover - only a hand-built, unvalidated Cluster
         raise ClusterError("this Cluster was not validated: a port is missing")
     return port
+
+
+def _connections(cluster: Cluster) -> int:
+    """Client connections to size for: the listed Tentacles' polls, or the default.
+
+    Each Tentacle holds one connection per address it polls, plus headroom
+    for web and API traffic; rounded up to a power of two.
+    """
+    polls = len(cluster.tentacles) * len(cluster.comms_addresses())
+    wanted = max(DEFAULT_CONNECTIONS, polls + polls // 4)
+    return 1 << (wanted - 1).bit_length()
+
+
+def _both_lines(plan: _Plan) -> Iterator[str]:
+    """Each node's two server lines in the load-balancer layout."""
+    polling = [x for x in plan.listeners if x.tracks_web]
+    if not polling:
+        return
+    web, poll = plan.listeners[0], polling[0]
+    width = max(len(n.name) for n in web.servers)
+    names = max(len(web.name), len(poll.name))
+    yield f"# Each node has a server line in both {web.name} and {poll.name};"
+    yield "# taking a node out (or draining it by hand) means both:"
+    for node, comms in zip(web.servers, poll.servers, strict=True):
+        yield f"#   {node.name:<{width}}  {web.name:<{names}}  {node.endpoint}"
+        yield f"#   {'':<{width}}  {poll.name:<{names}}  {comms.endpoint}"
+    yield "#"
 
 
 def _comments(plan: _Plan, health: tuple[str, ...]) -> Iterator[str]:
@@ -337,6 +429,7 @@ def _comments(plan: _Plan, health: tuple[str, ...]) -> Iterator[str]:
     yield f"# {_TIMEOUT} idle timeouts)."
     yield from _routes(f"port {plan.listeners[0].port}", plan.listeners[0])
     yield "#"
+    yield from _both_lines(plan)
     yield from health
 
 
@@ -366,13 +459,19 @@ def _haproxy(plan: _Plan) -> list[str]:
         "# A node is back after 2 checks answering 200.",
     )
     out = [*_comments(plan, health), ""]
+    connections = _connections(plan.cluster)
     out += [
         "global",
-        "    # Polling Tentacles hold connections open (workers 5 or more per",
-        "    # address): raise maxconn and the open-files limit for large fleets.",
+        "    # Polling Tentacles hold their connections open: one per Tentacle and",
+        f"    # address it polls. Sized for {connections}; raise it for larger",
+        "    # fleets. HAProxy raises its open-files limit to match; where the",
+        "    # hard limit is lower it warns and starts anyway (no strict-limits).",
+        f"    maxconn {connections}",
+        "    no strict-limits",
         "",
         "defaults",
         "    mode tcp",
+        f"    maxconn {connections}",
         "    timeout connect 10s",
         f"    timeout client {_TIMEOUT}",
         f"    timeout server {_TIMEOUT}",
@@ -385,6 +484,13 @@ def _haproxy(plan: _Plan) -> list[str]:
         out.append(f"    bind {_bind(plan.bind, listener.port)}")
         if len(listener.servers) > 1:
             out.append("    balance leastconn")
+        if listener.tracks_web:
+            out += [
+                "    # A node whose ping is 200 but whose comms port does not",
+                "    # answer: retry the connect on another node at once.",
+                "    option redispatch 1",
+                "    retries 3",
+            ]
         if listener.web:
             out += _haproxy_check(plan)
         for server in listener.servers:
@@ -427,7 +533,7 @@ def _nginx(plan: _Plan) -> list[str]:
         "# instead: a node that fails 2 connections is skipped for 30s",
         "# (max_fails/fail_timeout; a lone server is never skipped).",
         "# nginx cannot see 418 (draining): a draining node keeps getting new",
-        "# connections. To drain one, add `down` to its server line and reload.",
+        "# connections. To drain one, add `down` to its server lines and reload.",
         "# nginx resolves host names once, at start: each must resolve here.",
         "#",
         "# A complete nginx.conf. To merge it into another, copy the stream block",
@@ -437,10 +543,14 @@ def _nginx(plan: _Plan) -> list[str]:
         "# /etc/nginx/modules-enabled/50-mod-stream.conf does that).",
     )
     out = [*_comments(plan, health), ""]
+    connections = 2 * _connections(plan.cluster)
     out += [
+        "# Each polling connection holds two here (client and node side): sized",
+        f"# for {connections // 2} polls; raise both for larger fleets.",
+        f"worker_rlimit_nofile {2 * connections};",
+        "",
         "events {",
-        "    # Each polling connection holds two connections here: raise",
-        "    # worker_connections and worker_rlimit_nofile for large fleets.",
+        f"    worker_connections {connections};",
         "}",
         "",
         "stream {",

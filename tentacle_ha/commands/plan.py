@@ -44,21 +44,25 @@ from tentacle_ha.cluster.layout import StepKind
 from tentacle_ha.cluster.layout import desired_servers
 from tentacle_ha.cluster.layout import migration_steps
 from tentacle_ha.commands import _command as cmds
+from tentacle_ha.errors import CommandError
+from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import same_address
+from tentacle_ha.servers import thumbprint_key
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from tentacle_ha.cluster import Cluster
     from tentacle_ha.config import TentacleConfig
-    from tentacle_ha.servers import TrustedServers
 
 __all__ = [
     "DEFAULT_SHELL",
+    "SHELLS_FOR",
     "PlannedCommand",
     "TentaclePlan",
     "config_os",
     "guess_instance",
+    "home_os",
     "plan_migration",
     "plan_registration",
     "restart_command",
@@ -74,14 +78,33 @@ _WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
 _INSTANCE_FILE = re.compile(r"(?i)^tentacle-(.+)\.config$")
 
 
-def config_os(config: TentacleConfig) -> TargetOS:
-    """The OS a Tentacle.config is for, from its path and its line endings.
+def home_os(config: TentacleConfig | None) -> TargetOS | None:
+    """The OS a config's ``Octopus.Home`` implies, or None when it says nothing.
 
-    Windows for a Windows path (``C:\\...``, ``\\\\server\\...``) or CRLF line
-    endings (Tentacle writes ``Environment.NewLine``); Linux otherwise.
+    A drive or UNC path (``C:\\...``, ``\\\\server\\...``) is Windows, an
+    absolute POSIX path is Linux.
 
     .. versionadded:: 0.1.0
     """
+    home = None if config is None else config.home
+    if not home:
+        return None
+    if _WINDOWS_PATH.match(home):
+        return TargetOS.WINDOWS
+    return TargetOS.LINUX if home.startswith("/") else None
+
+
+def config_os(config: TentacleConfig) -> TargetOS:
+    """The OS a Tentacle.config is for.
+
+    `home_os` first; else Windows for a Windows path of the file itself or
+    CRLF line endings (Tentacle writes ``Environment.NewLine``); else Linux.
+
+    .. versionadded:: 0.1.0
+    """
+    implied = home_os(config)
+    if implied is not None:
+        return implied
     path = config.path or ""
     if _WINDOWS_PATH.match(path) or config.newline == "\r\n":
         return TargetOS.WINDOWS
@@ -135,6 +158,22 @@ def restart_command(
     )
 
 
+SHELLS_FOR: dict[TargetOS, tuple[cmds.Shell, ...]] = {
+    TargetOS.LINUX: ("posix",),
+    TargetOS.WINDOWS: ("powershell", "cmd"),
+}
+"""The shells a Tentacle's plan can be rendered for, by its OS; the first is
+the default."""
+
+# What makes each script stop at the first failing command: a line at the
+# top, and what follows each native command (on its line, or the next).
+_PROLOGUE: dict[cmds.Shell, tuple[str, ...]] = {
+    "posix": ("set -eu",),
+    "powershell": ("$ErrorActionPreference = 'Stop'",),
+    "cmd": (),
+}
+_PS_CHECK = "if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }"
+
 # Stands in for the key in commands: rendering refers to $OCTOPUS_API_KEY.
 _PLACEHOLDER_KEY = Secret("API-PLACEHOLDER")
 
@@ -148,6 +187,8 @@ class PlannedCommand:
 
     purpose: str
     command: cmds.TentacleCommand
+    notes: tuple[str, ...] = ()
+    """Warnings about this step, shown before it."""
     # Redacted argv per executable, filled on first use: shared commands
     # (poll-server, restart) are built once per cluster and reused.
     _argvs: dict[str, tuple[str, ...]] = attrs.field(
@@ -200,30 +241,53 @@ class TentaclePlan:
     ) -> str:
         """The plan as a script for *shell* (by default the Tentacle's OS shell).
 
-        Lines starting with ``#`` (``REM`` for cmd) say what each command is for.
+        Lines starting with ``#`` (``REM`` for cmd) say what each command is
+        for; a note about a step comes right before it, general notes before
+        the first command. The script stops at the first failing command:
+        ``set -eu`` (POSIX), ``$ErrorActionPreference = 'Stop'`` and a
+        ``$LASTEXITCODE`` check after each command (PowerShell), ``|| exit /b
+        1`` (cmd).
+
+        Raises:
+            CommandError: *shell* is not one of the Tentacle's OS
+                (`SHELLS_FOR`), or a value cannot be carried by it.
         """
         chosen = shell or DEFAULT_SHELL[self.tentacle.os]
-        comment = "REM" if chosen == "cmd" else "#"
         who = self.tentacle.name or "this machine"
+        allowed = SHELLS_FOR[self.tentacle.os]
+        if chosen not in allowed:
+            msg = (
+                f"{who} runs on {self.tentacle.os}: its commands render for "
+                f"{' or '.join(allowed)}, not {chosen}"
+            )
+            raise CommandError(msg)
+        comment = "REM" if chosen == "cmd" else "#"
         header = (
             f"{comment} {who}: {self.tentacle.kind} on {self.tentacle.os}, "
             f"instance {self.tentacle.instance}"
         )
-        lines = [header]
+        lines = [header, *_PROLOGUE[chosen]]
+        attached = {n for p in self.commands for n in p.notes}
+        lines.extend(
+            f"{comment} NOTE: {note}" for note in self.notes if note not in attached
+        )
         for planned in self.commands:
             command = (
                 self._with_key(planned.command) if reveal_secrets else planned.command
             )
+            lines.extend(f"{comment} NOTE: {note}" for note in planned.notes)
             lines.append(f"{comment} {planned.purpose}")
-            lines.append(
-                cmds.render(
-                    command,
-                    shell=chosen,
-                    executable=self.executable,
-                    reveal_secrets=reveal_secrets,
-                )
+            line = cmds.render(
+                command,
+                shell=chosen,
+                executable=self.executable,
+                reveal_secrets=reveal_secrets,
             )
-        lines.extend(f"{comment} NOTE: {note}" for note in self.notes)
+            if chosen == "cmd":
+                line += " || exit /b 1"
+            lines.append(line)
+            if chosen == "powershell":
+                lines.append(_PS_CHECK)
         return "\n".join(lines) + "\n"
 
     def argvs(self, *, reveal_secrets: bool = False) -> list[list[str]]:
@@ -246,7 +310,7 @@ class TentaclePlan:
             "os": str(self.tentacle.os),
             "kind": str(self.tentacle.kind),
             "commands": [
-                {"purpose": p.purpose, "argv": argv}
+                {"purpose": p.purpose, "argv": argv, "notes": list(p.notes)}
                 for p, argv in zip(
                     self.commands,
                     self.argvs(reveal_secrets=reveal_secrets),
@@ -431,7 +495,44 @@ def _offline_ok(current: TrustedServers, thumbprint: str) -> bool:
     )
 
 
-def plan_migration(  # noqa: C901 -- one branch per step kind
+def _fix_case(
+    current: TrustedServers, thumbprint: str, instance: str
+) -> tuple[list[PlannedCommand], TrustedServers]:
+    """The update-trust that upper-cases the trusted thumbprint, and the result.
+
+    poll-server finds the existing entry by exact (case-sensitive) thumbprint,
+    so the case is fixed first: update-trust matches ignoring case. The rest
+    of the plan starts from the fixed list.
+    """
+    lower = _case_fix(current, thumbprint)
+    if lower is None:
+        return [], current
+    fix = PlannedCommand(
+        purpose=f"upper-case the trusted thumbprint {lower}",
+        command=cmds.update_trust(lower, thumbprint, instance=instance),
+    )
+    fixed = TrustedServers(
+        attrs.evolve(s, thumbprint=thumbprint)
+        if thumbprint_key(s.thumbprint) == thumbprint
+        else s
+        for s in current
+    )
+    return [fix], fixed
+
+
+def _case_fix(current: TrustedServers, thumbprint: str) -> str | None:
+    """A trusted spelling of *thumbprint* that is not upper case, if any."""
+    return next(
+        (
+            s.thumbprint
+            for s in current
+            if s.thumbprint != thumbprint and thumbprint_key(s.thumbprint) == thumbprint
+        ),
+        None,
+    )
+
+
+def plan_migration(  # noqa: C901, PLR0912 -- one branch per step kind
     cluster: Cluster,
     tentacle: Tentacle,
     current: TrustedServers,
@@ -448,12 +549,12 @@ def plan_migration(  # noqa: C901 -- one branch per step kind
     .. versionadded:: 0.1.0
     """
     retire = tuple(retire)
-    steps = migration_steps(cluster, current, retire=retire)
-    if not steps:
-        return TentaclePlan(tentacle=tentacle, commands=(), api_key=api_key)
     thumb = cluster.thumbprint
+    planned, current = _fix_case(current, thumb, tentacle.instance)
+    steps = migration_steps(cluster, current, retire=retire)
+    if not steps and not planned:
+        return TentaclePlan(tentacle=tentacle, commands=(), api_key=api_key)
     goal = desired_servers(cluster, current, retire=retire)
-    planned: list[PlannedCommand] = []
     notes: list[str] = []
     has_cluster_entry = bool(current.subscription_id_for(thumb))
     old_thumbs = sorted(
@@ -465,24 +566,29 @@ def plan_migration(  # noqa: C901 -- one branch per step kind
         }
     )
     use_offline = offline and _offline_ok(current, thumb)
+    offline_note = None
     if offline and not use_offline:
-        notes.append(
+        offline_note = (
             "poll-server --reuse-server-thumbprint copies the FIRST trusted entry, "
             "which is not this cluster's polling entry here: using the API variant"
         )
+        notes.append(offline_note)
     rotation = not has_cluster_entry and old_thumbs
+    registers = not has_cluster_entry and not rotation
     for old in old_thumbs if rotation else ():
-        planned.append(
-            PlannedCommand(
-                purpose=f"move polling from certificate {old} to {thumb}",
-                command=cmds.update_trust(old, thumb, instance=tentacle.instance),
-            )
-        )
-        notes.append(
+        note = (
             "update-trust switches certificates at once; to trust both during the "
             "rotation, use: tentacle-ha servers sync CONFIG --cluster FILE "
             f"(then --retire-thumbprint {old})"
         )
+        planned.append(
+            PlannedCommand(
+                purpose=f"move polling from certificate {old} to {thumb}",
+                command=cmds.update_trust(old, thumb, instance=tentacle.instance),
+                notes=(note,),
+            )
+        )
+        notes.append(note)
     removes = [s for s in steps if s.kind is StepKind.REMOVE]
     for step in steps:
         if step.kind is StepKind.ADD and step.address is not None:
@@ -490,7 +596,7 @@ def plan_migration(  # noqa: C901 -- one branch per step kind
                 same_address(s.address, step.address) for s in current.polling()
             ):
                 continue  # update-trust moved this address already
-            if not has_cluster_entry and not rotation and not planned:
+            if registers and not has_cluster_entry:
                 planned.append(
                     PlannedCommand(
                         purpose=(
@@ -502,15 +608,17 @@ def plan_migration(  # noqa: C901 -- one branch per step kind
                 )
                 has_cluster_entry = True
                 continue
-            planned.append(
-                _poll_server(
-                    cluster.server_url,
-                    step.address,
-                    tentacle.instance,
-                    f"also poll {_node_name(cluster, step.address)}",
-                    offline=use_offline,
-                )
+            poll = _poll_server(
+                cluster.server_url,
+                step.address,
+                tentacle.instance,
+                f"also poll {_node_name(cluster, step.address)}",
+                offline=use_offline,
             )
+            if offline_note is not None:
+                poll = attrs.evolve(poll, notes=(offline_note,))
+                offline_note = None  # said once, before the first poll-server
+            planned.append(poll)
         elif step.kind is StepKind.RETIRE and not rotation:
             notes.append(
                 f"no Tentacle command drops only certificate {step.thumbprint}'s "
@@ -519,26 +627,30 @@ def plan_migration(  # noqa: C901 -- one branch per step kind
             )
         elif step.kind is StepKind.NORMALISE:
             notes.append(
-                "some entries need fixing in place (thumbprint case or mixed "
-                "SubscriptionIds), which no Tentacle command does; use: "
-                "tentacle-ha servers sync CONFIG --cluster FILE"
+                "this cluster's entries carry more than one SubscriptionId, which "
+                "no Tentacle command unifies; use: tentacle-ha servers sync "
+                "CONFIG --cluster FILE"
             )
     if removes:
         keep = [s.address for s in goal.polling() if s.address]
+        clear_notes: tuple[str, ...] = ()
+        if any(s.address is None for s in current):
+            listening = (
+                "clear-trusted-servers fails on a listening (address-less) trust "
+                "entry in current Tentacle versions; use: tentacle-ha servers sync "
+                "CONFIG --cluster FILE"
+            )
+            clear_notes = (listening,)
+            notes.extend(clear_notes)
         planned.append(
             PlannedCommand(
                 purpose="stop polling " + ", ".join(str(s.address) for s in removes),
                 command=cmds.clear_trusted_servers(
                     keep=keep, instance=tentacle.instance
                 ),
+                notes=clear_notes,
             )
         )
-        if any(s.address is None for s in current):
-            notes.append(
-                "clear-trusted-servers fails on a listening (address-less) trust "
-                "entry in current Tentacle versions; use: tentacle-ha servers sync "
-                "CONFIG --cluster FILE"
-            )
     if planned:
         planned.append(_restart(tentacle.instance, _RESTART_CHANGED))
     return TentaclePlan(

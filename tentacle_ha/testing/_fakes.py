@@ -213,7 +213,10 @@ class FakeOctopusNode(_Service):
         api_tls: serve the web API over HTTPS with a certificate from a test CA
             (see `api_ca`); plain HTTP otherwise.
         host: the loopback address to listen on.
-        version: the Octopus Server version the root document reports.
+        version: the Octopus Server version the root document reports
+            (``Version``); settable while running. The default, 2026.4.0, has
+            multi-node polling (the load-balancer layout); set e.g.
+            ``"2025.1.0"`` to test a server that lacks it.
         websocket_path: the path at which the comms port accepts WebSocket
             upgrades (see `websocket_address`).
 
@@ -230,7 +233,7 @@ class FakeOctopusNode(_Service):
         api_key: str | Secret | None = None,
         api_tls: bool = False,
         host: str = "127.0.0.1",
-        version: str = "2025.1.0",
+        version: str = "2026.4.0",
         websocket_path: str = "/OctopusComms",
     ) -> None:
         self.name = name
@@ -546,6 +549,8 @@ class FakeOctopusCluster(_Service):
         api_tls: HTTPS web APIs, all signed by one test CA (`api_ca`).
         load_balancer: also run the TCP passthrough load balancer.
         host: the loopback address to listen on.
+        version: the Octopus Server version every node's root document reports
+            (see `FakeOctopusNode`); each node's ``version`` can be changed later.
 
     .. versionadded:: 0.1.0
     """
@@ -560,6 +565,7 @@ class FakeOctopusCluster(_Service):
         api_tls: bool = False,
         load_balancer: bool = False,
         host: str = "127.0.0.1",
+        version: str = "2026.4.0",
     ) -> None:
         names = list(names) if names is not None else [f"Node{i + 1}" for i in range(n)]
         if not names or len(set(names)) != len(names):
@@ -568,7 +574,11 @@ class FakeOctopusCluster(_Service):
         pki = WebPki.make(host) if api_tls else None
         self.nodes: tuple[FakeOctopusNode, ...] = tuple(
             FakeOctopusNode(
-                name, certificate=self._certificate, api_key=api_key, host=host
+                name,
+                certificate=self._certificate,
+                api_key=api_key,
+                host=host,
+                version=version,
             )
             for name in names
         )

@@ -846,3 +846,141 @@ def test_check_command_needs_something_to_check(tmp_path: Path) -> None:
     with pytest.raises(CheckFailedError, match="no polling servers") as caught:
         checks_for.check_command(path, environ={})
     assert caught.value.path == str(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"Links": {}, "Version": "2026.4.1"}, CheckStatus.OK),
+        ({"Links": {}, "Version": "2030.1"}, CheckStatus.OK),
+        ({"Links": {}, "Version": "2026.3.12"}, CheckStatus.UNSUPPORTED_SERVER),
+        ({"Links": {}, "Version": "2025.10.0"}, CheckStatus.UNSUPPORTED_SERVER),
+        ({"Links": {}}, CheckStatus.UNSUPPORTED_SERVER),
+        ({"Links": {}, "Version": "next"}, CheckStatus.UNSUPPORTED_SERVER),
+    ],
+)
+def test_registration_minimum_version(body: object, expected: CheckStatus) -> None:
+    """With min_version the root document's Version must be at least that."""
+    target = ApiTarget(
+        server_url="https://octopus.example.com",
+        min_version=(2026, 4),
+        requirement="the load-balancer layout",
+    )
+    got = run_api(answer(200, body), target=target)
+    assert got.status is expected, got.reason
+    if expected is CheckStatus.UNSUPPORTED_SERVER:
+        assert "2026.4" in got.reason
+        assert "the load-balancer layout" in got.reason
+    # Negative control: without min_version any root document passes.
+    assert run_api(answer(200, body)).ok
+
+
+def test_api_key_refused_over_plain_http() -> None:
+    """An API key for an http:// URL needs insecure_http; https and no key are fine."""
+    with pytest.raises(InvalidValueError, match="plain http://") as caught:
+        ApiTarget(server_url="http://user:pw@octopus.example.com", api_key=Secret(KEY))
+    assert KEY not in str(caught.value)
+    assert "pw" not in str(caught.value)
+    ApiTarget(server_url="http://octopus.example.com")
+    ApiTarget(server_url="https://octopus.example.com", api_key=Secret(KEY))
+    allowed = ApiTarget(
+        server_url="HTTP://octopus.example.com", api_key=Secret(KEY), insecure_http=True
+    )
+    assert allowed.insecure_http
+
+
+def test_api_key_is_not_sent_to_a_redirect_target() -> None:
+    """A redirect is not followed, so its target never sees the key."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(302, headers={"Location": "https://elsewhere.test/api"})
+
+    target = ApiTarget(server_url="https://octopus.example.com", api_key=Secret(KEY))
+    got = run_api(handler, target=target)
+    assert got.status is CheckStatus.HTTP_ERROR
+    assert [r.url.host for r in seen] == ["octopus.example.com"]
+    assert seen[0].headers["X-Octopus-ApiKey"] == KEY  # the harness sees keys
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "host", "port", "expected"),
+    [
+        ("*", "anything.example", 443, True),
+        ("example.com", "example.com", 443, True),
+        ("example.com", "a.b.example.com", 443, True),
+        (".example.com", "a.example.com", 443, True),
+        (".example.com", "example.com", 443, True),
+        ("*.example.com", "a.example.com", 443, True),
+        ("example.com", "badexample.com", 443, False),
+        ("example.com", "example.com.evil.test", 443, False),
+        ("EXAMPLE.com", "Octopus.Example.COM", 443, True),
+        ("other.test, example.com", "example.com", 443, True),
+        ("other.test example.com", "example.com", 443, True),
+        ("example.com:8443", "example.com", 8443, True),
+        ("example.com:8443", "example.com", 443, False),
+        ("10.1.2.3", "10.1.2.3", 443, True),
+        ("10.1.2.3", "10.1.2.30", 443, False),
+        ("10.0.0.0/8", "10.200.3.4", 443, True),
+        ("10.0.0.0/8", "11.0.0.1", 443, False),
+        ("::1", "::1", 443, True),
+        ("[::1]", "[::1]", 443, True),
+        ("[::1]:8080", "::1", 8080, True),
+        ("[::1]:8080", "::1", 443, False),
+        ("localhost", "localhost", 80, True),
+        ("", "example.com", 443, False),
+        (",,", "example.com", 443, False),
+        ("http://example.com", "example.com", 443, True),
+        ("example.com.", "example.com", 443, True),
+        ("1.2.3.4", "example.com", 443, False),
+    ],
+)
+def test_no_proxy_matches_like_curl_and_httpx(
+    no_proxy: str, host: str, port: int, *, expected: bool
+) -> None:
+    """no_proxy: *, suffix match on label boundaries, IPs, CIDR, ports, any case."""
+    assert checks_for.no_proxy_matches(no_proxy, host, port) is expected
+
+
+def test_system_proxies_read_the_environment_like_urllib() -> None:
+    """Lower case wins over upper case; NO_PROXY lands under "no"."""
+    env = {
+        "HTTPS_PROXY": "http://upper:1",
+        "https_proxy": "http://lower:2",
+        "HTTP_PROXY": "http://only-upper:3",
+        "NO_PROXY": "octopus.local",
+        "PATH": "/bin",
+    }
+    assert checks_for.system_proxies(env) == {
+        "https": "http://lower:2",
+        "http": "http://only-upper:3",
+        "no": "octopus.local",
+    }
+    cgi = {"HTTP_PROXY": "http://injected:1", "REQUEST_METHOD": "GET"}
+    assert checks_for.system_proxies(cgi) == {}
+
+
+def test_proxy_from_settings_honours_no_proxy() -> None:
+    """The system proxy is skipped for hosts no_proxy names; a custom host is not."""
+    system = {"https": "http://corp:8080", "http": "http://corp:8080"}
+    default = ProxySettings(use_default_proxy=True)
+
+    def via(url: str, no: str) -> HttpProxy | None:
+        return checks_for.proxy_from_settings(
+            default, url=url, system={**system, "no": no}
+        )
+
+    assert via("https://octopus.local/api", "octopus.local") is None
+    assert via("https://node1:10943", ".local, node1") is None
+    assert via("wss://octopus.local/OctopusComms", "*.local") is None
+    assert via("http://octopus.local:8080", "octopus.local:8080") is None
+    # Negative controls: other hosts, other ports, and a configured proxy.
+    corp = HttpProxy(host="corp", port=8080)
+    assert via("https://octopus.example.com", "octopus.local") == corp
+    assert via("http://octopus.local", "octopus.local:8080") == corp
+    custom = ProxySettings(use_default_proxy=False, host="p", port=3128)
+    explicit = checks_for.proxy_from_settings(
+        custom, url="https://octopus.local", system={**system, "no": "*"}
+    )
+    assert explicit == HttpProxy(host="p", port=3128)

@@ -103,8 +103,9 @@ def test_plan_json_and_reveal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "OCTOPUS_API_KEY" in err
     monkeypatch.setenv("OCTOPUS_API_KEY", "API-REALKEY123")
     code, out, _ = run(
-        "plan", "--cluster", cluster, "--reveal-secrets", "--shell", "cmd"
-    )
+        "plan", "--cluster", cluster, "--reveal-secrets", "--shell", "cmd",
+        "--tentacle", "sql01",
+    )  # fmt: skip
     assert "API-REALKEY123" in out
     assert run("plan", "--cluster", cluster, "--tentacle", "nope")[0] == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import io
 import os
 import re
 from pathlib import Path
@@ -10,17 +11,20 @@ from urllib.parse import urlsplit
 
 import attrs
 import pytest
+from cluster_strategies import clusters
 from hypothesis import given
 from hypothesis import note
 from hypothesis import strategies as st
-from test_cluster import clusters
 
+from tentacle_ha.cli import main
 from tentacle_ha.cluster import Cluster
 from tentacle_ha.cluster import Layout
 from tentacle_ha.cluster import dumps_cluster
 from tentacle_ha.cluster import format_host
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.cluster import loads_cluster
+from tentacle_ha.commands.lb import DEFAULT_CONNECTIONS
+from tentacle_ha.commands.lb import NGINX_WARNING
 from tentacle_ha.commands.lb import PING_PATH
 from tentacle_ha.commands.lb import LBFormat
 from tentacle_ha.commands.lb import render_lb
@@ -145,7 +149,8 @@ def test_layouts_without_polling_lb_are_refused(
             render_lb(cluster, fmt=fmt)
         assert str(info.value) == (
             f"c.toml: the {layout} layout has no polling load balancer "
-            f"(Tentacles poll {where}); render the web frontend alone with web_only"
+            f"(Tentacles poll {where}); render the web frontend alone with "
+            "web_only=True"
         )
         assert "listen octopus_web" in render_lb(cluster, fmt="haproxy", web_only=True)
 
@@ -323,3 +328,124 @@ def test_module_dir_is_the_public_api() -> None:
     import tentacle_ha.commands.lb as module  # noqa: PLC0415 - the module object itself
 
     assert dir(module) == sorted(module.__all__)
+
+
+# --- sizing, redispatch, the nginx warning (#9) ------------------------------
+
+
+def _listen_block(text: str, name: str) -> list[str]:
+    lines = text.splitlines()
+    start = lines.index(f"listen {name}")
+    block = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("    "):
+            break
+        block.append(line.strip())
+    return block
+
+
+def test_connection_limits_have_a_large_default() -> None:
+    """maxconn and worker_connections are set, at least DEFAULT_CONNECTIONS."""
+    cluster = load_cluster(EXAMPLES / "cluster-load-balancer.toml")
+    haproxy = render_lb(cluster, fmt="haproxy").splitlines()
+    assert DEFAULT_CONNECTIONS >= 16384
+    assert haproxy[haproxy.index("global") + 5] == f"    maxconn {DEFAULT_CONNECTIONS}"
+    assert (
+        haproxy[haproxy.index("defaults") + 2] == f"    maxconn {DEFAULT_CONNECTIONS}"
+    )
+    nginx = render_lb(cluster, fmt="nginx")
+    both_sides = 2 * DEFAULT_CONNECTIONS
+    assert f"events {{\n    worker_connections {both_sides};\n}}" in nginx
+    assert f"\nworker_rlimit_nofile {2 * both_sides};\n" in nginx
+    assert nginx.index("worker_rlimit_nofile") < nginx.index("events {")
+
+
+def test_connection_limits_grow_with_the_listed_tentacles() -> None:
+    """2,000 Tentacles x 12 nodes need more than the default: sized up."""
+    base = load_cluster(EXAMPLES / "cluster-unique-port.toml")
+    nodes = tuple(
+        attrs.evolve(base.nodes[0], name=f"n{i}", public_port=20000 + i)
+        for i in range(12)
+    )
+    tentacle = base.tentacles[0]
+    many = attrs.evolve(
+        base,
+        nodes=nodes,
+        tentacles=tuple(attrs.evolve(tentacle, name=f"t{i}") for i in range(2000)),
+    )
+    polls = 2000 * 12
+    haproxy = render_lb(many, fmt="haproxy")
+    (maxconn,) = {int(m) for m in re.findall(r"maxconn (\d+)", haproxy)}
+    assert maxconn >= polls
+    nginx = render_lb(many, fmt="nginx")
+    (workers,) = re.findall(r"worker_connections (\d+);", nginx)
+    assert int(workers) >= 2 * polls
+    # Negative control: the example's few Tentacles keep the default.
+    assert f"maxconn {DEFAULT_CONNECTIONS}" in render_lb(base, fmt="haproxy")
+
+
+def test_load_balancer_polling_redispatches() -> None:
+    """LB layout: the polling listener retries a dead comms port on another node."""
+    shared = render_lb(
+        _cluster("load-balancer", 'load_balancer = "lb.example.com"'), fmt="haproxy"
+    )
+    poll = _listen_block(shared, "octopus_poll")
+    assert "option redispatch 1" in poll
+    assert "retries 3" in poll
+    # Negative control: unique-port listeners pin one node each: no redispatch.
+    unique = render_lb(
+        _cluster("unique-port", 'load_balancer = "lb.example.com"'), fmt="haproxy"
+    )
+    assert "redispatch" not in unique
+    assert "redispatch" not in "\n".join(_listen_block(shared, "octopus_web"))
+
+
+def test_comment_names_both_server_lines_of_each_node() -> None:
+    """LB layout: the comment lists each node's web and polling server lines."""
+    cluster = load_cluster(EXAMPLES / "cluster-load-balancer.toml")
+    for fmt in LBFormat:
+        text = render_lb(cluster, fmt=fmt)
+        comment = [line for line in text.splitlines() if line.startswith("#")]
+        for node in cluster.nodes:
+            (first,) = [i for i, c in enumerate(comment) if f"  {node.name}  " in c]
+            assert comment[first].endswith(f"octopus_web   {node.address}:443")
+            assert comment[first + 1].endswith(
+                f"octopus_poll  {node.address}:{node.comms_port}"
+            )
+    unique = load_cluster(EXAMPLES / "cluster-unique-port.toml")
+    assert "server line in both" not in render_lb(unique, fmt="nginx")
+
+
+def test_run_lb_command_warns_about_nginx_and_names_the_flag() -> None:
+    """nginx gets the 418 warning; errors name --web-only, not web_only."""
+    source = EXAMPLES / "cluster-load-balancer.toml"
+    warnings: list[str] = []
+    run_lb_command(source, "nginx", warn=warnings.append)
+    assert warnings == [NGINX_WARNING]
+    assert "418" in NGINX_WARNING
+    assert "passive" in NGINX_WARNING
+    run_lb_command(source, "haproxy", warn=warnings.append)
+    assert warnings == [NGINX_WARNING]  # none for HAProxy
+    with pytest.raises(ClusterError, match=r"alone with --web-only$"):
+        run_lb_command(EXAMPLES / "cluster-unique-address.toml", "haproxy")
+
+
+def test_cli_lb_nginx_warns_on_stderr_and_names_the_flag() -> None:
+    """`lb --format nginx`: the config on stdout, the 418 warning on stderr."""
+    source = str(EXAMPLES / "cluster-load-balancer.toml")
+    for fmt, warned in (("nginx", True), ("haproxy", False)):
+        out, err = io.StringIO(), io.StringIO()
+        code = main(
+            ["lb", "--cluster", source, "--format", fmt], stdout=out, stderr=err
+        )
+        assert code == 0
+        assert out.getvalue().startswith("# Load balancer")
+        assert (err.getvalue() == NGINX_WARNING + "\n") is warned, err.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    unique = str(EXAMPLES / "cluster-unique-address.toml")
+    code = main(
+        ["lb", "--cluster", unique, "--format", "nginx"], stdout=out, stderr=err
+    )
+    assert code == 1
+    assert err.getvalue().rstrip().endswith("alone with --web-only")
+    assert "web_only" not in err.getvalue()

@@ -429,3 +429,41 @@ def test_haproxy_drains_nodes_that_do_not_answer_200(
         # Control: once node2 answers 200 again it gets new connections again.
         pings[1].status = 200
         _wait_for("node2 back", lambda: "node2\n" in {_ask(lb_port) for _ in range(4)})
+
+
+def test_haproxy_redispatches_from_a_dead_comms_port(
+    haproxy: str, tmp_path: Path
+) -> None:
+    """Live HAProxy (load-balancer): ping 200 but comms port dead: polls still land."""
+    comms = [_NameServer(f"node{i}") for i in (1, 2)]
+    pings = [_PingServer(f"node{i}", 200) for i in (1, 2, 3)]
+    dead, lb_port, web_port = _free_ports(3)
+    ports = [*(_port_of(c) for c in comms), dead]
+    nodes = "".join(
+        f'[[nodes]]\nname = "{p.name}"\naddress = "127.0.0.1:{port}"\n'
+        f'web_url = "http://127.0.0.1:{_port_of(p)}"\n'
+        for port, p in zip(ports, pings, strict=True)
+    )
+    cluster = loads_cluster(
+        f'[cluster]\nserver = "http://127.0.0.1:{web_port}"\nthumbprint = "{THUMB}"\n'
+        f'layout = "load-balancer"\nload_balancer = "127.0.0.1:{lb_port}"\n{nodes}'
+    )
+    text = render_lb(cluster, fmt="haproxy", bind_address="127.0.0.1")
+    assert "    option redispatch 1\n" in text
+
+    def answers(config: str, name: str, count: int) -> list[str]:
+        conf = tmp_path / name
+        conf.write_text(config, encoding="utf-8")
+        argv = [haproxy, "-db", "-f", str(conf)]
+        with _running(argv, tmp_path / f"{name}.log"):
+            _wait_for("the listeners", lambda: _accepting(lb_port))
+            # Servers start up; the dead one's ping says 200, so it stays up.
+            return [_ask(lb_port) for _ in range(count)]
+
+    with _serving(*comms, *pings):
+        got = answers(text, "haproxy.cfg", 12)
+        assert set(got) <= {"node1\n", "node2\n"}, got
+        # Negative control: the same rules without redispatch lose the polls
+        # that land on the dead port (leastconn takes each node in turn).
+        plain = answers(text.replace("    option redispatch 1\n", ""), "plain.cfg", 4)
+        assert "" in plain, plain

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import subprocess
 from pathlib import Path
 
 import attrs
@@ -17,8 +18,10 @@ from tentacle_ha.cluster import TargetOS
 from tentacle_ha.cluster import Tentacle
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.cluster.layout import desired_servers
+from tentacle_ha.commands.plan import SHELLS_FOR
 from tentacle_ha.commands.plan import plan_migration
 from tentacle_ha.commands.plan import plan_registration
+from tentacle_ha.errors import CommandError
 from tentacle_ha.servers import TrustedServers
 
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
@@ -42,13 +45,16 @@ def _golden(name: str, text: str) -> None:
 @pytest.mark.parametrize("layout", list(Layout), ids=str)
 @pytest.mark.parametrize("shell", list(commands.SHELLS))
 def test_registration_golden(layout: Layout, shell: commands.Shell) -> None:
-    """The registration plan of every example Tentacle matches its golden script."""
+    """Each example Tentacle's registration plan in each shell of its OS, golden."""
     cluster = load_cluster(LAYOUTS[layout])
-    text = "\n".join(
-        plan_registration(cluster, t).render(shell=shell) for t in cluster.tentacles
-    )
     suffix = {"posix": "sh", "powershell": "ps1", "cmd": "cmd"}[shell]
-    _golden(f"register-{layout}.{suffix}", text)
+    name = f"register-{layout}.{suffix}"
+    ours = [t for t in cluster.tentacles if shell in SHELLS_FOR[t.os]]
+    if not ours:
+        assert not (GOLDEN / name).exists(), f"stale golden file {name}"
+        return
+    text = "\n".join(plan_registration(cluster, t).render(shell=shell) for t in ours)
+    _golden(name, text)
 
 
 @pytest.mark.parametrize("layout", list(Layout), ids=str)
@@ -94,8 +100,10 @@ def test_api_key_never_printed_unless_revealed() -> None:
     hidden = plan.render() + repr(plan) + str(plan.to_dict())
     assert "SECRETSECRET" not in hidden
     assert '"$OCTOPUS_API_KEY"' in plan.render(shell="posix")
-    assert "$env:OCTOPUS_API_KEY" in plan.render(shell="powershell")
-    assert "%OCTOPUS_API_KEY%" in plan.render(shell="cmd")
+    windows = attrs.evolve(cluster.tentacles[0], os=TargetOS.WINDOWS)
+    on_windows = plan_registration(cluster, windows, api_key=key)
+    assert "$env:OCTOPUS_API_KEY" in on_windows.render(shell="powershell")
+    assert "%OCTOPUS_API_KEY%" in on_windows.render(shell="cmd")
     assert "API-***" in str(plan.argvs())
     assert "API-SECRETSECRETSECRET" in plan.render(reveal_secrets=True)
     assert "API-SECRETSECRETSECRET" in str(plan.argvs(reveal_secrets=True))
@@ -205,9 +213,161 @@ def test_migration_notes_for_what_tentacle_cannot_do() -> None:
         for s, a in zip(doc.trusted_servers, cluster.comms_addresses(), strict=True)
     ).add_listening("2" * 40)
     plan = plan_migration(cluster, cluster.tentacles[0], lowered)
-    assert any("fixing in place" in n for n in plan.notes)
+    assert plan.commands[0].command.command == "update-trust"
     shrunk = attrs.evolve(cluster, nodes=cluster.nodes[:2])
     plan = plan_migration(
         shrunk, cluster.tentacles[0], desired_servers(cluster, lowered)
     )
     assert any("listening" in n for n in plan.notes)
+
+
+def _options(planned: object) -> dict[str, object]:
+    command = planned.command  # type: ignore[attr-defined]  # a PlannedCommand
+    return {o.name: o.value for o in command.options}
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_migration_lower_case_thumbprint_is_fixed_first(*, offline: bool) -> None:
+    """Lower-case trust: update-trust to upper case first, then poll-server (#9)."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    full = desired_servers(cluster, TrustedServers())
+    lower = cluster.thumbprint.lower()
+    two = TrustedServers(attrs.evolve(s, thumbprint=lower) for s in list(full)[:2])
+    plan = plan_migration(cluster, cluster.tentacles[0], two, offline=offline)
+    names = [p.command.command for p in plan.commands]
+    assert names == ["update-trust", "poll-server", "service"]
+    assert _options(plan.commands[0]) == {
+        "instance": "Tentacle",
+        "oldThumbprint": lower,
+        "newThumbprint": cluster.thumbprint,
+    }
+    reuse = "reuse-server-thumbprint" in _options(plan.commands[1])
+    assert reuse is offline
+    assert not any("Tentacle command" in n for n in plan.notes), plan.notes
+    # A converged list except for the case still gets the fix and a restart.
+    cased = TrustedServers(attrs.evolve(s, thumbprint=lower) for s in full)
+    plan = plan_migration(cluster, cluster.tentacles[0], cased)
+    assert [p.command.command for p in plan.commands] == ["update-trust", "service"]
+    assert plan.notes == ()
+
+
+def test_migration_upper_case_thumbprint_needs_no_fix() -> None:
+    """Negative control: upper-case trust plans no update-trust at all."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    two = TrustedServers(list(desired_servers(cluster, TrustedServers()))[:2])
+    plan = plan_migration(cluster, cluster.tentacles[0], two)
+    assert [p.command.command for p in plan.commands] == ["poll-server", "service"]
+
+
+# --- shells by OS, stop at the first failure, notes before their step (#9) ---
+
+FAKE_TENTACLE = """#!/bin/sh
+# A stand-in Tentacle: logs its command; fails when it is call number $FAIL_AT.
+echo "$1" >> "$LOG"
+calls=$(wc -l < "$LOG")
+[ "$calls" -ne "$FAIL_AT" ]
+"""
+
+
+def _run_posix(
+    script: str, tmp_path: Path, *, fail_at: int, key: str | None = "API-X"
+) -> tuple[int, list[str]]:
+    """Run a rendered POSIX plan with a fake ``Tentacle`` first on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "Tentacle"
+    fake.write_text(FAKE_TENTACLE, encoding="utf-8")
+    fake.chmod(0o755)
+    log = tmp_path / "calls.log"
+    log.write_text("", encoding="utf-8")
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "LOG": str(log),
+        "FAIL_AT": str(fail_at),
+    }
+    if key is not None:
+        env["OCTOPUS_API_KEY"] = key
+    done = subprocess.run(
+        ["/bin/sh", "-c", script],
+        env=env,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    return done.returncode, log.read_text(encoding="utf-8").split()
+
+
+def test_posix_plan_stops_at_the_first_failing_command(tmp_path: Path) -> None:
+    """A real sh: the 2nd command fails, nothing after it runs (set -eu)."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    tentacle = attrs.evolve(cluster.tentacles[0], executable="Tentacle")
+    assert tentacle.os is TargetOS.LINUX
+    script = plan_registration(cluster, tentacle).render()
+    assert script.splitlines()[1] == "set -eu"
+    code, calls = _run_posix(script, tmp_path, fail_at=2)
+    assert code != 0
+    assert calls == ["register-with", "poll-server"]
+    # Negative controls: nothing fails, everything runs; without set -eu the
+    # same failure does not stop the script; an unset key stops it at once.
+    everything = ["register-with", "poll-server", "poll-server", "service"]
+    assert _run_posix(script, tmp_path, fail_at=0) == (0, everything)
+    unguarded = script.replace("set -eu\n", "")
+    assert _run_posix(unguarded, tmp_path, fail_at=2)[1] == everything
+    code, calls = _run_posix(script, tmp_path, fail_at=0, key=None)
+    assert (code != 0, calls) == (True, [])
+
+
+def test_windows_scripts_check_every_command() -> None:
+    """PowerShell: Stop, then $LASTEXITCODE after each command; cmd: || exit /b 1."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    windows = next(t for t in cluster.tentacles if t.os is TargetOS.WINDOWS)
+    plan = plan_registration(cluster, windows)
+    lines = plan.render().splitlines()  # PowerShell by default on Windows
+    assert lines[1] == "$ErrorActionPreference = 'Stop'"
+    commands = [i for i, line in enumerate(lines) if line.startswith("& ")]
+    assert len(commands) == len(plan.commands)
+    for i in commands:
+        assert lines[i + 1] == "if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }"
+    batch = plan.render(shell="cmd").splitlines()
+    runs = [line for line in batch if not line.startswith("REM ")]
+    assert len(runs) == len(plan.commands)
+    assert all(line.endswith(" || exit /b 1") for line in runs)
+
+
+@pytest.mark.parametrize(
+    ("os_name", "shell"),
+    [
+        (TargetOS.LINUX, "cmd"),
+        (TargetOS.LINUX, "powershell"),
+        (TargetOS.WINDOWS, "posix"),
+    ],
+)
+def test_shell_of_the_other_os_is_refused(os_name: TargetOS, shell: str) -> None:
+    """A Tentacle renders only in its own OS's shells."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    tentacle = attrs.evolve(cluster.tentacles[0], os=os_name, executable=None)
+    plan = plan_registration(cluster, tentacle)
+    with pytest.raises(CommandError, match=f"runs on {os_name}"):
+        plan.render(shell=shell)  # type: ignore[arg-type]  # a Shell literal
+    for fine in SHELLS_FOR[os_name]:
+        assert plan.render(shell=fine)
+
+
+def test_notes_come_before_the_step_they_warn_about() -> None:
+    """The listening-entry note precedes clear-trusted-servers, not the restart."""
+    cluster = load_cluster(LAYOUTS[Layout.UNIQUE_ADDRESS])
+    current = desired_servers(cluster, TrustedServers()).add_listening("2" * 40)
+    shrunk = attrs.evolve(cluster, nodes=cluster.nodes[:2])
+    text = plan_migration(shrunk, cluster.tentacles[0], current).render()
+    lines = text.splitlines()
+    note = next(i for i, line in enumerate(lines) if "listening" in line)
+    clear = next(i for i, line in enumerate(lines) if "Tentacle clear-trusted" in line)
+    restart = next(i for i, line in enumerate(lines) if "service --restart" in line)
+    assert note < clear < restart
+    assert lines[note + 1].startswith("# stop polling")
+    # A general note (WebSocket on Linux) comes before the first command.
+    ws = load_cluster(LAYOUTS[Layout.WEBSOCKET])
+    linux = attrs.evolve(ws.tentacles[0], os=TargetOS.LINUX, executable=None)
+    lines = plan_registration(ws, linux).render().splitlines()
+    assert lines[2].startswith("# NOTE: Tentacle polls over WebSockets only on")
+    assert all(not line.startswith("# NOTE") for line in lines[3:])

@@ -1,4 +1,5 @@
 # web01: target on linux, instance Tentacle
+set -eu
 # register with the server, polling node1
 /opt/octopus/tentacle/Tentacle register-with --instance=Tentacle --server=https://octopus.example.com --apiKey="$OCTOPUS_API_KEY" --comms-style=TentacleActive --server-comms-address=https://node1.octopus.example.com --server-comms-port=10943 --space=Default --name=web01 '--policy=Default Machine Policy' --environment=Production --role=web-server
 # also poll node2
@@ -8,17 +9,8 @@
 # restart so Tentacle starts polling every address
 /opt/octopus/tentacle/Tentacle service --restart --instance=Tentacle
 
-# sql01: target on windows, instance Tentacle
-# register with the server, polling node1
-'C:\Program Files\Octopus Deploy\Tentacle\Tentacle.exe' register-with --instance=Tentacle --server=https://octopus.example.com --apiKey="$OCTOPUS_API_KEY" --comms-style=TentacleActive --server-comms-address=https://node1.octopus.example.com --server-comms-port=10943 --space=Default --name=sql01 '--policy=Default Machine Policy' --environment=Production --role=database
-# also poll node2
-'C:\Program Files\Octopus Deploy\Tentacle\Tentacle.exe' poll-server --instance=Tentacle --server=https://octopus.example.com --apiKey="$OCTOPUS_API_KEY" --server-comms-address=https://node2.octopus.example.com --server-comms-port=10943
-# also poll node3
-'C:\Program Files\Octopus Deploy\Tentacle\Tentacle.exe' poll-server --instance=Tentacle --server=https://octopus.example.com --apiKey="$OCTOPUS_API_KEY" --server-comms-address=https://node3.octopus.example.com --server-comms-port=10943
-# restart so Tentacle starts polling every address
-'C:\Program Files\Octopus Deploy\Tentacle\Tentacle.exe' service --restart --instance=Tentacle
-
 # build-worker-01: worker on linux, instance Tentacle
+set -eu
 # register with the server, polling node1
 /opt/octopus/tentacle/Tentacle register-worker --instance=Tentacle --server=https://octopus.example.com --apiKey="$OCTOPUS_API_KEY" --comms-style=TentacleActive --server-comms-address=https://node1.octopus.example.com --server-comms-port=10943 --space=Default --name=build-worker-01 '--policy=Default Machine Policy' '--workerpool=Linux Workers'
 # also poll node2

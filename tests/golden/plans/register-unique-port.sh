@@ -1,4 +1,5 @@
 # web01: target on linux, instance Tentacle
+set -eu
 # register with the server, polling node1
 /opt/octopus/tentacle/Tentacle register-with --instance=Tentacle --server=https://octopus.example.com --apiKey="$OCTOPUS_API_KEY" --comms-style=TentacleActive --server-comms-address=https://octopus-lb.example.com --server-comms-port=10943 --space=Default --name=web01 '--policy=Default Machine Policy' --environment=Production --role=web-server
 # also poll node2
@@ -7,13 +8,3 @@
 /opt/octopus/tentacle/Tentacle poll-server --instance=Tentacle --server=https://octopus.example.com --apiKey="$OCTOPUS_API_KEY" --server-comms-address=https://octopus-lb.example.com --server-comms-port=10945
 # restart so Tentacle starts polling every address
 /opt/octopus/tentacle/Tentacle service --restart --instance=Tentacle
-
-# app02: target on windows, instance Tentacle
-# register with the server, polling node1
-'C:\Program Files\Octopus Deploy\Tentacle\Tentacle.exe' register-with --instance=Tentacle --server=https://octopus.example.com --apiKey="$OCTOPUS_API_KEY" --comms-style=TentacleActive --server-comms-address=https://octopus-lb.example.com --server-comms-port=10943 --space=Default --name=app02 '--policy=Default Machine Policy' --environment=Production --environment=Staging --role=app-server '--tenant=Acme Corp' --tenanted-deployment-participation=TenantedOrUntenanted
-# also poll node2
-'C:\Program Files\Octopus Deploy\Tentacle\Tentacle.exe' poll-server --instance=Tentacle --server=https://octopus.example.com --apiKey="$OCTOPUS_API_KEY" --server-comms-address=https://octopus-lb.example.com --server-comms-port=10944
-# also poll node3
-'C:\Program Files\Octopus Deploy\Tentacle\Tentacle.exe' poll-server --instance=Tentacle --server=https://octopus.example.com --apiKey="$OCTOPUS_API_KEY" --server-comms-address=https://octopus-lb.example.com --server-comms-port=10945
-# restart so Tentacle starts polling every address
-'C:\Program Files\Octopus Deploy\Tentacle\Tentacle.exe' service --restart --instance=Tentacle

@@ -1,5 +1,5 @@
 REM iis01: target on windows, instance Tentacle
 REM register with the server, polling the WebSocket endpoint
-"D:\Apps\Octopus Deploy\Tentacle\Tentacle.exe" register-with --instance=Tentacle --server=https://octopus.example.com "--apiKey=%OCTOPUS_API_KEY%" --comms-style=TentacleActive --server-web-socket=wss://octopus.example.com/OctopusComms --space=Default --name=iis01 --environment=Production --role=iis-web
+"D:\Apps\Octopus Deploy\Tentacle\Tentacle.exe" register-with --instance=Tentacle --server=https://octopus.example.com "--apiKey=%OCTOPUS_API_KEY%" --comms-style=TentacleActive --server-web-socket=wss://octopus.example.com/OctopusComms --space=Default --name=iis01 --environment=Production --role=iis-web || exit /b 1
 REM restart so Tentacle starts polling every address
-"D:\Apps\Octopus Deploy\Tentacle\Tentacle.exe" service --restart --instance=Tentacle
+"D:\Apps\Octopus Deploy\Tentacle\Tentacle.exe" service --restart --instance=Tentacle || exit /b 1
