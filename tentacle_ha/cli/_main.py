@@ -100,6 +100,8 @@ def _mutate(
         "written": False,
         "restart_required": restart,
         "restart_command": restart_command(doc) if restart else None,
+        "backup_file": None,
+        "warnings": [],
     }
     status = _Out(io.stdout, StringIO()) if args.json else io
     if args.diff and changed:
@@ -121,6 +123,8 @@ def _nothing_to_do(args: argparse.Namespace, io: _Out) -> int:
                 "written": False,
                 "restart_required": False,
                 "restart_command": None,
+                "backup_file": None,
+                "warnings": [],
             }
         )
     return 0
@@ -168,6 +172,7 @@ def _write_or_report(
     doc.save(backup_suffix=args.backup_suffix)
     summary["written"] = True
     summary["warnings"] = list(doc.save_warnings)
+    summary["backup_file"] = doc.save_backup
     status.err(f"{doc.name}: updated {keys}")
     for warning in doc.save_warnings:
         status.err(f"{doc.name}: warning: {warning}")

@@ -308,6 +308,12 @@ def test_a_write_needing_a_restart_says_so(tmp_path: Path) -> None:
     assert data["restart_required"] is True
     assert data["written"] is True
     assert "--restart" in data["restart_command"]
+    assert data["backup_file"] is None
+    code, out, _ = run(
+        "set", str(path), "Tentacle.Communication.PollingConnectionCount", "5",
+        "--json", "--backup",
+    )  # fmt: skip
+    assert json.loads(out)["backup_file"] == f"{path}.bak"
     # A diff writes nothing, so no restart line, but the JSON says it would.
     code, out, err = run("set", str(path), "Octopus.Home", "D:\\Octopus", "--diff")
     assert code == 0
@@ -332,6 +338,8 @@ def test_a_write_tentacle_never_reads_needs_no_restart(sample: Path) -> None:
         "written": False,
         "restart_required": False,
         "restart_command": None,
+        "backup_file": None,
+        "warnings": [],
     }
     code, out, _ = run("unset", str(sample), "Not.There", "--json")
     assert (code, json.loads(out)["changed"]) == (0, False)
