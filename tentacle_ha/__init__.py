@@ -1,5 +1,7 @@
 """tentacle_ha: Octopus Deploy polling Tentacles for High Availability clusters."""
 
+# First, before the heavy imports: a Ctrl-C while the CLI starts exits quietly.
+from tentacle_ha import _interrupt  # noqa: F401 -- imported for that effect only
 from tentacle_ha._secret import Secret
 from tentacle_ha.check import ApiTarget
 from tentacle_ha.check import CheckKind

@@ -4,22 +4,30 @@
 ``(args, io)`` like the others in `tentacle_ha.cli`. What was asked for (the
 findings, the diffs, the report, the JSON) goes to stdout; progress goes to
 stderr, only when stderr is a terminal and neither ``--json`` nor ``--quiet``
-is given. Exit codes: 0 ok; 1 a finding at or above ``--fail-on``, a file
-that failed or conflicted, or (``plan --check``) a file that would change;
-2 usage.
+is given: a live bar (files done / total, rate, ETA; tqdm: a one-line ``\r``
+bar that can be cleared before each diff or row is printed to stdout and
+redrawn after, with no thread of its own). Ctrl-C during ``plan`` or ``apply``
+starts no further file, finishes the files under way, reports them and ends
+with an ``interrupted`` summary (exit 130); a second Ctrl-C abandons them.
+Exit codes: 0 ok; 1 a finding at or above ``--fail-on``, a file that failed
+or conflicted, or (``plan --check``) a file that would change; 2 usage; 130
+interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
-import time
-from pathlib import Path
+import signal
+import threading
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import NamedTuple
 from typing import Protocol
+from typing import Self
 from typing import TextIO
 
 from tentacle_ha import fleet as _fleet
@@ -34,6 +42,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from collections.abc import Iterable
     from collections.abc import Iterator
+    from types import FrameType
     from typing import TypeAlias
 
     _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001 -- argparse has no public name for it
@@ -52,33 +61,93 @@ class _IO(Protocol):
 
 
 class _Progress:
-    """``N files`` on stderr, redrawn at most five times a second."""
+    """A live bar on stderr (done / total, rate, ETA), or nothing at all.
 
-    def __init__(self, stream: TextIO, *, enabled: bool) -> None:
-        self.stream = stream
-        self.enabled = enabled
+    Anything printed to stdout while it shows goes through `paused`, which
+    clears the bar first and flushes stdout after, so neither clobbers the
+    other on a terminal showing both.
+    """
+
+    def __init__(
+        self, stream: TextIO, *, enabled: bool, total: Callable[[], int]
+    ) -> None:
         self.count = 0
-        self.shown = 0.0
+        self.bar: Any = None
+        self.out: TextIO | None = None
+        if enabled:
+            # Imported only for a terminal; tqdm ships no type hints.
+            import tqdm  # type: ignore[import-untyped]  # noqa: PLC0415 -- see above
 
-    def tick(self) -> None:
+            tqdm.tqdm.monitor_interval = 0  # no monitor thread: workers can fork
+            self.bar = tqdm.tqdm(
+                total=total(),
+                file=stream,
+                unit="file",
+                mininterval=0.2,
+                dynamic_ncols=True,
+                leave=False,
+            )
+
+    def tick(self, _path: str = "") -> None:
         self.count += 1
-        now = time.monotonic()
-        if self.enabled and now - self.shown >= 0.2:  # noqa: PLR2004 -- seconds
-            self.shown = now
-            self.stream.write(f"\r{self.count} files...")
-            self.stream.flush()
+        if self.bar is not None:
+            self.bar.update()
+
+    @contextlib.contextmanager
+    def paused(self, stdout: TextIO) -> Iterator[None]:
+        if self.bar is None:
+            yield
+            return
+        self.bar.clear()
+        try:
+            yield
+        finally:
+            stdout.flush()
 
     def done(self) -> None:
-        if self.enabled and self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self.shown = 0.0
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
-def _progress(args: argparse.Namespace, io: _IO) -> _Progress:
+def _progress(args: argparse.Namespace, io: _IO, paths: list[str]) -> _Progress:
     quiet = args.json or getattr(args, "quiet", False)
     isatty = getattr(io.stderr, "isatty", None)
-    return _Progress(io.stderr, enabled=not quiet and bool(isatty and isatty()))
+    return _Progress(
+        io.stderr,
+        enabled=not quiet and bool(isatty and isatty()),
+        total=lambda: _discover.count_paths(
+            paths, follow_symlinks=args.follow_symlinks
+        ),
+    )
+
+
+class _Interrupt:
+    """Ctrl-C during plan or apply: the first stops starting files; a second aborts.
+
+    The handler only sets an event (writing from a signal handler could
+    re-enter a stream); the report loop says it was noticed.
+    """
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.previous: Any = None
+        self.installed = False
+
+    def __enter__(self) -> Self:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+            self.installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.installed:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002 -- signal handler signature
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
 
 
 class _JSONStream:
@@ -122,6 +191,20 @@ def _instance_findings(
                 )
             )
             continue
+        if not instance.path.exists():
+            problems.append(
+                _audit.Finding(
+                    severity=_audit.Severity.ERROR,
+                    code="not-found",
+                    path=str(instance.path),
+                    message=(
+                        f"instance {instance.name or instance.index_path.stem!r}: "
+                        f"its ConfigurationFilePath {instance.config_path!r} does "
+                        f"not exist (index file {instance.index_path})"
+                    ),
+                )
+            )
+            continue
         real = os.path.realpath(instance.path)
         if real not in seen:
             seen.add(real)
@@ -150,7 +233,7 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
         return _USAGE
     paths, problems = targets
     cluster = load_cluster(args.cluster) if args.cluster else None
-    progress = _progress(args, io)
+    progress = _progress(args, io, paths)
     files: set[str] = set()
 
     def checked(path: str) -> None:
@@ -174,8 +257,8 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
         if stream is not None:
             stream.add(finding.to_dict())
         else:
-            progress.done()
-            io.out(str(finding))
+            with progress.paused(io.stdout):
+                io.out(str(finding))
     progress.done()
     summary = {
         "files": len(files),
@@ -187,9 +270,11 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
         stream.close(summary)
     else:
         io.out(
-            f"{summary['files']} files: {summary['errors']} errors, "
+            f"{_files(summary['files'])}: {summary['errors']} errors, "
             f"{summary['warnings']} warnings, {summary['info']} info"
         )
+    if not files and not counts.total():
+        return _nothing_found(args, io, paths)
     return 1 if failing else 0
 
 
@@ -279,14 +364,34 @@ def _row(status: str, path: str, reason: str) -> str:
     return f"{status:<9}  {path}" + (f"  ({reason})" if reason else "")
 
 
-def _summary_line(counts: collections.Counter[str], statuses: Iterable[str]) -> str:
-    total = sum(counts.values())
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
+
+
+def _summary_line(
+    counts: collections.Counter[str],
+    statuses: Iterable[str],
+    not_reached: int | None = None,
+) -> str:
     parts = ", ".join(f"{counts[s]} {s}" for s in statuses)
-    return f"{total} files: {parts}"
+    if not_reached is not None:
+        return f"interrupted: {parts}, {not_reached} not reached"
+    return f"{_files(sum(counts.values()))}: {parts}"
 
 
 _PLAN_STATUSES = ("changed", "unchanged", "failed", "skipped")
 _APPLY_STATUSES = ("changed", "unchanged", "failed", "conflict", "skipped")
+
+
+_FINISHING = "interrupted: finishing the files under way (Ctrl-C again abandons them)"
+
+
+class _Run(NamedTuple):
+    """What `_report` needs to follow a run: its paths, progress and Ctrl-C."""
+
+    paths: list[str]
+    progress: _Progress
+    interrupt: _Interrupt
 
 
 def _report(
@@ -295,12 +400,14 @@ def _report(
     args: argparse.Namespace,
     io: _IO,
     head: dict[str, Any],
-) -> collections.Counter[str]:
-    """Print each result as it comes (row, diff or JSON); return the counts."""
+    *,
+    run: _Run,
+) -> tuple[collections.Counter[str], bool]:
+    """Print each result as it comes (row, diff or JSON); the counts, interrupted."""
     statuses = _PLAN_STATUSES if args.fleet_command == "plan" else _APPLY_STATUSES
     counts: collections.Counter[str] = collections.Counter(dict.fromkeys(statuses, 0))
     stream = _JSONStream(io.stdout, head, "files") if args.json else None
-    progress = _progress(args, io)
+    progress, stop = run.progress, run.interrupt.event
     for problem in problems:
         counts["failed"] += 1
         path = problem.path or ""
@@ -308,25 +415,49 @@ def _report(
             stream.add({"path": path, "status": "failed", "reason": problem.message})
         else:
             io.out(_row("failed", path, problem.message))
+    noticed = False
     for result in results:
-        progress.tick()
         counts[str(result.status)] += 1
+        if stop.is_set() and not noticed:
+            noticed = True
+            with progress.paused(io.stdout):
+                io.err(_FINISHING)
         if stream is not None:
             stream.add(result.to_dict())
             continue
         diff = getattr(result, "diff", "")
-        if diff:
-            progress.done()
-            io.out(diff)
-        elif result.status is not _fleet.Status.UNCHANGED:
-            progress.done()
-            io.out(_row(str(result.status), result.path, result.reason))
+        if diff or result.status is not _fleet.Status.UNCHANGED:
+            with progress.paused(io.stdout):
+                io.out(diff or _row(str(result.status), result.path, result.reason))
     progress.done()
+    not_reached = None
+    if stop.is_set():
+        total = _discover.count_paths(run.paths, follow_symlinks=args.follow_symlinks)
+        not_reached = max(0, total - progress.count)
     if stream is not None:
-        stream.close(dict(counts))
+        summary: dict[str, Any] = dict(counts)
+        if not_reached is not None:
+            summary |= {"interrupted": True, "not_reached": not_reached}
+        stream.close(summary)
     else:
-        io.out(_summary_line(counts, statuses))
-    return counts
+        io.out(_summary_line(counts, statuses, not_reached))
+    return counts, not_reached is not None
+
+
+_INTERRUPTED = 130
+
+
+def _nothing_found(args: argparse.Namespace, io: _IO, paths: list[str]) -> int:
+    """Say where it looked when no Tentacle.config was found at all; exit 1."""
+    looked = [repr(p) for p in paths]
+    if args.instances:
+        folder = _discover.instances_folder(root=args.root)
+        looked.append(f"the instance index files in {folder}")
+    io.err(
+        f"tentacle-ha fleet {args.fleet_command}: no Tentacle.config found in "
+        + ", ".join(looked)
+    )
+    return 1
 
 
 def cmd_plan(args: argparse.Namespace, io: _IO) -> int:
@@ -336,15 +467,23 @@ def cmd_plan(args: argparse.Namespace, io: _IO) -> int:
     if targets is None or edit is None:
         return _USAGE
     paths, problems = targets
-    head = {
-        "format": _fleet.PLAN_FORMAT,
-        "edit": edit.describe(),
-        "cwd": str(Path.cwd()),
-    }
-    plans = _fleet.plan(
-        paths, edit, jobs=args.jobs, follow_symlinks=args.follow_symlinks
-    )
-    counts = _report(plans, problems, args, io, head)
+    head = _fleet.plan_header(edit)
+    with _Interrupt() as interrupt:
+        progress = _progress(args, io, paths)
+        plans = _fleet.plan(
+            paths,
+            edit,
+            jobs=args.jobs,
+            follow_symlinks=args.follow_symlinks,
+            stop=interrupt.event,
+            on_file=progress.tick,
+        )
+        run = _Run(paths, progress, interrupt)
+        counts, interrupted = _report(plans, problems, args, io, head, run=run)
+    if interrupted:
+        return _INTERRUPTED
+    if not counts.total():
+        return _nothing_found(args, io, paths)
     if counts["failed"] or (args.check and counts["changed"]):
         return 1
     return _nothing_matched(edit, counts, io)
@@ -357,27 +496,32 @@ def cmd_apply(args: argparse.Namespace, io: _IO) -> int:
     if targets is None or edit is None:
         return _USAGE
     paths, problems = targets
-    expected = None
-    if args.plan is not None:
-        reviewed = _fleet.load_plan(args.plan)
-        if reviewed.edit != edit.describe():
-            io.err(
-                f"{args.plan}: the plan was made for another edit "
-                f"({reviewed.edit}); nothing written"
-            )
-            return 1
-        expected = reviewed.expected
-    outcomes = _fleet.apply(
-        paths,
-        edit,
-        jobs=args.jobs,
-        backup_suffix=args.backup_suffix,
-        expected=expected,
-        follow_symlinks=args.follow_symlinks,
-    )
-    counts = _report(outcomes, problems, args, io, {"edit": edit.describe()})
+    reviewed = _fleet.load_plan(args.plan) if args.plan is not None else None
+    if reviewed is not None:
+        reviewed.check(edit)  # before anything is read or printed
+    with _Interrupt() as interrupt:
+        progress = _progress(args, io, paths)
+        outcomes = _fleet.apply(
+            paths,
+            edit,
+            jobs=args.jobs,
+            backup_suffix=args.backup_suffix,
+            reviewed=reviewed,
+            follow_symlinks=args.follow_symlinks,
+            stop=interrupt.event,
+            on_file=progress.tick,
+        )
+        run = _Run(paths, progress, interrupt)
+        head = {"edit": edit.describe()}
+        counts, interrupted = _report(outcomes, problems, args, io, head, run=run)
+    if interrupted:
+        return _INTERRUPTED
+    if not counts.total():
+        return _nothing_found(args, io, paths)
     if counts["failed"] or counts["conflict"]:
         return 1
+    if reviewed is not None:
+        return 0  # the plan already said what matched; a re-run is "already applied"
     return _nothing_matched(edit, counts, io)
 
 
@@ -460,10 +604,9 @@ def _add_edit_options(parser: argparse.ArgumentParser) -> None:
     )
     edit.add_argument(
         "--keep",
-        nargs="+",
-        action="extend",
+        action="append",
         metavar="URL",
-        help="keep only these polling addresses (put PATHS first)",
+        help="keep only this polling address (repeat: --keep A --keep B)",
     )
     edit.add_argument("--set", nargs=2, metavar=("KEY", "VALUE"), help="set a key")
     edit.add_argument("--unset", metavar="KEY", help="remove a key")

@@ -24,6 +24,7 @@ from typing import TextIO
 import attrs
 
 from tentacle_ha import __version__
+from tentacle_ha import _interrupt
 from tentacle_ha import check as _check
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
@@ -159,7 +160,7 @@ def _write_or_report(
     changed = summary["changed"]
     if args.check or args.diff:
         if not changed:
-            status.err(f"{doc.name}: up to date")
+            status.err(f"{doc.name}: unchanged")
             return 0
         if args.check:
             status.err(f"{doc.name}: would change {', '.join(doc.changed_keys)}")
@@ -981,6 +982,7 @@ def main(
 
     .. versionadded:: 0.1.0
     """
+    _interrupt.resume()  # from here on Ctrl-C is ours to report
     out_stream = stdout or sys.stdout
     err_stream = stderr or sys.stderr
     _harden(out_stream)

@@ -19,6 +19,7 @@ from tentacle_ha.fleet._plan_apply import Status
 from tentacle_ha.fleet._plan_apply import apply
 from tentacle_ha.fleet._plan_apply import load_plan
 from tentacle_ha.fleet._plan_apply import plan
+from tentacle_ha.fleet._plan_apply import plan_header
 
 __all__ = [
     "PLAN_FORMAT",
@@ -29,6 +30,7 @@ __all__ = [
     "apply",
     "load_plan",
     "plan",
+    "plan_header",
 ]
 
 

@@ -7,6 +7,15 @@ item wrapped in `Done` already has its result (a file skipped while finding
 files) and goes straight through, in its place. A worker that dies is a
 `FleetError`.
 
+Stopping: when the *stop* event is set (the CLI sets it on Ctrl-C), no new
+item is started; the items already handed to workers are finished and their
+results yielded, so a caller's report accounts for every file written.
+Workers ignore SIGINT for that reason (the terminal sends it to the whole
+process group), and never outlive the process that started them: on Linux
+the kernel kills them when it dies (``PR_SET_PDEATHSIG``), and everywhere a
+watchdog thread ends them when their parent changes, so a caller reading
+their inherited stdout sees its end.
+
 The names other modules use have no leading underscore; the helpers only
 this module uses keep theirs.
 """
@@ -15,15 +24,21 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
+import ctypes
 import itertools
 import multiprocessing
 import os
+import signal
+import sys
 import threading
+import time
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
 from typing import Generic
+from typing import NamedTuple
 from typing import TypeVar
 
 import attrs
@@ -41,6 +56,7 @@ _CHUNK: Final = 32
 _AHEAD: Final = 4
 
 _P = TypeVar("_P")
+_T = TypeVar("_T")
 _R = TypeVar("_R")
 _R_co = TypeVar("_R_co", covariant=True)
 
@@ -53,9 +69,41 @@ class Done(Generic[_R_co]):
 
 
 _WORKER: dict[str, Any] = {}
+_PR_SET_PDEATHSIG: Final = 1
+_WATCH_SECONDS: Final = 0.5
 
 
-def _init_worker(context: object, threads: int) -> None:
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(_WATCH_SECONDS)
+        if os.getppid() != parent:
+            os._exit(1)  # the parent is gone: nobody will read our results
+
+
+def _die_with_parent(expected_parent: int | None) -> None:
+    """End this worker when the process that started it dies."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    parent = os.getppid()
+    # The parent may have died before prctl: then we were already re-parented.
+    if expected_parent is not None and parent != expected_parent:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+class _Guard(NamedTuple):
+    """A real worker's set-up: the parent it must have (None: not checked)."""
+
+    parent: int | None
+
+
+def _init_worker(context: object, threads: int, guard: _Guard | None = None) -> None:
+    """Set up a worker; with *guard*, as a real one (no Ctrl-C, dies with parent)."""
+    if guard is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us in order
+        _die_with_parent(guard.parent)
     _WORKER["context"] = context
     if threads > 1:
         _WORKER["threads"] = concurrent.futures.ThreadPoolExecutor(threads)
@@ -83,6 +131,19 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")  # pragma: no cover - Windows
 
 
+def _until(items: Iterable[_T], stopped: Callable[[], bool]) -> Iterator[_T]:
+    """*items* until *stopped* says so (checked before each one)."""
+    for item in items:
+        if stopped():
+            return
+        yield item
+
+
+def _forks(context: multiprocessing.context.BaseContext) -> bool:
+    """Whether workers are children of this process (fork), not of a server."""
+    return context.get_start_method() == "fork"
+
+
 def _result(entry: list[_R] | concurrent.futures.Future[list[_R]]) -> list[_R]:
     if isinstance(entry, list):
         return entry
@@ -96,6 +157,10 @@ def _result(entry: list[_R] | concurrent.futures.Future[list[_R]]) -> list[_R]:
         raise FleetError(msg) from exc
 
 
+def _cancelled(entry: list[_R] | concurrent.futures.Future[list[_R]]) -> bool:
+    return not isinstance(entry, list) and entry.cancel()
+
+
 def _ready(entry: list[_R] | concurrent.futures.Future[list[_R]]) -> bool:
     return isinstance(entry, list) or entry.done()
 
@@ -107,33 +172,52 @@ def pipeline(
     *,
     jobs: int | None,
     threads: int = 1,
+    stop: threading.Event | None = None,
 ) -> Iterator[_R]:
     """``work(item, context)`` for each item, in order, in worker processes.
 
     At most ``jobs * 4`` chunks of 32 items are in flight, so memory does not
     grow with the number of items. Up to one chunk of items is processed
     here, without starting workers. With *threads*, each worker runs that
-    many items of a chunk at once (for work that waits on the disk).
+    many items of a chunk at once (for work that waits on the disk). Once
+    *stop* is set, no further item is started; those under way finish and
+    are yielded.
     """
     count = default_jobs() if jobs is None else max(1, jobs)
-    stream = iter(items)
+    stopped = stop.is_set if stop is not None else bool
+    stream = _until(items, stopped)
     head = list(itertools.islice(stream, _CHUNK + 1)) if count > 1 else []
     if count == 1 or len(head) <= _CHUNK:
         for item in itertools.chain(head, stream):
             yield item.result if isinstance(item, Done) else work(item, context)
         return
+    yield from _parallel(
+        itertools.chain(head, stream), work, context, count, threads, stopped
+    )
+
+
+def _parallel(  # noqa: PLR0917 -- pipeline's own arguments, passed on
+    items: Iterable[_P | Done[_R]],
+    work: Callable[[_P, Any], _R],
+    context: object,
+    count: int,
+    threads: int,
+    stopped: Callable[[], bool],
+) -> Iterator[_R]:
+    """`pipeline` with *count* worker processes."""
+    context_ = _mp_context()
     executor = concurrent.futures.ProcessPoolExecutor(
         max_workers=count,
-        mp_context=_mp_context(),
+        mp_context=context_,
         initializer=_init_worker,
-        initargs=(context, threads),
+        initargs=(context, threads, _Guard(os.getpid() if _forks(context_) else None)),
     )
     queue: collections.deque[list[_R] | concurrent.futures.Future[list[_R]]]
     queue = collections.deque()
     limit = count * _AHEAD
     try:
         chunk: list[_P] = []
-        for item in itertools.chain(head, stream):
+        for item in items:
             if isinstance(item, Done):
                 if chunk:
                     queue.append(executor.submit(_run_chunk, work, chunk))
@@ -146,8 +230,10 @@ def pipeline(
                     chunk = []
             while queue and (len(queue) > limit or _ready(queue[0])):
                 yield from _result(queue.popleft())
-        if chunk:
+        if chunk and not stopped():
             queue.append(executor.submit(_run_chunk, work, chunk))
+        if stopped():  # chunks no worker has started are not reached
+            queue = collections.deque(e for e in queue if not _cancelled(e))
         while queue:
             yield from _result(queue.popleft())
     finally:

@@ -35,8 +35,10 @@ import contextlib
 import difflib
 import enum
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -54,6 +56,7 @@ from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import loads
 from tentacle_ha.config._values import is_secret_key
 from tentacle_ha.errors import ConflictError
+from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.fleet import discover as _discover
@@ -65,8 +68,10 @@ from tentacle_ha.fleet.discover import _describe_os
 from tentacle_ha.fleet.discover import _Found
 from tentacle_ha.fleet.discover import _load_found
 from tentacle_ha.fleet.discover import _walk
+from tentacle_ha.fleet.edits import SetKey
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from collections.abc import Iterable
     from collections.abc import Iterator
     from collections.abc import Mapping
@@ -82,6 +87,7 @@ __all__ = [
     "apply",
     "load_plan",
     "plan",
+    "plan_header",
 ]
 
 
@@ -276,13 +282,17 @@ def plan(
     *,
     jobs: int | None = None,
     follow_symlinks: bool = False,
+    stop: threading.Event | None = None,
+    on_file: Callable[[], None] | None = None,
 ) -> Iterator[FilePlan]:
     """What *edit* would do to every config under *paths*; writes nothing.
 
     Files are found as `expand_paths` finds them; a file it skips is a
     ``skipped`` plan (``failed`` when it could not be read at all). Results
     come in order, streamed, computed in *jobs* worker processes (default:
-    one per CPU).
+    one per CPU). *on_file* is called once for each path looked at (as
+    `tentacle_ha.fleet.discover.count_paths` counts them, whether or not it
+    gives a result); once *stop* is set, no further file is started.
 
     .. versionadded:: 0.1.0
     """
@@ -296,7 +306,9 @@ def plan(
         else item
         for item in _walk(paths, follow_symlinks=follow_symlinks)
     )
-    for result in pipeline(items, _plan_one, edit, jobs=jobs):
+    for result in pipeline(items, _plan_one, edit, jobs=jobs, stop=stop):
+        if on_file is not None:
+            on_file()
         if result is not None:
             yield result
 
@@ -317,6 +329,18 @@ class _ApplyContext:
     started: float = attrs.field(factory=time.time)
     """When the run started: a temp file older than that, found under the
     lock, is a dead writer's."""
+    delay: float = 0.0  # tests only: seconds to wait after each file
+
+
+_DELAY_ENV: Final = "_TENTACLE_HA_TEST_FILE_DELAY"
+"""Tests only: seconds each apply waits after each file (to interrupt a run)."""
+
+
+def _test_delay() -> float:
+    try:
+        return max(0.0, float(os.environ.get(_DELAY_ENV, "0")))
+    except ValueError:
+        return 0.0
 
 
 class _ApplyTask(NamedTuple):
@@ -325,6 +349,7 @@ class _ApplyTask(NamedTuple):
     expected: str | None = None
     link: bool = False
     roots: tuple[str, ...] | None = None
+    planned: str | None = None  # the after-hash of a reviewed plan
 
 
 _LISTINGS: collections.OrderedDict[str, dict[str, list[str]]] = (
@@ -383,6 +408,7 @@ def _outcome(  # noqa: PLR0917 -- a record, built positionally in one module
 
 
 _CHANGED_SINCE_PLAN: Final = "changed since the plan was made; left alone"
+_ALREADY_APPLIED: Final = "already applied: the file has the plan's result"
 _CHANGED_UNDER_LOCK: Final = _writer.CHANGED_UNDER_LOCK
 
 
@@ -403,7 +429,14 @@ def _locked(
     )
 
 
-def _apply_one(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome | None:  # noqa: PLR0911 -- one early return per way a file can end
+def _apply_one(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome | None:
+    outcome = _apply_file(task, ctx)
+    if ctx.delay:
+        time.sleep(ctx.delay)
+    return outcome
+
+
+def _apply_file(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome | None:  # noqa: PLR0911 -- one early return per way a file can end
     path = task.path
     data = _load_found(_Found(path, task.explicit))
     if data is None:
@@ -411,7 +444,7 @@ def _apply_one(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome | None:  # n
     if isinstance(data, Finding):
         return FileOutcome(path=path, status=_found_status(data), reason=data.message)
     if task.expected is not None and _sha256(data) != task.expected:
-        return _outcome(path, Status.CONFLICT, _CHANGED_SINCE_PLAN, data)
+        return _since_plan(path, data, task)
     edited = _edit_bytes(path, data, ctx.edit)
     try:
         if edited.status is not Status.CHANGED:
@@ -431,6 +464,13 @@ def _apply_one(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome | None:  # n
         return _outcome(path, Status.FAILED, _reason(exc), data)
 
 
+def _since_plan(path: str, data: bytes, task: _ApplyTask) -> FileOutcome:
+    """A file whose bytes are no longer the plan's before: applied, or a conflict."""
+    if task.planned is not None and _sha256(data) == task.planned:
+        return _outcome(path, Status.UNCHANGED, _ALREADY_APPLIED, data, data)
+    return _outcome(path, Status.CONFLICT, _CHANGED_SINCE_PLAN, data)
+
+
 def _write_locked(  # noqa: PLR0917 -- one module's helper, called once
     path: str,
     data: bytes,
@@ -448,9 +488,10 @@ def _write_locked(  # noqa: PLR0917 -- one module's helper, called once
             return _outcome(
                 path, Status.CHANGED, reason, data, edited.after, result.backup
             )
-        if attempt or (task.expected is not None and _sha256(current) != task.expected):
-            reason = _CHANGED_UNDER_LOCK if attempt else _CHANGED_SINCE_PLAN
-            return _outcome(path, Status.CONFLICT, reason, current)
+        if attempt:
+            return _outcome(path, Status.CONFLICT, _CHANGED_UNDER_LOCK, current)
+        if task.expected is not None and _sha256(current) != task.expected:
+            return _since_plan(path, current, task)
         data = current
         edited = _edit_bytes(path, data, ctx.edit)
         if edited.status is not Status.CHANGED:
@@ -490,9 +531,12 @@ def apply(
     jobs: int | None = None,
     backup_suffix: str | None = None,
     expected: Mapping[str, str] | None = None,
+    reviewed: ReviewedPlan | None = None,
     follow_symlinks: bool = False,
     fsync: bool = True,
     lock_timeout: float = 60.0,
+    stop: threading.Event | None = None,
+    on_file: Callable[[], None] | None = None,
 ) -> Iterator[FileOutcome]:
     """Apply *edit* to every config under *paths*, file by file, safely.
 
@@ -510,22 +554,38 @@ def apply(
             bytes differ is a ``conflict`` and left alone; a file not in it is
             skipped; a planned file that is now gone or a folder is a
             ``conflict`` at the end.
+        reviewed: a `load_plan` result, instead of *expected*: checked
+            first (`ReviewedPlan.check`: the same edit, the same secret
+            values), and a file that already has the plan's result is
+            ``unchanged`` (already applied), not a conflict.
         follow_symlinks: follow symlinks leading out of the given folders.
         fsync: flush each write to disk (leave on outside throwaway folders).
         lock_timeout: seconds to wait for a file's lock before failing it.
+        stop: once set (on Ctrl-C), no further file is started; the files
+            under way are finished and their outcomes yielded, so every file
+            written is reported. Planned files not reached are then not
+            reported as gone.
+        on_file: called once for each path looked at, as for `plan`.
 
     Raises:
         InvalidValueError: a backup suffix that could pass for a config.
+        FleetError: *reviewed* is for another edit or another secret value.
 
     .. versionadded:: 0.1.0
     """
     _writer.check_backup_suffix(backup_suffix)
-    context = _ApplyContext(edit, backup_suffix, fsync, lock_timeout)
+    applied: Mapping[str, str] = {}
+    if reviewed is not None:
+        reviewed.check(edit)
+        expected, applied = reviewed.expected, reviewed.applied
+    context = _ApplyContext(
+        edit, backup_suffix, fsync, lock_timeout, delay=_test_delay()
+    )
     found = _walk(paths, follow_symlinks=follow_symlinks)
-    reviewed = _Reviewed(expected) if expected is not None else None
+    matcher = _Reviewed(expected, applied) if expected is not None else None
     tasks = (
-        reviewed.tasks(found)
-        if reviewed is not None
+        matcher.tasks(found)
+        if matcher is not None
         else (
             Done(_found_outcome(item))
             if isinstance(item, Finding)
@@ -533,11 +593,16 @@ def apply(
             for item in found
         )
     )
-    for result in pipeline(tasks, _apply_one, context, jobs=jobs, threads=_IO_THREADS):
+    results = pipeline(
+        tasks, _apply_one, context, jobs=jobs, threads=_IO_THREADS, stop=stop
+    )
+    for result in results:
+        if on_file is not None:
+            on_file()
         if result is not None:
             yield result
-    if reviewed is not None:
-        yield from reviewed.leftovers()
+    if matcher is not None and not (stop is not None and stop.is_set()):
+        yield from matcher.leftovers()
 
 
 def _absolute(path: str | os.PathLike[str], base: str | None = None) -> str:
@@ -553,8 +618,9 @@ def _found_outcome(finding: Finding) -> FileOutcome:
 class _Reviewed:
     """Matches the files found with a reviewed plan's before-hashes."""
 
-    def __init__(self, expected: Mapping[str, str]) -> None:
+    def __init__(self, expected: Mapping[str, str], applied: Mapping[str, str]) -> None:
         self.wanted = {_absolute(k): (k, v) for k, v in expected.items()}
+        self.after = {_absolute(k): v for k, v in applied.items()}
         self.seen: set[str] = set()
 
     def tasks(
@@ -574,6 +640,7 @@ class _Reviewed:
                     self.wanted[key][1],
                     item.link,
                     item.roots,
+                    self.after.get(key),
                 )
             else:
                 yield Done(
@@ -599,6 +666,70 @@ class _Reviewed:
 
 # -- reviewed plans ----------------------------------------------------------------
 
+_SCRYPT: Final = {"n": 2**14, "r": 8, "p": 1}
+"""scrypt costs for a plan's secret hashes: ~20 ms and 16 MiB per guess."""
+
+
+def _secret_values(edit: Edit) -> dict[str, str]:
+    """The secret values *edit* writes, by key."""
+    if isinstance(edit, SetKey) and edit.value is not None and is_secret_key(edit.key):
+        return {edit.key: edit.value}
+    return {}
+
+
+def _secret_digest(salt: bytes, key: str, value: str) -> str:
+    # The key is part of the salt: the same value under two keys hashes apart.
+    digest = hashlib.scrypt(
+        value.encode(), salt=salt + key.encode(), dklen=32, **_SCRYPT
+    )
+    return digest.hex()
+
+
+def _edit_id(edit: Edit) -> str:
+    return "sha256:" + _sha256(edit.identity().encode())
+
+
+def plan_header(
+    edit: Edit, *, cwd: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
+    """The head of a saved plan document (``fleet plan --json``) for *edit*.
+
+    ``format``, ``edit`` (`Edit.describe`), ``edit_id`` (a hash of
+    `Edit.identity`: the edit by content, so a cluster file named another way
+    is the same edit), ``cwd`` (relative paths in the plan are from there)
+    and, when the edit writes a secret, ``secrets``: a keyed hash of each
+    secret value, never the value.
+
+    Threat model for ``secrets``: the plan file is what was reviewed, so it
+    is trusted for integrity (whoever can rewrite it could also rewrite its
+    before-hashes). What is not trusted is the value given again on the
+    command line at apply time: a different variable, a paste or a script
+    swapping the reviewed secret for another. `apply` recomputes the hash of
+    the value it is given and refuses any other. The plan may be read by more
+    people than may know the secret, so it holds only a salted scrypt hash,
+    with a random salt per plan: reading a plan does not give the value,
+    every guess costs an scrypt, and the same secret in two plans does not
+    look the same.
+
+    .. versionadded:: 0.1.0
+    """
+    head: dict[str, Any] = {
+        "format": PLAN_FORMAT,
+        "edit": edit.describe(),
+        "edit_id": _edit_id(edit),
+        "cwd": str(Path.cwd() if cwd is None else Path(cwd)),
+    }
+    values = _secret_values(edit)
+    if values:
+        salt = secrets.token_bytes(16)
+        head["secrets"] = {
+            "hash": "scrypt",
+            **_SCRYPT,
+            "salt": salt.hex(),
+            "values": {k: _secret_digest(salt, k, v) for k, v in values.items()},
+        }
+    return head
+
 
 @attrs.frozen(kw_only=True)
 class ReviewedPlan:
@@ -607,12 +738,82 @@ class ReviewedPlan:
     Attributes:
         edit: the `Edit.describe` line the plan was made for.
         expected: ``{absolute path: before_sha256}`` for every file read.
+        applied: ``{absolute path: after_sha256}``: what each file becomes.
+        edit_id: the hash of `Edit.identity` (None in plans made before it).
+        secret_salt: the salt of the secret hashes (None without secrets).
+        secret_hashes: ``{key: hash}`` of each secret value the edit sets.
 
     .. versionadded:: 0.1.0
     """
 
     edit: str
     expected: Mapping[str, str]
+    applied: Mapping[str, str] = attrs.field(factory=dict)
+    edit_id: str | None = None
+    secret_salt: bytes | None = attrs.field(default=None, repr=False)
+    secret_hashes: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    source: str = ""
+
+    def check(self, edit: Edit) -> None:
+        """Refuse *edit* unless it is the one reviewed, secret values included.
+
+        Raises:
+            FleetError: another edit, or another value for a secret it sets.
+        """
+        where = self.source or None
+        same = (
+            self.edit_id == _edit_id(edit)
+            if self.edit_id is not None
+            else self.edit == edit.describe()
+        )
+        if not same:
+            msg = f"the plan was made for another edit ({self.edit}); nothing written"
+            raise FleetError(msg, path=where)
+        values = _secret_values(edit)
+        for key in sorted(set(values) | set(self.secret_hashes)):
+            pinned = self.secret_hashes.get(key)
+            if pinned is None or self.secret_salt is None:
+                msg = (
+                    f"the plan does not pin the value of secret {key}; make the "
+                    "plan again; nothing written"
+                )
+                raise FleetError(msg, path=where)
+            given = values.get(key)
+            if given is None or not hmac.compare_digest(
+                pinned, _secret_digest(self.secret_salt, key, given)
+            ):
+                msg = (
+                    f"the value of secret {key} is not the one the plan was "
+                    "reviewed with; nothing written"
+                )
+                raise FleetError(msg, path=where)
+
+
+def _plan_secrets(
+    data: dict[str, Any], name: str
+) -> tuple[bytes | None, dict[str, str]]:
+    block = data.get("secrets")
+    if block is None:
+        return None, {}
+    salt: bytes | None = None
+    values: object = None
+    if (
+        isinstance(block, dict)
+        and block.get("hash") == "scrypt"
+        and {k: block.get(k) for k in _SCRYPT} == _SCRYPT
+        and isinstance(block.get("salt"), str)
+    ):
+        with contextlib.suppress(ValueError):
+            salt = bytes.fromhex(block["salt"])
+        values = block.get("values")
+    if (
+        salt is None
+        or not isinstance(values, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in values.items())
+    ):
+        msg = "plan has an unusable secrets block"
+        raise InvalidValueError(msg, path=name)
+    return salt, dict(values)
 
 
 def load_plan(path: str | os.PathLike[str]) -> ReviewedPlan:
@@ -642,12 +843,28 @@ def load_plan(path: str | os.PathLike[str]) -> ReviewedPlan:
         or not isinstance(files, list)
     ):
         raise InvalidValueError("plan is missing edit, cwd or files", path=name)
+    edit_id = data.get("edit_id")
+    if edit_id is not None and not isinstance(edit_id, str):
+        raise InvalidValueError("plan has an edit_id that is not text", path=name)
+    salt, hashes = _plan_secrets(data, name)
     expected: dict[str, str] = {}
+    applied: dict[str, str] = {}
     moved = _absolute(cwd) != _absolute(".")  # run elsewhere: make paths absolute
     for number, entry in enumerate(files, 1):
         if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
             raise InvalidValueError(f"plan entry {number} has no path", path=name)
-        before = entry.get("before_sha256")
+        before, after = entry.get("before_sha256"), entry.get("after_sha256")
+        key = _absolute(entry["path"], cwd) if moved else entry["path"]
         if isinstance(before, str):
-            expected[_absolute(entry["path"], cwd) if moved else entry["path"]] = before
-    return ReviewedPlan(edit=edit, expected=expected)
+            expected[key] = before
+            if isinstance(after, str):
+                applied[key] = after
+    return ReviewedPlan(
+        edit=edit,
+        expected=expected,
+        applied=applied,
+        edit_id=edit_id,
+        secret_salt=salt,
+        secret_hashes=hashes,
+        source=name,
+    )

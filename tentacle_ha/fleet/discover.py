@@ -53,9 +53,11 @@ __all__ = [
     "MACHINE_HOME_ENV",
     "Instance",
     "Platform",
+    "count_paths",
     "default_machine_home",
     "discover_instances",
     "expand_paths",
+    "instances_folder",
 ]
 
 
@@ -232,6 +234,29 @@ def _read_index(index: Path, root: Path | None, platform: Platform) -> Instance:
     )
 
 
+def instances_folder(
+    *,
+    root: str | os.PathLike[str] | None = None,
+    machine_home: str | None = None,
+    platform: Platform | None = None,
+) -> Path:
+    """Where `discover_instances` reads the instance index files (same arguments).
+
+    .. versionadded:: 0.1.0
+    """
+    system: Platform = platform or _host_platform()
+    home = (
+        machine_home
+        if machine_home is not None
+        else default_machine_home(platform=system)
+    )
+    top = Path(root) if root is not None else None
+    base = _local_path(home, root=top, platform=system)
+    if base is None:
+        base = (top or Path()) / home
+    return base / "Tentacle" / "Instances"
+
+
 def discover_instances(
     *,
     root: str | os.PathLike[str] | None = None,
@@ -255,16 +280,8 @@ def discover_instances(
     .. versionadded:: 0.1.0
     """
     system: Platform = platform or _host_platform()
-    home = (
-        machine_home
-        if machine_home is not None
-        else default_machine_home(platform=system)
-    )
     top = Path(root) if root is not None else None
-    base = _local_path(home, root=top, platform=system)
-    if base is None:
-        base = (top or Path()) / home
-    folder = base / "Tentacle" / "Instances"
+    folder = instances_folder(root=root, machine_home=machine_home, platform=system)
     try:
         with os.scandir(folder) as entries:
             names = sorted(
@@ -472,13 +489,28 @@ def _crawl(
                     visited.add(real)
                     subfolders.append(entry.path)
             elif kind == "file" and _is_config_name(entry.name):
-                yield _Found(
+                yield _app_config(entry.path) or _Found(
                     entry.path,
                     explicit=False,
                     link=entry.is_symlink(),
                     roots=None if follow else (real_top, *roots),
                 )
         stack.extend(reversed(subfolders))
+
+
+_APP_CONFIG: Final = "tentacle.exe.config"
+
+
+def _app_config(path: str) -> Finding | None:
+    """An info finding for ``Tentacle.exe.config``: .NET's file, not Tentacle's."""
+    if Path(path).name.lower() != _APP_CONFIG:
+        return None
+    return _finding(
+        Severity.INFO,
+        "dotnet-app-config",
+        path,
+        "the .NET application config of Tentacle.exe, not a Tentacle.config; skipped",
+    )
 
 
 def _entry_kind(
@@ -526,7 +558,9 @@ def _walk_one(
     elif not path.exists():
         yield _finding(Severity.ERROR, "not-found", text, "no such file or folder")
     else:
-        yield _Found(text, explicit=explicit, link=path.is_symlink())
+        yield _app_config(text) or _Found(
+            text, explicit=explicit, link=path.is_symlink()
+        )
 
 
 def expand_paths(
@@ -564,6 +598,21 @@ def expand_paths(
         found = item if isinstance(item, Finding) else _checked(item)
         if found is not None:
             yield found
+
+
+def count_paths(
+    paths: Iterable[str | os.PathLike[str]], *, follow_symlinks: bool = False
+) -> int:
+    """How many paths a fleet run over *paths* looks at, opening no file.
+
+    The files and findings the crawl meets, as `tentacle_ha.fleet.plan` and
+    `tentacle_ha.fleet.apply` meet them (a folder's ``*.config`` files that
+    turn out not to be Tentacle configs included): the total of a progress
+    bar, and what "not reached" is counted from after an interrupt.
+
+    .. versionadded:: 0.1.0
+    """
+    return sum(1 for _ in _walk(paths, follow_symlinks=follow_symlinks))
 
 
 # -- reading -----------------------------------------------------------------------

@@ -24,12 +24,14 @@ that matched no file.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 from typing import Final
 
 import attrs
 
 from tentacle_ha._secret import REDACTED
+from tentacle_ha.cluster import dumps_cluster
 from tentacle_ha.cluster.layout import desired_servers
 from tentacle_ha.cluster.layout import subscription_for
 from tentacle_ha.config import loads
@@ -88,6 +90,16 @@ class Edit:
     def describe(self) -> str:
         """One line saying exactly what the edit does (secrets hidden)."""
         raise NotImplementedError
+
+    def identity(self) -> str:
+        """What makes two edits the same change, however their inputs were spelled.
+
+        `describe()` unless that names a file: a reviewed plan is matched to
+        the edit by this, so the same cluster file read from another folder
+        (or as ``./x.toml``) is the same edit. Secret values are not in it
+        (the plan pins them with a keyed hash instead).
+        """
+        return self.describe()
 
     def skip_reason(self, doc: TentacleConfig) -> str | None:  # noqa: ARG002 -- the default applies everywhere
         """Why this edit does not concern *doc* (it is then skipped), or None."""
@@ -153,6 +165,14 @@ class SyncToCluster(Edit):
             f"{self.cluster.thumbprint}, addresses "
             f"{', '.join(self.cluster.comms_addresses())}"
         )
+        if self.retire:
+            text += f"; retire {', '.join(self.retire)}"
+        return text + _ALLOW_EMPTY[self.allow_empty]
+
+    def identity(self) -> str:
+        """The cluster by content (its normalised text), not by its file's name."""
+        digest = hashlib.sha256(dumps_cluster(self.cluster).encode()).hexdigest()
+        text = f"sync to cluster sha256:{digest}"
         if self.retire:
             text += f"; retire {', '.join(self.retire)}"
         return text + _ALLOW_EMPTY[self.allow_empty]

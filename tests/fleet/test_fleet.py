@@ -811,7 +811,7 @@ def test_cli_errors_and_progress(tmp_path: Path) -> None:
         f"{bad}: not a fleet plan (expected format 'tentacle-ha-fleet-plan/1')",
     )
     _, _, err = run_fleet_cli("fleet", "apply", "fleet", "--unset", "X", tty=True)
-    assert "files..." in err
+    assert "file/s]" in err  # the live bar
     _, _, err = run_fleet_cli(
         "fleet", "apply", "fleet", "--unset", "X", "--json", tty=True
     )
@@ -1051,7 +1051,7 @@ def test_cli_instances_and_bad_jobs(
             "JSON: Expecting property name enclosed in double quotes: line 1 column 2 "
             "(char 1))"
         ),
-        "1 files: 0 changed, 0 unchanged, 1 failed, 0 skipped",
+        "1 file: 0 changed, 0 unchanged, 1 failed, 0 skipped",
     ]
     code, out, _ = run_fleet_cli(
         "fleet", "apply", "--instances", "--root", str(image), "--unset", "X", "--json"

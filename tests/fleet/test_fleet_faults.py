@@ -167,9 +167,18 @@ def test_disk_full_injected_fails_one_file_only(
 # -- permissions ---------------------------------------------------------------------
 
 AS_NOBODY_CHILD = """
-import json, os, sys
+import codecs, importlib, json, os, pkgutil, sys
+import tentacle_ha
 from tentacle_ha import fleet
 from tentacle_ha.fleet import edits
+# Everything is imported before dropping privileges: the checkout (and the
+# venv) may sit in a folder nobody cannot read, such as a 0700 home or mktemp -d,
+# so no import may be left for later, lazy or not.
+for module in pkgutil.walk_packages(tentacle_ha.__path__, "tentacle_ha."):
+    if not module.name.endswith("__main__"):
+        importlib.import_module(module.name)
+for codec in ("utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "latin-1"):
+    codecs.lookup(codec)
 edit = edits.AddNode(sys.argv[2], sys.argv[3])
 if os.geteuid() == 0:  # started as root: drop to nobody before touching the fleet
     os.setgroups([])
