@@ -416,8 +416,10 @@ def _report(
         else:
             io.out(_row("failed", path, problem.message))
     noticed = False
+    restarts = 0
     for result in results:
         counts[str(result.status)] += 1
+        restarts += result.restart_required
         if stop.is_set() and not noticed:
             noticed = True
             with progress.paused(io.stdout):
@@ -434,14 +436,32 @@ def _report(
     if stop.is_set():
         total = _discover.count_paths(run.paths, follow_symlinks=args.follow_symlinks)
         not_reached = max(0, total - progress.count)
+    _summarise(io, stream, counts, statuses, not_reached, restarts)
+    return counts, not_reached is not None
+
+
+def _summarise(  # noqa: PLR0917 -- _report's tallies, handed on once
+    io: _IO,
+    stream: _JSONStream | None,
+    counts: collections.Counter[str],
+    statuses: tuple[str, ...],
+    not_reached: int | None,
+    restarts: int,
+) -> None:
+    """The summary: JSON's last object, or a line; both count the restarts due."""
     if stream is not None:
-        summary: dict[str, Any] = dict(counts)
+        summary: dict[str, Any] = dict(counts) | {"restart_required": restarts}
         if not_reached is not None:
             summary |= {"interrupted": True, "not_reached": not_reached}
         stream.close(summary)
     else:
-        io.out(_summary_line(counts, statuses, not_reached))
-    return counts, not_reached is not None
+        line = _summary_line(counts, statuses, not_reached)
+        if restarts:
+            need = "needs" if restarts == 1 else "need"
+            if statuses is _PLAN_STATUSES:
+                need = "would need"
+            line += f"; {restarts} {need} a Tentacle restart"
+        io.out(line)
 
 
 _INTERRUPTED = 130

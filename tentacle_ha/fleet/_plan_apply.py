@@ -54,6 +54,7 @@ from tentacle_ha._atomic import TEMP_SUFFIX
 from tentacle_ha._atomic import write_atomic
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import loads
+from tentacle_ha.config import needs_restart
 from tentacle_ha.config._values import is_secret_key
 from tentacle_ha.errors import ConflictError
 from tentacle_ha.errors import FleetError
@@ -143,6 +144,8 @@ class FilePlan:
         after_sha256: SHA-256 of the bytes it would write (None if failed/skipped).
         diff: unified diff, secrets shown as ``***`` ("" unless changed).
         reason: the keys it would update, or why it failed or was skipped.
+        restart_required: whether the change touches what the Tentacle reads
+            only when it starts (see `tentacle_ha.needs_restart`).
 
     .. versionadded:: 0.1.0
     """
@@ -153,6 +156,7 @@ class FilePlan:
     after_sha256: str | None = None
     diff: str = ""
     reason: str = ""
+    restart_required: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values."""
@@ -162,6 +166,7 @@ class FilePlan:
             "reason": self.reason,
             "before_sha256": self.before_sha256,
             "after_sha256": self.after_sha256,
+            "restart_required": self.restart_required,
             "diff": self.diff,
         }
 
@@ -177,6 +182,8 @@ class FileOutcome:
         before_sha256: SHA-256 of the bytes found (None if unreadable).
         after_sha256: SHA-256 of the bytes written, or found to be already right.
         backup: the backup written beside it, if any.
+        restart_required: whether the change written touches what the
+            Tentacle reads only when it starts: its service must be restarted.
 
     .. versionadded:: 0.1.0
     """
@@ -187,6 +194,7 @@ class FileOutcome:
     before_sha256: str | None = None
     after_sha256: str | None = None
     backup: str | None = None
+    restart_required: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values."""
@@ -197,6 +205,7 @@ class FileOutcome:
             "before_sha256": self.before_sha256,
             "after_sha256": self.after_sha256,
             "backup": self.backup,
+            "restart_required": self.restart_required,
         }
 
 
@@ -214,6 +223,13 @@ class _Edited:
     after: bytes | None = None
     doc: TentacleConfig | None = None
     before_text: str = ""  # redacted, for the diff
+
+    @property
+    def restart(self) -> bool:
+        """Whether the change needs the Tentacle service restarted."""
+        if self.status is not Status.CHANGED or self.doc is None:
+            return False
+        return needs_restart(self.doc.changed_keys)
 
 
 def _edit_bytes(path: str, data: bytes, edit: Edit, *, diff: bool = False) -> _Edited:
@@ -273,6 +289,7 @@ def _plan_one(found: _Found, edit: Edit) -> FilePlan | None:
         after_sha256=after,
         diff=_diff(edited),
         reason=edited.reason,
+        restart_required=edited.restart,
     )
 
 
@@ -396,6 +413,8 @@ def _outcome(  # noqa: PLR0917 -- a record, built positionally in one module
     before: bytes | None = None,
     after: bytes | None = None,
     backup: str | None = None,
+    *,
+    restart: bool = False,
 ) -> FileOutcome:
     return FileOutcome(
         path=path,
@@ -404,6 +423,7 @@ def _outcome(  # noqa: PLR0917 -- a record, built positionally in one module
         before_sha256=_sha256(before) if before is not None else None,
         after_sha256=_sha256(after) if after is not None else None,
         backup=backup,
+        restart_required=restart,
     )
 
 
@@ -486,7 +506,13 @@ def _write_locked(  # noqa: PLR0917 -- one module's helper, called once
             result = held.replace(edited.after, backup_suffix=ctx.backup_suffix)
             reason = "; ".join((edited.reason, *result.warnings))
             return _outcome(
-                path, Status.CHANGED, reason, data, edited.after, result.backup
+                path,
+                Status.CHANGED,
+                reason,
+                data,
+                edited.after,
+                result.backup,
+                restart=edited.restart,
             )
         if attempt:
             return _outcome(path, Status.CONFLICT, _CHANGED_UNDER_LOCK, current)
@@ -510,7 +536,15 @@ def _write_unlocked(
     backup = write_atomic(
         path, edited.after, backup_suffix=ctx.backup_suffix, fsync=ctx.fsync
     )
-    return _outcome(path, Status.CHANGED, edited.reason, data, edited.after, backup)
+    return _outcome(
+        path,
+        Status.CHANGED,
+        edited.reason,
+        data,
+        edited.after,
+        backup,
+        restart=edited.restart,
+    )
 
 
 def _gone(path: str) -> str | None:

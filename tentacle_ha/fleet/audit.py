@@ -143,7 +143,16 @@ class _Report:
         self.doc = doc
         self.findings: list[Finding] = []
 
-    def add(self, severity: Severity, code: str, message: str, key: str) -> None:
+    def add(
+        self,
+        severity: Severity,
+        code: str,
+        message: str,
+        key: str,
+        *,
+        node: str | None = None,
+        address: str | None = None,
+    ) -> None:
         position = self.doc.position(key)
         line, col = position if position is not None else (None, None)
         self.findings.append(
@@ -154,11 +163,23 @@ class _Report:
                 message=message,
                 line=line,
                 col=col,
+                node=node,
+                address=address,
             )
         )
 
-    def servers(self, severity: Severity, code: str, message: str) -> None:
-        self.add(severity, code, message, KEYS.TRUSTED_SERVERS)
+    def servers(
+        self,
+        severity: Severity,
+        code: str,
+        message: str,
+        *,
+        node: str | None = None,
+        address: str | None = None,
+    ) -> None:
+        self.add(
+            severity, code, message, KEYS.TRUSTED_SERVERS, node=node, address=address
+        )
 
 
 _SUBSCRIPTION: Final = re.compile(r"poll://[^/\s]+/")
@@ -343,11 +364,12 @@ def _check_listen(report: _Report, servers: TrustedServers) -> None:
         )
 
 
-def _node_names(cluster: Cluster) -> dict[str, str]:
+def _node_names(cluster: Cluster) -> dict[str, tuple[str, str | None]]:
+    """Each cluster address: its label for messages, and its node's name."""
     addresses = cluster.comms_addresses()
     if cluster.layout.polls_every_node:
         return {
-            a: f"node {n.name} ({a})"
+            a: (f"node {n.name} ({a})", n.name)
             for a, n in zip(addresses, cluster.nodes, strict=True)
         }
     what = (
@@ -355,7 +377,7 @@ def _node_names(cluster: Cluster) -> dict[str, str]:
         if cluster.layout is Layout.LOAD_BALANCER
         else "WebSocket endpoint"
     )
-    return {a: f"the {what} ({a})" for a in addresses}
+    return {a: (f"the {what} ({a})", None) for a in addresses}
 
 
 def _https(address: str | None) -> str | None:
@@ -393,12 +415,15 @@ def _check_cluster(report: _Report, servers: TrustedServers, cluster: Cluster) -
             f"({', '.join(wanted)})",
         )
         return
+    node_of = {_key(a): node for a, (_, node) in names.items()}
     for server in foreign:
         report.servers(
             Severity.ERROR,
             "thumbprint-not-cluster",
             f"polls {server.address} trusting {server.thumbprint}, but the "
             f"cluster's certificate is {thumb} (rotate the thumbprint)",
+            node=node_of.get(_key(server.address)),
+            address=server.address,
         )
     covered = {_key(s.address) for s in [*mine, *foreign]}  # linear in entries
     wanted_keys = {_key(a) for a in wanted}
@@ -428,16 +453,20 @@ def _check_cluster(report: _Report, servers: TrustedServers, cluster: Cluster) -
         )
         return
     for address in missing:
+        label, node = names[address]
         report.servers(
             Severity.ERROR,
             "node-missing",
-            f"does not poll {names[address]}: tasks queued there wait",
+            f"does not poll {label}: tasks queued there wait",
+            node=node,
+            address=address,
         )
     for unknown in extra:
         report.servers(
             Severity.WARNING,
             "node-unknown",
             f"polls {unknown}, which the cluster no longer has",
+            address=unknown,
         )
 
 

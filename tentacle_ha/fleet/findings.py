@@ -50,6 +50,11 @@ class Finding:
         message: one line for people.
         line: 1-based line in the file, where it applies.
         col: 1-based column in characters, where it applies.
+        node: the cluster node the finding is about (``node-missing``,
+            ``thumbprint-not-cluster``), or None.
+        address: the polling address the finding is about, or None; with
+            *node*, this answers "which Tentacles miss node3" without
+            parsing *message*.
 
     ``str()`` gives ``path:line:col: severity: message [code]``.
 
@@ -62,6 +67,8 @@ class Finding:
     message: str
     line: int | None = None
     col: int | None = None
+    node: str | None = None
+    address: str | None = None
 
     def __str__(self) -> str:
         where = [self.path or "-"]
@@ -79,5 +86,7 @@ class Finding:
             "path": self.path,
             "line": self.line,
             "col": self.col,
+            "node": self.node,
+            "address": self.address,
             "message": self.message,
         }

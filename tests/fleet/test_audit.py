@@ -331,6 +331,15 @@ def test_cluster_messages() -> None:
     assert missing.message == (
         f"does not poll node node3 ({NODES[2]}): tasks queued there wait"
     )
+    assert (missing.node, missing.address) == ("node3", NODES[2])
+    assert missing.to_dict()["node"] == "node3"
+    doc = loads(config([entry(a, thumb=OTHER) for a in NODES]), path="T.config")
+    rotated = audit_config(doc, cluster=PER_NODE)
+    assert [(f.node, f.address) for f in rotated] == [
+        ("node1", NODES[0]),
+        ("node2", NODES[1]),
+        ("node3", NODES[2]),
+    ]
     doc = loads(config([entry(LB)]), path="T.config")
     (mismatch,) = audit_config(doc, cluster=PER_NODE)
     assert mismatch.message == (
@@ -343,6 +352,8 @@ def test_cluster_messages() -> None:
         f"does not poll the load balancer ({LB}): tasks queued there wait"
     )
     assert unknown.message == f"polls {NODES[0]}, which the cluster no longer has"
+    assert (lb_missing.node, lb_missing.address) == (None, LB)
+    assert (unknown.node, unknown.address) == (None, NODES[0])
 
 
 # -- across files -------------------------------------------------------------------
@@ -509,8 +520,11 @@ def test_cli_audit_fail_on_and_json(small_fleet: Path) -> None:
         "path",
         "line",
         "col",
+        "node",
+        "address",
         "message",
     }
+    assert data["findings"][0]["node"] is None
 
 
 CONFIG_PATH = "/etc/octopus/Tentacle/tentacle-Tentacle.config"

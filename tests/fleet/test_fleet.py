@@ -694,7 +694,10 @@ def test_cli_plan_prints_diffs_rows_and_summary() -> None:
         "skipped    fleet/c/Tentacle.config  "
         "(not a polling Tentacle (no polling entries))" in out
     )
-    assert out.endswith("4 files: 3 changed, 0 unchanged, 0 failed, 1 skipped\n")
+    assert out.endswith(
+        "4 files: 3 changed, 0 unchanged, 0 failed, 1 skipped; "
+        "3 would need a Tentacle restart\n"
+    )
     code, _, _ = run_fleet_cli(
         "fleet",
         "plan",
@@ -728,6 +731,7 @@ def test_cli_reviewed_plan_round_trip(tmp_path: Path) -> None:
         "unchanged": 2,
         "failed": 0,
         "skipped": 0,
+        "restart_required": 2,
     }
     Path("fleet/a/Tentacle.config").write_bytes(WINDOWS + b"\r\n")
     code, out, err = run_fleet_cli(
@@ -755,7 +759,10 @@ def test_cli_reviewed_plan_round_trip(tmp_path: Path) -> None:
             "changed    fleet/b/tentacle-Tentacle.config  (updates "
             "Tentacle.Communication.TrustedOctopusServers)"
         ),
-        "4 files: 1 changed, 2 unchanged, 0 failed, 1 conflict, 0 skipped",
+        (
+            "4 files: 1 changed, 2 unchanged, 0 failed, 1 conflict, 0 skipped; "
+            "1 needs a Tentacle restart"
+        ),
     ]
     assert Path("fleet/b/tentacle-Tentacle.config.bak").read_bytes() == LINUX
     code, out, _ = run_fleet_cli(
@@ -868,8 +875,25 @@ def test_results_serialise(tree: Path) -> None:
         "before_sha256",
         "after_sha256",
         "backup",
+        "restart_required",
     }
     assert load(outcome.path).trusted_servers[0].address == NODE.format(2)
+    assert plan.restart_required
+    assert outcome.restart_required
+
+
+def test_restart_required_only_for_what_tentacle_reads_at_start(tree: Path) -> None:
+    """Trusted servers need a restart; a key Tentacle never reads at start does not."""
+    unread = edits.SetKey("Tentacle.Services.IsRegistered", "True")
+    (plan,) = fleet.plan([tree / "b"], unread, jobs=1)
+    (outcome,) = fleet.apply([tree / "b"], unread, jobs=1)
+    assert (plan.status, outcome.status) == (fleet.Status.CHANGED,) * 2
+    assert not plan.restart_required
+    assert not outcome.restart_required
+    (outcome,) = fleet.apply([tree / "b"], edits.RemoveNode(NODE.format(1)), jobs=1)
+    assert outcome.restart_required
+    (again,) = fleet.apply([tree / "b"], edits.RemoveNode(NODE.format(1)), jobs=1)
+    assert (again.status, again.restart_required) == (fleet.Status.UNCHANGED, False)
 
 
 def test_default_jobs_is_the_cpu_count() -> None:

@@ -305,7 +305,10 @@ def test_deleted_and_replaced_between_plan_and_apply(
             f"conflict   {paths[2]}  (replaced by a folder since the plan was made; "
             "left alone)"
         ),
-        "4 files: 2 changed, 0 unchanged, 0 failed, 2 conflict, 0 skipped",
+        (
+            "4 files: 2 changed, 0 unchanged, 0 failed, 2 conflict, 0 skipped; "
+            "2 need a Tentacle restart"
+        ),
     ]
     assert paths[0].read_bytes() != before
     assert paths[2].is_dir()

@@ -91,7 +91,12 @@ def test_ctrl_c_during_apply_reports_every_file_written(
         reported = {f["path"] for f in report["files"] if f["status"] == "changed"}
         summary = report["summary"]
         assert summary["interrupted"] is True
-        counts = {k: v for k, v in summary.items() if k != "interrupted"}
+        assert summary["restart_required"] == summary["changed"]
+        counts = {
+            k: v
+            for k, v in summary.items()
+            if k not in {"interrupted", "restart_required"}
+        }
     else:
         rows = text.splitlines()
         reported = {
@@ -99,7 +104,8 @@ def test_ctrl_c_during_apply_reports_every_file_written(
         }
         match = re.fullmatch(
             r"interrupted: (\d+) changed, (\d+) unchanged, (\d+) failed, "
-            r"(\d+) conflict, (\d+) skipped, (\d+) not reached",
+            r"(\d+) conflict, (\d+) skipped, (\d+) not reached; "
+            r"\1 need a Tentacle restart",
             rows[-1],
         )
         assert match, rows[-1]
@@ -232,7 +238,8 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert code == 0
     assert re.search(r"\d+/150 \[[0-9:]+<[0-9:?]+, +[0-9.?]+ ?file/s\]", screen), screen
     assert out.decode().endswith(
-        "150 files: 150 changed, 0 unchanged, 0 failed, 0 skipped\n"
+        "150 files: 150 changed, 0 unchanged, 0 failed, 0 skipped; "
+        "150 would need a Tentacle restart\n"
     )
     # Both on one terminal: every diff line shows whole, never after a bar.
     code, screen, _ = _run_on_pty(argv, stdout_too=True)
