@@ -31,15 +31,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import secrets
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Final
 
 from tentacle_ha.errors import FileTooLargeError
 from tentacle_ha.errors import NotRegularFileError
 from tentacle_ha.errors import WriteError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "MAX_FILE_SIZE",
@@ -242,19 +247,38 @@ def write_temp(
         break
     else:  # pragma: no cover - never, with 64 random bits
         raise FileExistsError(errno.EEXIST, "no free temporary name")
+    setup = None if old is None else functools.partial(_copy_metadata, old=old)
+    _fill(folder, tmp, fd, data, setup=setup, dir_fd=dir_fd, fsync=fsync)
+    return tmp
+
+
+def _fill(
+    folder: str,
+    name: str,
+    fd: int,
+    data: bytes,
+    *,
+    setup: Callable[[int], None] | None,
+    dir_fd: int | None,
+    fsync: bool,
+) -> None:
+    """Give the new file *name* (open as *fd*) its metadata, *data*; close it.
+
+    *setup* sets owner and mode before any byte is written; on any failure
+    the file is closed and removed again, so nothing half-made stays.
+    """
     try:
+        if setup is not None:
+            setup(fd)
         _write_all(fd, data)
-        if old is not None:
-            _copy_metadata(fd, old)
         if fsync:
             os.fsync(fd)
     except BaseException:
         os.close(fd)
         with contextlib.suppress(OSError):
-            os.unlink(_at(folder, tmp, dir_fd), dir_fd=dir_fd)
+            os.unlink(_at(folder, name, dir_fd), dir_fd=dir_fd)
         raise
     os.close(fd)
-    return tmp
 
 
 def _copy_metadata(fd: int, old: os.stat_result) -> None:
@@ -302,29 +326,29 @@ def create_backup(
         raise FileExistsError(
             errno.EEXIST, f"{MAX_BACKUPS} backups exist already; remove some"
         )
-    try:
-        owner_kept = True
-        if hasattr(os, "fchown") and old.st_uid != os.geteuid():
-            try:
-                os.fchown(fd, old.st_uid, old.st_gid)
-            except PermissionError:
-                owner_kept = False
-        elif hasattr(os, "fchown"):
-            with contextlib.suppress(PermissionError):
-                os.fchown(fd, -1, old.st_gid)
-        if hasattr(os, "fchmod"):
-            mode = old.st_mode & 0o777
-            os.fchmod(fd, mode if owner_kept else mode & 0o700)
-        _write_all(fd, data)
-        if fsync:
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(_at(folder, candidate, dir_fd), dir_fd=dir_fd)
-        raise
-    os.close(fd)
+    setup = functools.partial(_backup_metadata, old=old)
+    _fill(folder, candidate, fd, data, setup=setup, dir_fd=dir_fd, fsync=fsync)
     return candidate
+
+
+def _backup_metadata(fd: int, old: os.stat_result) -> None:
+    """The config's owner and group, and a mode no wider than the config's.
+
+    Where the owner cannot be given (not root), the backup stays ours and
+    loses the group and other bits, so it never reads wider than the config.
+    """
+    owner_kept = True
+    if hasattr(os, "fchown") and old.st_uid != os.geteuid():
+        try:
+            os.fchown(fd, old.st_uid, old.st_gid)
+        except PermissionError:
+            owner_kept = False
+    elif hasattr(os, "fchown"):
+        with contextlib.suppress(PermissionError):
+            os.fchown(fd, -1, old.st_gid)
+    if hasattr(os, "fchmod"):
+        mode = old.st_mode & 0o777
+        os.fchmod(fd, mode if owner_kept else mode & 0o700)
 
 
 def replace(folder: str, tmp: str, name: str, *, dir_fd: int | None) -> None:

@@ -94,16 +94,12 @@ def _mutate(
     edit(doc)
     changed = doc.changed
     restart = changed and restart_required(original, doc)
-    summary: dict[str, Any] = {
-        "path": doc.path,
-        "changed": changed,
-        "changed_keys": list(doc.changed_keys) if changed else [],
-        "written": False,
-        "restart_required": restart,
-        "restart_command": restart_command(doc) if restart else None,
-        "backup_file": None,
-        "warnings": [],
-    }
+    summary = _summary(
+        doc.path,
+        changed=changed,
+        changed_keys=list(doc.changed_keys) if changed else [],
+        restart_command=restart_command(doc) if restart else None,
+    )
     status = _Out(io.stdout, StringIO()) if args.json else io
     if args.diff and changed:
         _show_diff(args, io, status, (original, doc), summary)
@@ -116,19 +112,28 @@ def _mutate(
 def _nothing_to_do(args: argparse.Namespace, io: _Out) -> int:
     """A writing command that found nothing to change before editing: exit 0."""
     if args.json:
-        io.json(
-            {
-                "path": args.config,
-                "changed": False,
-                "changed_keys": [],
-                "written": False,
-                "restart_required": False,
-                "restart_command": None,
-                "backup_file": None,
-                "warnings": [],
-            }
-        )
+        io.json(_summary(args.config))
     return 0
+
+
+def _summary(
+    path: str | None,
+    *,
+    changed: bool = False,
+    changed_keys: list[str] | None = None,
+    restart_command: str | None = None,
+) -> dict[str, Any]:
+    """A writing command's ``--json`` summary before the write: one schema."""
+    return {
+        "path": path,
+        "changed": changed,
+        "changed_keys": changed_keys or [],
+        "written": False,
+        "restart_required": restart_command is not None,
+        "restart_command": restart_command,
+        "backup_file": None,
+        "warnings": [],
+    }
 
 
 def _show_diff(
