@@ -19,6 +19,7 @@ from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import Final
 from typing import TextIO
 
 import attrs
@@ -49,6 +50,8 @@ from tentacle_ha.config import loads
 from tentacle_ha.config import restart_required
 from tentacle_ha.config import suggest_key
 from tentacle_ha.config._keys import check_known_key
+from tentacle_ha.config._values import KEYS
+from tentacle_ha.config._values import fold
 from tentacle_ha.config._values import is_secret_key
 from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import InvalidValueError
@@ -337,12 +340,24 @@ def _check_set(doc: TentacleConfig, args: argparse.Namespace, value: str) -> Non
         check_known_key(args.key, present=doc)
     guard_servers_setting(doc, args.key, value, allow_empty=args.allow_empty)
     if is_secret_key(args.key) and value.strip() and not args.plaintext:
+        how = _SECRET_SETTERS.get(fold(args.key))
         msg = (
             f"{args.key} is a secret: Tentacle stores it machine-key encrypted "
-            "and will not read plain text (set it with Tentacle's own command, "
-            "e.g. proxy --proxyPassword); pass --plaintext to write VALUE as given"
+            "and will not read plain text"
+            + (f" (set it with Tentacle {how})" if how else "")
+            + "; pass --plaintext to write VALUE as given"
         )
         raise InvalidValueError(msg)
+
+
+_SECRET_SETTERS: Final = {
+    fold(KEYS.CERTIFICATE): "import-certificate or new-certificate",
+    fold(KEYS.WEB_PROXY_PREFIX + "ProxyPassword"): "proxy --proxyPassword=...",
+    fold(KEYS.POLLING_PROXY_PREFIX + "ProxyPassword"): (
+        "polling-proxy --proxyPassword=..."
+    ),
+}
+"""The Tentacle command that writes each secret key, encrypted."""
 
 
 def _cmd_set(args: argparse.Namespace, io: _Out) -> int:

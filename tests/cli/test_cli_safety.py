@@ -221,8 +221,11 @@ def test_set_secret_needs_plaintext(sample: Path) -> None:
     code, _, err = run("set", str(sample), key, "hunter2")
     assert code == 1
     assert "machine-key encrypted" in err
+    assert "Tentacle polling-proxy --proxyPassword=..." in err
     assert "--plaintext" in err
     assert "hunter2" not in err
+    _, _, err = run("set", str(sample), "Tentacle.Certificate", "MIIK")
+    assert "import-certificate or new-certificate" in err
     assert sample.read_bytes() == before
     code, _, err = run("set", str(sample), key, "hunter2", "--plaintext")
     assert code == 0, err
