@@ -63,7 +63,9 @@ def test_ctrl_c_during_imports_is_quiet() -> None:
         delay = window * step / 16
         code, err = _interrupted_after_our_handler(argv, delay)
         assert "Traceback" not in err, (delay, err)
-        assert code in {130, 1}, (delay, code, err)
+        # 1: the run had ended; -SIGINT: the signal landed while the finished
+        # interpreter was shutting down (its handlers are back to the default).
+        assert code in {130, 1, -signal.SIGINT}, (delay, code, err)
         interrupted += code == 130
     assert interrupted >= 3  # really sent during start-up, not after the run
 
