@@ -86,3 +86,16 @@ def test_only_the_command_line_changes_the_handler(
     monkeypatch.setattr(sys, "argv", [str(Path("bin") / "pytest")])
     _interrupt.quiet_while_starting()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_while_the_parser_is_built_exits_130(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After the imports, before a command runs: 130, no KeyboardInterrupt."""
+    from tentacle_ha.cli import _main  # noqa: PLC0415 -- the module under test
+
+    def interrupted() -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_main, "_parser", interrupted)
+    assert _main.main(["--version"]) == 130

@@ -957,6 +957,7 @@ def _add_debug_everywhere(parser: argparse.ArgumentParser) -> None:
 
 
 _SIGPIPE_EXIT = 141
+_INTERRUPTED = 130
 """Exit status on a closed stdout: 128 + SIGPIPE, as git and the shell report it."""
 
 
@@ -1002,17 +1003,19 @@ def main(
 
     .. versionadded:: 0.1.0
     """
-    _interrupt.resume()  # from here on Ctrl-C is ours to report
     out_stream = stdout or sys.stdout
     err_stream = stderr or sys.stderr
-    _harden(out_stream)
-    _harden(err_stream)
-    io = _Out(out_stream, err_stream)
     try:
+        _interrupt.resume()  # from here on Ctrl-C is ours to report
+        _harden(out_stream)
+        _harden(err_stream)
+        io = _Out(out_stream, err_stream)
         code = _run(argv, io)
         out_stream.flush()
     except BrokenPipeError:
         return _stdout_gone(out_stream)
+    except KeyboardInterrupt:  # before a command's own handling (the parser)
+        return _INTERRUPTED
     return code
 
 
