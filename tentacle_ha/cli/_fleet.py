@@ -480,13 +480,23 @@ def _nothing_found(args: argparse.Namespace, io: _IO, paths: list[str]) -> int:
     return 1
 
 
-def cmd_plan(args: argparse.Namespace, io: _IO) -> int:
-    """``fleet plan``: diffs and a summary; writes nothing."""
+def _targets_and_edit(
+    args: argparse.Namespace, io: _IO
+) -> tuple[list[str], list[_audit.Finding], _edits.Edit] | None:
+    """What plan and apply work on and the edit; None after a usage error."""
     targets = _targets(args, io)
     edit = _edit(args, io) if targets is not None else None
     if targets is None or edit is None:
+        return None
+    return (*targets, edit)
+
+
+def cmd_plan(args: argparse.Namespace, io: _IO) -> int:
+    """``fleet plan``: diffs and a summary; writes nothing."""
+    work = _targets_and_edit(args, io)
+    if work is None:
         return _USAGE
-    paths, problems = targets
+    paths, problems, edit = work
     head = _fleet.plan_header(edit)
     with _Interrupt() as interrupt:
         progress = _progress(args, io, paths)
@@ -511,11 +521,10 @@ def cmd_plan(args: argparse.Namespace, io: _IO) -> int:
 
 def cmd_apply(args: argparse.Namespace, io: _IO) -> int:
     """``fleet apply``: write, then report; exit 1 if a file failed or conflicted."""
-    targets = _targets(args, io)
-    edit = _edit(args, io) if targets is not None else None
-    if targets is None or edit is None:
+    work = _targets_and_edit(args, io)
+    if work is None:
         return _USAGE
-    paths, problems = targets
+    paths, problems, edit = work
     reviewed = _fleet.load_plan(args.plan) if args.plan is not None else None
     if reviewed is not None:
         reviewed.check(edit)  # before anything is read or printed

@@ -69,12 +69,16 @@ def test_a_missing_instance_config_names_the_instance(
     )
 
 
-def test_keep_takes_one_url_per_flag_and_leaves_the_paths(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def one_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The working folder holds fleet/Tentacle.config (a Linux polling config)."""
     monkeypatch.chdir(tmp_path)
     Path("fleet").mkdir()
     Path("fleet/Tentacle.config").write_bytes(LINUX)
+
+
+@pytest.mark.usefixtures("one_config")
+def test_keep_takes_one_url_per_flag_and_leaves_the_paths() -> None:
     code, out, err = run_fleet_cli(
         "fleet", "apply", "--keep", NODE.format(1), "--keep", NODE.format(3), "fleet"
     )
@@ -86,12 +90,8 @@ def test_keep_takes_one_url_per_flag_and_leaves_the_paths(
     assert kept == [NODE.format(1), NODE.format(3)]
 
 
-def test_tentacle_exe_config_is_skipped_with_an_info_finding(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    Path("fleet").mkdir()
-    Path("fleet/Tentacle.config").write_bytes(LINUX)
+@pytest.mark.usefixtures("one_config")
+def test_tentacle_exe_config_is_skipped_with_an_info_finding() -> None:
     Path("fleet/Tentacle.exe.config").write_bytes(APP_CONFIG)
     code, out, _ = run_fleet_cli("fleet", "apply", "fleet", "--unset", "X", "--json")
     assert code == 0
