@@ -7,12 +7,34 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tentacle_ha import _interrupt
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+
+def _python_owns_sigint() -> None:
+    """In the child: SIGINT at its default, so Python installs its own handler.
+
+    A test run started in the background by a shell without job control
+    inherits SIGINT ignored; a command line started like that ignores Ctrl-C
+    (as it should), which is not what these tests are about.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture(autouse=True)
+def _python_handler_in_this_process() -> Iterator[None]:
+    """Python's own SIGINT handler here for each test, whatever the run inherited."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def _interrupted_after_our_handler(argv: list[str], delay: float) -> tuple[int, str]:
@@ -27,6 +49,7 @@ def _interrupted_after_our_handler(argv: list[str], delay: float) -> tuple[int, 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
+        preexec_fn=_python_owns_sigint,  # noqa: PLW1509 -- a signal reset, no threads involved
     )
     assert proc.stderr is not None
     for raw in proc.stderr:
