@@ -21,6 +21,7 @@ private ``_address`` module.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import shlex
 from types import MappingProxyType
@@ -259,6 +260,45 @@ class TentacleCommand:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _text_option(name: str, value: object) -> tuple[Option, str] | None:
+    """The `Option` of a text value and its argv word, or None if `Option`
+    would refuse the value (`_check_value`; not a str counts as refused).
+
+    For the fast path of a plan: per-Tentacle values are checked here once
+    per distinct value, and the objects equal what ``Option(name, value)``
+    and `argv` build. Options are immutable: one serves every Tentacle with
+    that value.
+    """
+    if not isinstance(value, str) or "\n" in value or "\x00" in value:
+        return None
+    if not value.strip():
+        return None
+    option = _new(Option)
+    _set(option, "name", name)
+    _set(option, "value", value)
+    return option, f"--{name}={value}"
+
+
+def _checked_command(command: str, options: tuple[Option, ...]) -> TentacleCommand:
+    """A `TentacleCommand` whose option shape already passed the table check.
+
+    For callers that checked this shape (the same option names, flags and
+    secrets, in the same order, up to the number of repeats of a list option)
+    with a `TentacleCommand` built the ordinary way; the object is equal to
+    the one ``TentacleCommand(command, options)`` builds.
+    """
+    built = _new(TentacleCommand)
+    _set(built, "command", command)
+    _set(built, "options", options)
+    return built
+
+
+# attrs' frozen classes refuse setattr; these are what their __init__ uses.
+_new: Final = object.__new__
+_set: Final = object.__setattr__
 
 
 def _check_option(

@@ -204,6 +204,14 @@ class PlannedCommand:
         return list(cached)
 
 
+def _executable(tentacle: Tentacle) -> str:
+    if tentacle.executable:
+        return tentacle.executable
+    if tentacle.os is TargetOS.WINDOWS:
+        return cmds.WINDOWS_EXECUTABLE
+    return cmds.LINUX_EXECUTABLE
+
+
 @attrs.frozen(kw_only=True)
 class TentaclePlan:
     """The commands (and notes) for one Tentacle, in the order to run them.
@@ -221,11 +229,7 @@ class TentaclePlan:
     @property
     def executable(self) -> str:
         """The Tentacle executable: the override, else the OS default."""
-        if self.tentacle.executable:
-            return self.tentacle.executable
-        if self.tentacle.os is TargetOS.WINDOWS:
-            return cmds.WINDOWS_EXECUTABLE
-        return cmds.LINUX_EXECUTABLE
+        return _executable(self.tentacle)
 
     def _with_key(self, command: cmds.TentacleCommand) -> cmds.TentacleCommand:
         if self.api_key is None:
@@ -361,9 +365,17 @@ _RESTART_CHANGED = "restart so Tentacle picks up the new list"
 
 
 class _View:
-    """What a plan needs of a cluster, worked out once per cluster object."""
+    """What a plan needs of a cluster, worked out once per cluster object.
 
-    __slots__ = ("addresses", "cluster", "names")
+    Also the fast path of `plan_registration`: the register command's option
+    table is checked once per shape (address, kind, which optional values are
+    given), by building the first command of that shape the ordinary, checked
+    way; after that only each Tentacle's own values are checked (`_values`).
+    The cluster-wide options (server, key placeholder, comms address) are
+    shared, and so are the poll-server and restart steps per instance.
+    """
+
+    __slots__ = ("addresses", "cluster", "names", "shapes", "tails")
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
@@ -376,6 +388,10 @@ class _View:
             self.names = dict(
                 zip(self.addresses, (n.name for n in cluster.nodes), strict=True)
             )
+        self.shapes: dict[
+            tuple[object, ...], tuple[str, tuple[cmds.Option, ...], tuple[str, ...]]
+        ] = {}
+        self.tails: dict[tuple[str, bool], tuple[PlannedCommand, ...]] = {}
 
     def name(self, address: str) -> str:
         found = self.names.get(address)
@@ -384,6 +400,147 @@ class _View:
         return next(
             (n for a, n in self.names.items() if same_address(a, address)), address
         )
+
+    def tail(self, instance: str, *, offline: bool) -> tuple[PlannedCommand, ...]:
+        """poll-server for each further address, then the restart."""
+        found = self.tails.get((instance, offline))
+        if found is None:
+            found = (
+                *(
+                    _poll_server(
+                        self.cluster.server_url,
+                        address,
+                        instance,
+                        f"also poll {self.name(address)}",
+                        offline=offline,
+                    )
+                    for address in self.addresses[1:]
+                ),
+                _restart(instance, _RESTART_NEW),
+            )
+            self.tails[instance, offline] = found
+        return found
+
+    def register(
+        self, tentacle: Tentacle, address: str, purpose: str
+    ) -> PlannedCommand:
+        """The register step without a key: the table checked once per shape."""
+        own = _own_options(tentacle)
+        if own is None:
+            # Something the fast checks do not pass: the checked path
+            # builds it or refuses it, exactly as it always did.
+            command = _register_checked(self.cluster, tentacle, address, None)
+            return PlannedCommand(purpose=purpose, command=command)
+        shape, options, words = own
+        shape = (address, *shape)
+        found = self.shapes.get(shape)
+        if found is None:
+            command = _register_checked(self.cluster, tentacle, address, None)
+            shared = tuple(o for o in command.options if o.name in _SHARED)
+            shared_command = cmds._checked_command(command.command, shared)  # noqa: SLF001 -- the wing's own fast path
+            shared_words = tuple(cmds.argv(shared_command, executable="")[2:])
+            self.shapes[shape] = (command.command, shared, shared_words)
+            return PlannedCommand(purpose=purpose, command=command)
+        name, shared, shared_words = found
+        command = cmds._checked_command(  # noqa: SLF001 -- as above
+            name, (options[0], *shared, *options[1:])
+        )
+        executable = _executable(tentacle)
+        argv = (executable, name, words[0], *shared_words, *words[1:])
+        return PlannedCommand(
+            purpose=purpose, command=command, _argvs={executable: argv}
+        )
+
+
+# The register options every Tentacle of one shape shares.
+_SHARED = frozenset(
+    {
+        "server",
+        "apiKey",
+        "comms-style",
+        "server-comms-address",
+        "server-comms-port",
+        "server-web-socket",
+    }
+)
+_OwnOptions = tuple[tuple[object, ...], tuple[cmds.Option, ...], tuple[str, ...]]
+
+
+def _own_options(tentacle: Tentacle) -> _OwnOptions | None:
+    """A Tentacle's shape, and the options and argv words of its own values
+    (``--instance``, then those after the shared options), if every value
+    passes the checks the checked path makes; else None.
+
+    The shape is the kind and which optional options are given: list options
+    repeat, so their count does not change the table check. None sends the
+    Tentacle down the checked path, which refuses a bad value with its usual
+    error (or builds what the fast checks leave to it).
+    """
+    space, name, policy = tentacle.space, tentacle.name, tentacle.machine_policy
+    names = ["instance"]
+    values = [tentacle.instance]
+    for option, value in (("space", space), ("name", name), ("policy", policy)):
+        if value is not None:
+            names.append(option)
+            values.append(value)
+    if tentacle.kind is TentacleKind.WORKER:
+        given: tuple[bool, ...] | None = _list_options(
+            names, values, ("workerpool", tentacle.worker_pools)
+        )
+    else:
+        given = _target_options(tentacle, names, values)
+    if given is None:
+        return None
+    try:
+        # One check per distinct value (cached), in C: map, zip.
+        pairs = list(map(cmds._text_option, names, values))  # noqa: SLF001 -- the wing's own fast path
+    except TypeError:  # an unhashable value: not a str
+        return None
+    if None in pairs:
+        return None
+    options, words = zip(*pairs, strict=True)
+    shape = (tentacle.kind, space is None, name is None, policy is None, *given)
+    return shape, options, words
+
+
+def _list_options(
+    names: list[str], values: list[str], *lists: tuple[str, tuple[str, ...]]
+) -> tuple[bool, ...] | None:
+    """Add each list option's values; which are given, or None if one is not a
+    tuple or the first (required) is empty."""
+    for option, items in lists:
+        if type(items) is not tuple:
+            return None
+        names += [option] * len(items)
+        values += items
+    if not lists[0][1]:
+        return None
+    return tuple(bool(items) for _, items in lists[1:])
+
+
+def _target_options(
+    tentacle: Tentacle, names: list[str], values: list[str]
+) -> tuple[bool, ...] | None:
+    """`_list_options` for a target, then its participation; its shape bits."""
+    if not tentacle.roles:
+        return None
+    given = _list_options(
+        names,
+        values,
+        ("environment", tentacle.environments),
+        ("role", tentacle.roles),
+        ("tenant", tentacle.tenants),
+        ("tenanttag", tentacle.tenant_tags),
+    )
+    participation = tentacle.tenanted_deployment_participation
+    if given is None or participation is None:
+        return given
+    mode = str(participation)
+    if mode not in cmds._PARTICIPATION:  # noqa: SLF001 -- the wing's own table
+        return None
+    names.append("tenanted-deployment-participation")
+    values.append(mode)
+    return (*given, True)
 
 
 # One slot, keyed by identity: planning 1,000 Tentacles of one cluster works
@@ -403,9 +560,10 @@ def _node_name(cluster: Cluster, address: str) -> str:
     return _view(cluster).name(address)
 
 
-def _register(
+def _register_checked(
     cluster: Cluster, tentacle: Tentacle, address: str, key: Secret | None
 ) -> cmds.TentacleCommand:
+    """The register command built through the checked builders, every option checked."""
     common: dict[str, Any] = {
         "server": cluster.server_url,
         "api_key": key or _PLACEHOLDER_KEY,
@@ -448,28 +606,18 @@ def plan_registration(
 
     .. versionadded:: 0.1.0
     """
-    addresses = _view(cluster).addresses
-    first, rest = addresses[0], addresses[1:]
-    planned = [
-        PlannedCommand(
-            purpose=f"register with the server, polling {_node_name(cluster, first)}",
-            command=_register(cluster, tentacle, first, api_key),
-        )
-    ]
-    planned.extend(
-        _poll_server(
-            cluster.server_url,
-            address,
-            tentacle.instance,
-            f"also poll {_node_name(cluster, address)}",
-            offline=offline,
-        )
-        for address in rest
-    )
-    planned.append(_restart(tentacle.instance, _RESTART_NEW))
+    view = _view(cluster)
+    first = view.addresses[0]
+    purpose = f"register with the server, polling {view.name(first)}"
+    if api_key is None:
+        register = view.register(tentacle, first, purpose)
+    else:
+        command = _register_checked(cluster, tentacle, first, api_key)
+        register = PlannedCommand(purpose=purpose, command=command)
+    planned = (register, *view.tail(tentacle.instance, offline=offline))
     return TentaclePlan(
         tentacle=tentacle,
-        commands=tuple(planned),
+        commands=planned,
         notes=_os_notes(cluster, tentacle),
         api_key=api_key,
     )
@@ -603,7 +751,9 @@ def plan_migration(  # noqa: C901, PLR0912 -- one branch per step kind
                             "register with the server, polling "
                             f"{_node_name(cluster, step.address)}"
                         ),
-                        command=_register(cluster, tentacle, step.address, api_key),
+                        command=_register_checked(
+                            cluster, tentacle, step.address, api_key
+                        ),
                     )
                 )
                 has_cluster_entry = True

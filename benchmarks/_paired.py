@@ -1,0 +1,39 @@
+"""Paired, interleaved rounds: ours and its floor measured turn about, same run.
+
+Each round times every contender once, in turn, so a noisy neighbour slows
+both sides of a round alike; the ratio is taken per round and reported as
+min/median/max over the rounds.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from collections.abc import Sequence
+
+
+def rounds(
+    contenders: Sequence[Callable[[], tuple[float, ...]]], count: int
+) -> list[list[tuple[float, ...]]]:
+    """Run each contender once per round, interleaved; each returns its figures.
+
+    Returns, per contender, its figures of every round.
+    """
+    samples: list[list[tuple[float, ...]]] = [[] for _ in contenders]
+    for _ in range(count):
+        for contender, out in zip(contenders, samples, strict=True):
+            out.append(contender())
+    return samples
+
+
+def spread(values: Sequence[float]) -> tuple[float, float, float]:
+    """min, median, max."""
+    return min(values), statistics.median(values), max(values)
+
+
+def show(values: Sequence[float], fmt: str = "{:.2f}") -> str:
+    """``min / median / max`` of *values*, each written with *fmt*."""
+    return " / ".join(fmt.format(v) for v in spread(values))
