@@ -10,23 +10,30 @@ May import: `tentacle_ha.config`, `tentacle_ha.cluster`, `tentacle_ha.servers`,
 `tentacle_ha.errors` and `tentacle_ha._secret`.
 """
 
-from tentacle_ha.check._checks import DEFAULT_CONCURRENCY
-from tentacle_ha.check._checks import DEFAULT_TIMEOUT
-from tentacle_ha.check._checks import ApiTarget
-from tentacle_ha.check._checks import CheckKind
-from tentacle_ha.check._checks import CheckReport
-from tentacle_ha.check._checks import CheckResult
-from tentacle_ha.check._checks import CheckStatus
-from tentacle_ha.check._checks import CheckTarget
-from tentacle_ha.check._checks import HttpProxy
-from tentacle_ha.check._checks import NodeTarget
-from tentacle_ha.check._checks import PollTarget
-from tentacle_ha.check._checks import check_api
-from tentacle_ha.check._checks import check_node
-from tentacle_ha.check._checks import check_poll
-from tentacle_ha.check._checks import run_checks
-from tentacle_ha.check._checks import run_checks_sync
-from tentacle_ha.check._checks import thumbprint
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tentacle_ha import _lazy
+
+if TYPE_CHECKING:
+    from tentacle_ha.check._checks import ApiTarget
+    from tentacle_ha.check._checks import CheckKind
+    from tentacle_ha.check._checks import CheckReport
+    from tentacle_ha.check._checks import CheckResult
+    from tentacle_ha.check._checks import CheckStatus
+    from tentacle_ha.check._checks import CheckTarget
+    from tentacle_ha.check._checks import HttpProxy
+    from tentacle_ha.check._checks import NodeTarget
+    from tentacle_ha.check._checks import PollTarget
+    from tentacle_ha.check._checks import check_api
+    from tentacle_ha.check._checks import check_node
+    from tentacle_ha.check._checks import check_poll
+    from tentacle_ha.check._checks import run_checks
+    from tentacle_ha.check._checks import run_checks_sync
+    from tentacle_ha.check._checks import thumbprint
+    from tentacle_ha.check._limits import DEFAULT_CONCURRENCY
+    from tentacle_ha.check._limits import DEFAULT_TIMEOUT
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -47,3 +54,26 @@ __all__ = [
     "run_checks_sync",
     "thumbprint",
 ]
+
+_LAZY = {
+    "DEFAULT_CONCURRENCY": "tentacle_ha.check._limits:DEFAULT_CONCURRENCY",
+    "DEFAULT_TIMEOUT": "tentacle_ha.check._limits:DEFAULT_TIMEOUT",
+    "ApiTarget": "tentacle_ha.check._checks:ApiTarget",
+    "CheckKind": "tentacle_ha.check._checks:CheckKind",
+    "CheckReport": "tentacle_ha.check._checks:CheckReport",
+    "CheckResult": "tentacle_ha.check._checks:CheckResult",
+    "CheckStatus": "tentacle_ha.check._checks:CheckStatus",
+    "CheckTarget": "tentacle_ha.check._checks:CheckTarget",
+    "HttpProxy": "tentacle_ha.check._checks:HttpProxy",
+    "NodeTarget": "tentacle_ha.check._checks:NodeTarget",
+    "PollTarget": "tentacle_ha.check._checks:PollTarget",
+    "check_api": "tentacle_ha.check._checks:check_api",
+    "check_node": "tentacle_ha.check._checks:check_node",
+    "check_poll": "tentacle_ha.check._checks:check_poll",
+    "run_checks": "tentacle_ha.check._checks:run_checks",
+    "run_checks_sync": "tentacle_ha.check._checks:run_checks_sync",
+    "thumbprint": "tentacle_ha.check._checks:thumbprint",
+}
+
+if not TYPE_CHECKING:  # type checkers see the imports above instead
+    __getattr__, __dir__ = _lazy.exports(globals(), _LAZY)

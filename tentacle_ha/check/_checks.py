@@ -44,6 +44,8 @@ import attrs
 
 from tentacle_ha.check._httpget import http_get
 from tentacle_ha.check._httpget import json_object
+from tentacle_ha.check._limits import DEFAULT_CONCURRENCY
+from tentacle_ha.check._limits import DEFAULT_TIMEOUT
 from tentacle_ha.check._outcome import CheckStatus
 from tentacle_ha.check._outcome import Outcome
 from tentacle_ha.check._outcome import timed
@@ -86,10 +88,6 @@ __all__ = [
     "thumbprint",
 ]
 
-#: Seconds one check may take before it is reported as ``timeout``.
-DEFAULT_TIMEOUT: Final = 5.0
-#: How many checks run at the same time.
-DEFAULT_CONCURRENCY: Final = 32
 
 _PING_PATH: Final = "/api/octopusservernodes/ping"
 _HTTP_OK: Final = 200

@@ -30,13 +30,12 @@ from typing import Protocol
 from typing import Self
 from typing import TextIO
 
+from tentacle_ha import _lazy
 from tentacle_ha import fleet as _fleet
 from tentacle_ha.cli._util import add_backup_option
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.errors import InvalidValueError
-from tentacle_ha.fleet import audit as _audit
-from tentacle_ha.fleet import discover as _discover
-from tentacle_ha.fleet import edits as _edits
+from tentacle_ha.fleet.findings import Severity
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,7 +44,17 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import TypeAlias
 
+    from tentacle_ha.fleet import audit as _audit
+    from tentacle_ha.fleet import discover as _discover
+    from tentacle_ha.fleet import edits as _edits
+
     _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001 -- argparse has no public name for it
+else:
+    # The fleet modules load when a fleet command runs, not for every command.
+    _audit = _lazy.module("tentacle_ha.fleet.audit")
+    _discover = _lazy.module("tentacle_ha.fleet.discover")
+    _edits = _lazy.module("tentacle_ha.fleet.edits")
+
 
 __all__ = ["cmd_apply", "cmd_audit", "cmd_plan", "register"]
 
@@ -688,8 +697,8 @@ def register(sub: _Subparsers) -> None:
     )
     audit.add_argument(
         "--fail-on",
-        choices=[str(s) for s in _audit.Severity],
-        default=str(_audit.Severity.ERROR),
+        choices=[str(s) for s in Severity],
+        default=str(Severity.ERROR),
         help="exit 1 when a finding is this bad or worse (default: error)",
     )
     audit.set_defaults(handler=cmd_audit)

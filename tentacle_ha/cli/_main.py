@@ -26,10 +26,10 @@ import attrs
 
 from tentacle_ha import __version__
 from tentacle_ha import _interrupt
+from tentacle_ha import _lazy
 from tentacle_ha import check as _check
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
-from tentacle_ha.check import targets as _targets
 from tentacle_ha.cli._fleet import register as _register_fleet
 from tentacle_ha.cli._util import Out as _Out
 from tentacle_ha.cli._util import add_backup_option
@@ -67,6 +67,11 @@ from tentacle_ha.servers import thumbprint_key
 if TYPE_CHECKING:
     from collections.abc import Callable
     from collections.abc import Sequence
+
+    from tentacle_ha.check import targets as _targets
+else:
+    # Only `check` needs the checks (asyncio, httpx, TLS): loaded on use.
+    _targets = _lazy.module("tentacle_ha.check.targets")
 
 __all__ = ["main"]
 
