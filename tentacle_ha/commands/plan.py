@@ -298,7 +298,11 @@ class TentaclePlan:
         """Each command as an argv list (the API key as ``API-***`` unless revealed)."""
         executable = self.executable
         if not reveal_secrets:
-            return [p.argv(executable) for p in self.commands]
+            # PlannedCommand.argv, inlined: most are cached already.
+            return [
+                list(p._argvs.get(executable) or p.argv(executable))  # noqa: SLF001 -- same module
+                for p in self.commands
+            ]
         return [
             cmds.argv(
                 self._with_key(p.command), executable=executable, reveal_secrets=True
@@ -479,18 +483,28 @@ def _own_options(tentacle: Tentacle) -> _OwnOptions | None:
     space, name, policy = tentacle.space, tentacle.name, tentacle.machine_policy
     names = ["instance"]
     values = [tentacle.instance]
-    for option, value in (("space", space), ("name", name), ("policy", policy)):
-        if value is not None:
-            names.append(option)
-            values.append(value)
-    if tentacle.kind is TentacleKind.WORKER:
-        given: tuple[bool, ...] | None = _list_options(
-            names, values, ("workerpool", tentacle.worker_pools)
-        )
+    if space is not None:
+        names.append("space")
+        values.append(space)
+    if name is not None:
+        names.append("name")
+        values.append(name)
+    if policy is not None:
+        names.append("policy")
+        values.append(policy)
+    worker = tentacle.kind is TentacleKind.WORKER
+    if worker:
+        pools = tentacle.worker_pools
+        if type(pools) is not tuple or not pools:
+            return None
+        names += ["workerpool"] * len(pools)
+        values += pools
+        given: tuple[bool, ...] = ()
     else:
-        given = _target_options(tentacle, names, values)
-    if given is None:
-        return None
+        bits = _target_options(tentacle, names, values)
+        if bits is None:
+            return None
+        given = bits
     try:
         # One check per distinct value (cached), in C: map, zip.
         pairs = list(map(cmds._text_option, names, values))  # noqa: SLF001 -- the wing's own fast path
@@ -499,48 +513,42 @@ def _own_options(tentacle: Tentacle) -> _OwnOptions | None:
     if None in pairs:
         return None
     options, words = zip(*pairs, strict=True)
-    shape = (tentacle.kind, space is None, name is None, policy is None, *given)
-    return shape, options, words
-
-
-def _list_options(
-    names: list[str], values: list[str], *lists: tuple[str, tuple[str, ...]]
-) -> tuple[bool, ...] | None:
-    """Add each list option's values; which are given, or None if one is not a
-    tuple or the first (required) is empty."""
-    for option, items in lists:
-        if type(items) is not tuple:
-            return None
-        names += [option] * len(items)
-        values += items
-    if not lists[0][1]:
-        return None
-    return tuple(bool(items) for _, items in lists[1:])
+    return (worker, space is None, name is None, policy is None, *given), options, words
 
 
 def _target_options(
     tentacle: Tentacle, names: list[str], values: list[str]
 ) -> tuple[bool, ...] | None:
-    """`_list_options` for a target, then its participation; its shape bits."""
-    if not tentacle.roles:
+    """Add a target's list options and participation; which optional ones are
+    given, or None if a list is not a tuple or a required one is empty."""
+    environments, roles = tentacle.environments, tentacle.roles
+    tenants, tags = tentacle.tenants, tentacle.tenant_tags
+    if not (
+        type(environments) is tuple
+        and type(roles) is tuple
+        and type(tenants) is tuple
+        and type(tags) is tuple
+        and environments
+        and roles
+    ):
         return None
-    given = _list_options(
-        names,
-        values,
-        ("environment", tentacle.environments),
-        ("role", tentacle.roles),
-        ("tenant", tentacle.tenants),
-        ("tenanttag", tentacle.tenant_tags),
-    )
+    names += ["environment"] * len(environments)
+    values += environments
+    names += ["role"] * len(roles)
+    values += roles
+    names += ["tenant"] * len(tenants)
+    values += tenants
+    names += ["tenanttag"] * len(tags)
+    values += tags
     participation = tentacle.tenanted_deployment_participation
-    if given is None or participation is None:
-        return given
+    if participation is None:
+        return bool(tenants), bool(tags), False
     mode = str(participation)
     if mode not in cmds._PARTICIPATION:  # noqa: SLF001 -- the wing's own table
         return None
     names.append("tenanted-deployment-participation")
     values.append(mode)
-    return (*given, True)
+    return bool(tenants), bool(tags), True
 
 
 # One slot, keyed by identity: planning 1,000 Tentacles of one cluster works
