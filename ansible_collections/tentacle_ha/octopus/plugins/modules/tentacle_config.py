@@ -217,7 +217,8 @@ def _read_fd(fd: int, shown: str) -> bytes:
     if not stat.S_ISREG(info.st_mode):
         raise WriterError(shown, "is not a regular file; not read")
     if info.st_size > MAX_FILE_SIZE:
-        raise WriterError(shown, f"file is {info.st_size} bytes; the limit is 16 MiB")
+        msg = f"file is {info.st_size} bytes; the limit is {MAX_FILE_SIZE}"
+        raise WriterError(shown, msg)
     os.lseek(fd, 0, os.SEEK_SET)
     chunks: list[bytes] = []
     size = 0
@@ -228,7 +229,7 @@ def _read_fd(fd: int, shown: str) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
     if size > MAX_FILE_SIZE:
-        raise WriterError(shown, "file grew over 16 MiB")
+        raise WriterError(shown, f"file grew over {MAX_FILE_SIZE} bytes")
     return b"".join(chunks)
 
 
@@ -329,10 +330,29 @@ def _backup(name: str, data: bytes, old: os.stat_result, dir_fd: int) -> str:
     return candidate
 
 
+def temp_name(name: str) -> str:
+    """``.<name>.<pid>-<random>.tentacle-ha-tmp``: the library's temp names, so
+    its stale-temp cleaner recognises this writer's leftovers."""
+    return f".{name}.{os.getpid()}-{secrets.token_hex(8)}{TEMP_SUFFIX}"
+
+
+def hard_link_warnings(info: os.stat_result) -> list[str]:
+    """The library's warning for a config with several hard links."""
+    if info.st_nlink <= 1:
+        return []
+    others = info.st_nlink - 1
+    verb = "holds" if others == 1 else "hold"
+    warning = (
+        f"had {info.st_nlink} hard links: the write replaced this name only; "
+        f"the other {others} still {verb} the old bytes"
+    )
+    return [warning]
+
+
 def _replace(name: str, data: bytes, old: os.stat_result, dir_fd: int) -> None:
     """Temp file (O_EXCL, unpredictable name) + fsync + rename + folder fsync."""
     while True:
-        tmp = f".{name}.{os.getpid()}-{secrets.token_hex(8)}{TEMP_SUFFIX}"
+        tmp = temp_name(name)
         try:
             fd = _create_excl(tmp, dir_fd)
         except FileExistsError:  # pragma: no cover - 64 random bits collided
@@ -367,7 +387,8 @@ def write_config(
     """Replace the config at *path* with *data* if it still has SHA-1 *based_on_sha1*.
 
     Returns:
-        ``{"changed": bool, "backup_file": str | None, "path": str}``.
+        ``{"changed": bool, "backup_file": str | None, "path": str,
+        "warnings": [str]}`` (the library's `WriteResult`).
 
     Raises:
         WriterError: a conflict (``conflict`` is True: the file changed since it
@@ -390,9 +411,13 @@ def write_config(
                     conflict=True,
                 )
             if current == data:
-                return {"changed": False, "backup_file": None, "path": path}
+                return {
+                    "changed": False, "backup_file": None, "path": path, "warnings": [],
+                }  # fmt: skip
             info = os.fstat(fd)
             now = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            if stat.S_ISDIR(now.st_mode):
+                raise WriterError(path, "is a folder, not a config file")
             if (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino):
                 raise WriterError(
                     path,
@@ -410,7 +435,12 @@ def write_config(
     finally:
         os.close(dir_fd)
     backup_file = os.path.join(folder, saved) if saved else None  # noqa: PTH118 -- stdlib style of the target
-    return {"changed": True, "backup_file": backup_file, "path": path}
+    return {
+        "changed": True,
+        "backup_file": backup_file,
+        "path": path,
+        "warnings": hard_link_warnings(info),
+    }
 
 
 def main() -> None:
