@@ -57,7 +57,10 @@ __all__ = [
     "default_machine_home",
     "discover_instances",
     "expand_paths",
+    "instance_index_name",
     "instances_folder",
+    "parse_instance_index",
+    "pick_instance",
 ]
 
 
@@ -202,6 +205,13 @@ def _index_fields(index: Path) -> tuple[str | None, str]:
     except OSError as exc:
         msg = f"cannot read the instance index file: {_describe_os(exc)}"
         raise _BrokenIndexError(msg) from exc
+    return _parse_index(raw)
+
+
+def _parse_index(raw: bytes) -> tuple[str | None, str]:
+    if len(raw) > _INDEX_MAX:
+        msg = "instance index file is over 1 MiB; not read"
+        raise _BrokenIndexError(msg)
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -218,13 +228,10 @@ def _index_fields(index: Path) -> tuple[str | None, str]:
     return (name if isinstance(name, str) else None), config
 
 
-def _read_index(index: Path, root: Path | None, platform: Platform) -> Instance:
-    try:
-        name, config = _index_fields(index)
-    except _BrokenIndexError as exc:
-        return Instance(
-            name=None, config_path=None, path=None, index_path=index, problem=str(exc)
-        )
+def _instance(
+    index: Path, fields: tuple[str | None, str], root: Path | None, platform: Platform
+) -> Instance:
+    name, config = fields
     local = _local_path(config.strip(), root=root, platform=platform)
     problem = None
     if local is None:
@@ -232,6 +239,69 @@ def _read_index(index: Path, root: Path | None, platform: Platform) -> Instance:
     return Instance(
         name=name, config_path=config, path=local, index_path=index, problem=problem
     )
+
+
+def _unusable(index: Path, problem: str) -> Instance:
+    return Instance(
+        name=None, config_path=None, path=None, index_path=index, problem=problem
+    )
+
+
+def _read_index(index: Path, root: Path | None, platform: Platform) -> Instance:
+    try:
+        fields = _index_fields(index)
+    except _BrokenIndexError as exc:
+        return _unusable(index, str(exc))
+    return _instance(index, fields, root, platform)
+
+
+def parse_instance_index(
+    raw: bytes | None,
+    index_path: str | os.PathLike[str],
+    *,
+    platform: Platform,
+    unreadable: str | None = None,
+) -> Instance:
+    """An `Instance` from the bytes of an index file read elsewhere.
+
+    For index files read on another machine (the Ansible collection slurps
+    them from its targets): the same rules as `discover_instances`; an
+    unusable file gives an `Instance` with `Instance.problem` set. *raw*
+    None: the file could not be read, for the reason *unreadable*.
+
+    .. versionadded:: 0.1.0
+    """
+    index = Path(index_path)
+    if raw is None:
+        reason = unreadable or "unknown reason"
+        return _unusable(index, f"cannot read the instance index file: {reason}")
+    try:
+        fields = _parse_index(raw)
+    except _BrokenIndexError as exc:
+        return _unusable(index, str(exc))
+    return _instance(index, fields, None, platform)
+
+
+def instance_index_name(instance: str) -> str:
+    """Tentacle's index file name for *instance* (``Tentacle``: ``tentacle.config``).
+
+    .. versionadded:: 0.1.0
+    """
+    return instance.replace(" ", "-").lower() + ".config"
+
+
+def pick_instance(instances: Iterable[Instance], name: str) -> Instance | None:
+    """The instance called *name*, as Tentacle matches: ignoring case, an
+    exact-case match winning; None when there is none.
+
+    .. versionadded:: 0.1.0
+    """
+    folded = [
+        i for i in instances if i.name is not None and i.name.lower() == name.lower()
+    ]
+    exact = [i for i in folded if i.name == name]
+    chosen = exact or folded
+    return chosen[0] if chosen else None
 
 
 def instances_folder(

@@ -488,3 +488,56 @@ def test_odd_files_and_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert [(p.status, p.reason) for p in plans] == [
         ("skipped", "file grew over 16777216 bytes")
     ]
+
+
+# -- index files read elsewhere (the Ansible collection slurps them) ----------
+
+
+def test_parse_instance_index_same_as_discovery(tmp_path: Path) -> None:
+    folder = tmp_path / "etc" / "octopus" / "Tentacle" / "Instances"
+    folder.mkdir(parents=True)
+    raw = b'\xef\xbb\xbf{"name": "Web Tentacle", "ConfigurationFilePath": "/w.config"}'
+    (folder / "web-tentacle.config").write_bytes(raw)
+    found = discover.discover_instances(
+        root=tmp_path, machine_home="/etc/octopus", platform="linux"
+    )
+    parsed = discover.parse_instance_index(
+        raw, folder / "web-tentacle.config", platform="linux"
+    )
+    assert (parsed.name, parsed.config_path, parsed.problem) == (
+        found[0].name, found[0].config_path, found[0].problem
+    )  # fmt: skip
+    assert discover.instance_index_name("Web Tentacle") == "web-tentacle.config"
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (None, "cannot read the instance index file: denied"),
+        (b"[]", "instance index file is not a JSON object"),
+        (b'{"Name": "x"}', "instance index file has no ConfigurationFilePath"),
+        (b'{"ConfigurationFilePath": "rel.config"}', "is not an absolute path"),
+        (b" " * (1024 * 1024 + 1), "over 1 MiB"),
+    ],
+)
+def test_parse_instance_index_problems(raw: bytes | None, problem: str) -> None:
+    got = discover.parse_instance_index(
+        raw, "C:\\ProgramData\\x.config", platform="windows", unreadable="denied"
+    )
+    assert got.problem is not None
+    assert problem in got.problem
+
+
+def test_pick_instance_exact_case_wins() -> None:
+    def one(name: str) -> discover.Instance:
+        raw = f'{{"Name": "{name}", "ConfigurationFilePath": "/x/{name}"}}'.encode()
+        return discover.parse_instance_index(raw, f"/i/{name}", platform="linux")
+
+    both = [one("tentacle"), one("Tentacle")]
+    picked = discover.pick_instance(both, "Tentacle")
+    assert picked is not None
+    assert picked.name == "Tentacle"
+    folded = discover.pick_instance(both, "TENTACLE")
+    assert folded is not None
+    assert folded.name == "tentacle"
+    assert discover.pick_instance(both, "Other") is None

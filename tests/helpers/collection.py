@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,8 +18,18 @@ COLLECTION = (
 )
 
 
+ROOT = str(COLLECTION.parents[2])
+
+
 def load_plugin(kind: str, name: str) -> ModuleType:
-    """plugins/<kind>/<name>.py of tentacle_ha.octopus, as a fresh module."""
+    """plugins/<kind>/<name>.py of tentacle_ha.octopus, as a fresh module.
+
+    The repo root goes on ``sys.path`` so that the plugins' own imports
+    (``ansible_collections.tentacle_ha.octopus.plugins.plugin_utils``) resolve
+    as they do under ``ANSIBLE_COLLECTIONS_PATH``.
+    """
+    if ROOT not in sys.path:
+        sys.path.append(ROOT)
     path = COLLECTION / "plugins" / kind / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"_tentacle_ha_{kind}_{name}", path)
     assert spec is not None

@@ -19,7 +19,6 @@ Check mode writes nothing (the writer is not called at all).
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import hashlib
 import os
@@ -28,8 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.tentacle_ha.octopus.plugins.plugin_utils import target as _t
 from tentacle_ha import restart_required
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.commands.plan import restart_command
@@ -58,7 +56,7 @@ EDIT_OPTIONS = (
 )
 
 ARGUMENT_SPEC: dict[str, Any] = {
-    "path": {"type": "str", "required": True},
+    **_t.SELECT_SPEC,
     "sync": {"type": "path"},
     "retire_thumbprint": {"type": "list", "elements": "str", "default": []},
     "add_node": {"type": "str"},
@@ -82,10 +80,6 @@ ARGUMENT_SPEC: dict[str, Any] = {
 }
 
 
-class RefusedError(Exception):
-    """A task failure with a one-line message (nothing written)."""
-
-
 def _sync(args: dict[str, Any]) -> list[edits.Edit]:
     cluster = load_cluster(args["sync"])
     retire = tuple(args["retire_thumbprint"])
@@ -95,7 +89,7 @@ def _sync(args: dict[str, Any]) -> list[edits.Edit]:
 def _add_node(args: dict[str, Any]) -> list[edits.Edit]:
     if not args.get("thumbprint"):
         msg = "add_node needs thumbprint"
-        raise RefusedError(msg)
+        raise _t.RefusedError(msg)
     return [edits.AddNode(args["thumbprint"], args["add_node"])]
 
 
@@ -120,7 +114,7 @@ def _settings(args: dict[str, Any]) -> list[edits.Edit]:
     settings: dict[str, Any] = args["settings"]
     if not settings:
         msg = "settings is empty"
-        raise RefusedError(msg)
+        raise _t.RefusedError(msg)
     allow_empty = bool(args["allow_empty"])
     result: list[edits.Edit] = []
     for key, value in settings.items():
@@ -156,7 +150,7 @@ def _edits_for(args: dict[str, Any]) -> list[edits.Edit]:
         names = ", ".join(EDIT_OPTIONS)
         what = ", ".join(given) if given else "none"
         msg = f"give exactly one edit of {names} (got {what})"
-        raise RefusedError(msg)
+        raise _t.RefusedError(msg)
     return _BUILDERS[given[0]](args)
 
 
@@ -180,32 +174,28 @@ def _edit(
     return before, doc, None
 
 
-class ActionModule(ActionBase):  # type: ignore[misc] -- ansible-core ships no type information
+class ActionModule(_t.TargetAction):
     """Edit on the controller, write on the target."""
 
-    TRANSFERS_FILES = False
-    _requires_connection = True
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(
-        self, tmp: str | None = None, task_vars: dict[str, Any] | None = None
+    def act(
+        self, args: dict[str, Any], target: _t.Target, result: dict[str, Any]
     ) -> dict[str, Any]:
-        task_vars = task_vars or {}
-        result: dict[str, Any] = super().run(tmp, task_vars)
-        del tmp  # unused since Ansible 2.5
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        del validation
-        path: str = args["path"]
-        result["path"] = path
-        result["changed"] = False
         try:
             todo = _edits_for(args)
-            data = self._slurp(path, task_vars)
+            path, instance = target.select(args)
+            result["path"] = path
+            if instance is not None:
+                result["instance"] = instance
+            data = target.slurp(path)
             before, doc, skipped = _edit(data, path, todo)
-        except (RefusedError, TentacleHAError) as exc:
+        except (_t.RefusedError, TentacleHAError) as exc:
             return self._failed(result, str(exc))
         except OSError as exc:  # the cluster file on the controller
             return self._failed(result, f"{exc.filename}: {exc.strerror}")
         result["trusted_servers"] = doc.trusted_servers.to_list()
+        result.update(restart_required=False, backup_file=None, diff={})
         if skipped is not None:
             result.update(skipped=True, msg=f"{path}: {skipped}; skipped")
             return result
@@ -215,32 +205,34 @@ class ActionModule(ActionBase):  # type: ignore[misc] -- ansible-core ships no t
         result.update(
             changed=changed,
             restart_required=restart,
-            restart_command=restart_command(doc) if restart else None,
-            backup_file=None,
+            restart_command=restart_command(doc, instance=instance)
+            if restart
+            else None,
         )
-        if changed and self._task.diff:
+        if changed:
             result["diff"] = {"prepared": doc.diff()}  # secrets masked
         if not changed or self._task.check_mode:
             return result
         based_on = hashlib.sha1(data).hexdigest()  # noqa: S324 -- a content check, not a signature
-        if self._is_windows():
-            written = self._write_windows(path, new, based_on, args, task_vars)
+        if target.windows:
+            written = self._write_windows(target, path, new, based_on, args)
         else:
-            written = self._execute_module(
-                module_name=WRITER,
-                module_args={
+            written = target.run(
+                WRITER,
+                {
                     "path": path,
                     "new_content": base64.b64encode(new).decode("ascii"),
                     "based_on_sha1": based_on,
                     "backup": bool(args["backup"]),
                     "lock_timeout": float(args["lock_timeout"]),
                 },
-                task_vars=task_vars,
             )
         if written.get("failed"):
             return self._failed(result, str(written.get("msg", "the write failed")))
         result["changed"] = bool(written.get("changed", True))
         result["backup_file"] = written.get("backup_file")
+        if written.get("warnings"):
+            result["warnings"] = list(written["warnings"])
         return result
 
     def _failed(self, result: dict[str, Any], msg: str) -> dict[str, Any]:
@@ -248,34 +240,13 @@ class ActionModule(ActionBase):  # type: ignore[misc] -- ansible-core ships no t
         result.pop("diff", None)
         return result
 
-    def _is_windows(self) -> bool:
-        shell = getattr(self._connection, "_shell", None)
-        return getattr(shell, "SHELL_FAMILY", "") == "powershell"
-
-    def _slurp(self, path: str, task_vars: dict[str, Any]) -> bytes:
-        if not self._is_windows() and not path.startswith("/"):
-            msg = f"{path}: path must be absolute"
-            raise RefusedError(msg)
-        got = self._execute_module(
-            module_name="ansible.builtin.slurp",
-            module_args={"src": path},
-            task_vars=task_vars,
-        )
-        if got.get("failed"):
-            raise RefusedError(f"{path}: cannot read: {got.get('msg', 'slurp failed')}")
-        try:
-            return base64.b64decode(got["content"], validate=True)
-        except (KeyError, TypeError, binascii.Error) as exc:
-            msg = f"{path}: slurp returned no readable content"
-            raise RefusedError(msg) from exc
-
     def _write_windows(
         self,
+        target: _t.Target,
         path: str,
         new: bytes,
         based_on: str,
         args: dict[str, Any],
-        task_vars: dict[str, Any],
     ) -> dict[str, Any]:
         """win_stat (SHA-1) re-check, then win_copy of the new bytes as a file.
 
@@ -284,14 +255,9 @@ class ActionModule(ActionBase):  # type: ignore[misc] -- ansible-core ships no t
         which another writer's change would be overwritten); the check still
         catches every change made since the read.
         """
-        stat = self._execute_module(
-            module_name=WIN_STAT,
-            module_args={
-                "path": path,
-                "get_checksum": True,
-                "checksum_algorithm": "sha1",
-            },
-            task_vars=task_vars,
+        stat = target.run(
+            WIN_STAT,
+            {"path": path, "get_checksum": True, "checksum_algorithm": "sha1"},
         )
         if stat.get("failed"):
             return {"failed": True, "msg": f"{path}: win_stat: {stat.get('msg')}"}
@@ -325,7 +291,7 @@ class ActionModule(ActionBase):  # type: ignore[misc] -- ansible-core ships no t
                 templar=self._templar,
                 shared_loader_obj=self._shared_loader_obj,
             )
-            copied: dict[str, Any] = copy.run(task_vars=task_vars)
+            copied: dict[str, Any] = copy.run(task_vars=target.task_vars)
         finally:
             with contextlib.suppress(OSError):
                 Path(local).unlink()

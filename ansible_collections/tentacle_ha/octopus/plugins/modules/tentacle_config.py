@@ -31,11 +31,9 @@ description:
     the C(ansible.windows) collection must be installed on the controller.
     This path has only been tested against a fake connection, never on Windows.
   - Exactly one edit per task.
+  - The config is chosen by O(path) or O(instance); with neither, the
+    instance C(Tentacle).
 options:
-  path:
-    description: Absolute path of the Tentacle.config on the target.
-    type: path
-    required: true
   sync:
     description:
       - Path, on the controller, of a cluster description (TOML); the polling
@@ -89,7 +87,9 @@ options:
     description: Set C(Tentacle.Communication.PollingConnectionCount).
     type: int
   allow_empty:
-    description: Allow an edit that leaves no polling entry (orphans the Tentacle).
+    description:
+      - Allow an edit that leaves no polling entry (orphans the Tentacle).
+      - Without it such an edit fails the task and nothing is written.
     type: bool
     default: false
   backup:
@@ -114,6 +114,12 @@ attributes:
 notes:
   - Internal options C(new_content), C(based_on_sha1) are passed by the action
     plugin to this writer; do not set them in a task.
+  - A conflict (the file's SHA-1 changed between the read and the write, e.g.
+    Tentacle or another run wrote it) fails the task; nothing is written.
+  - A file that cannot be used (broken XML, unknown keys, an orphaning edit)
+    fails the task with the library's one-line message; the file is untouched.
+extends_documentation_fragment:
+  - tentacle_ha.octopus.select
 author:
   - tentacle_ha maintainers
 """
@@ -125,9 +131,9 @@ EXAMPLES = r"""
     sync: clusters/production.toml
     backup: true
 
-- name: Add one node
+- name: Add one node to the instance Tentacle (found through the instance index)
   tentacle_ha.octopus.tentacle_config:
-    path: 'C:\Octopus\Tentacle.config'
+    instance: Tentacle
     add_node: https://node4.octopus.example.com:10943
     thumbprint: 8E2F430B7A91C5D26F11E83CA0579B44D12E6CF3
 
@@ -149,8 +155,18 @@ EXAMPLES = r"""
 RETURN = r"""
 path:
   description: The config edited.
-  returned: always
+  returned: when it could be chosen
   type: str
+instance:
+  description: The instance name, when the config was chosen by O(instance).
+  returned: when chosen by instance
+  type: str
+diff:
+  description:
+    - C(prepared), a unified diff of the change; secret values show as C(***).
+    - Empty when nothing changes.
+  returned: success
+  type: dict
 changed:
   description: Whether the file was (or, in check mode, would be) changed.
   returned: always
@@ -164,8 +180,8 @@ restart_command:
   returned: success
   type: str
 backup_file:
-  description: The backup written, when O(backup) and the file changed.
-  returned: changed and backup
+  description: The backup written, when O(backup) and the file changed (else null).
+  returned: success
   type: str
 trusted_servers:
   description:
