@@ -32,6 +32,7 @@ lint: $(VENV)/.test
 
 typecheck: $(VENV)/.test
 	$(BIN)/mypy
+	$(BIN)/mypy --explicit-package-bases ansible_collections
 
 unit: $(VENV)/.test
 	rm -f .coverage .coverage.*

@@ -99,14 +99,19 @@ class Sshd:
                 self.process.wait(timeout=10)
         self._log.close()
 
-    def inventory_vars(self) -> str:
-        """Inventory variables that reach this server with its throwaway key."""
-        return (
-            f"ansible_connection=ssh ansible_host=127.0.0.1 ansible_port={self.port} "
-            f"ansible_user={self.user} ansible_ssh_private_key_file={self.key} "
-            "ansible_ssh_common_args='-o StrictHostKeyChecking=no "
-            "-o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes'"
-        )
+    def inventory_vars(self) -> list[str]:
+        """Inventory variables (one per line) that reach this server with its key."""
+        return [
+            "ansible_connection=ssh",
+            "ansible_host=127.0.0.1",
+            f"ansible_port={self.port}",
+            f"ansible_user={self.user}",
+            f"ansible_ssh_private_key_file={self.key}",
+            (
+                "ansible_ssh_common_args='-o StrictHostKeyChecking=no "
+                "-o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes'"
+            ),
+        ]
 
 
 def running(folder: Path) -> Iterator[Sshd]:

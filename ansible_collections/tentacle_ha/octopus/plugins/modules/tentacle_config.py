@@ -367,11 +367,12 @@ def hard_link_warnings(info: os.stat_result) -> list[str]:
 
 def _replace(name: str, data: bytes, old: os.stat_result, dir_fd: int) -> None:
     """Temp file (O_EXCL, unpredictable name) + fsync + rename + folder fsync."""
+    tmp = temp_name(name)
     while True:
-        tmp = temp_name(name)
         try:
             fd = _create_excl(tmp, dir_fd)
         except FileExistsError:  # pragma: no cover - 64 random bits collided
+            tmp = temp_name(name)
             continue
         break
     try:

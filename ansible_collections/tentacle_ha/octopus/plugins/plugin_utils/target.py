@@ -55,7 +55,7 @@ class Target:
         return result
 
     def join(self, folder: str, name: str) -> str:
-        return (ntpath if self.windows else posixpath).join(folder, name)
+        return str((ntpath if self.windows else posixpath).join(folder, name))
 
     def check_absolute(self, path: str) -> None:
         absolute = ntpath.isabs(path) if self.windows else path.startswith("/")
@@ -140,7 +140,7 @@ class Target:
         return self.instance_config(name, args.get("machine_home")), name
 
 
-class TargetAction(ActionBase):  # type: ignore[misc] -- ansible-core ships no type information
+class TargetAction(ActionBase):  # type: ignore[misc]  # ansible-core ships no type information
     """An action of this collection: validated options, a `Target`, a result.
 
     Subclasses set `ARGUMENT_SPEC` and implement `act`.
