@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +67,23 @@ class FakeHost:
     ) -> dict[str, Any]:
         self.calls.append((module_name, dict(module_args)))
         if module_name == "ansible.builtin.slurp":
+            if module_args["src"] not in self.files:
+                return {"failed": True, "msg": f"file not found: {module_args['src']}"}
             data = self.files[module_args["src"]]
             if self.after_slurp is not None:  # another writer, after the read
                 self.files[module_args["src"]] = self.after_slurp
             return {"content": base64.b64encode(data).decode(), "encoding": "base64"}
+        if module_name in {"ansible.windows.win_find", "ansible.builtin.find"}:
+            sep = "\\" if module_name == "ansible.windows.win_find" else "/"
+            folder = module_args["paths"].rstrip(sep) + sep
+            found = [
+                {"path": p}
+                for p in self.files
+                if p.startswith(folder)
+                and sep not in p[len(folder) :]
+                and p.endswith(".config")
+            ]
+            return {"files": found, "matched": len(found)}
         if module_name == "ansible.windows.win_stat":
             data = self.files[module_args["path"]]
             digest = hashlib.sha1(data).hexdigest()  # noqa: S324 -- as win_stat
@@ -209,3 +223,127 @@ def test_refusals_fail_the_task_without_writing(
     assert "\n" not in result["msg"]
     assert host.files[WIN_PATH] == original
     assert all(not n.startswith("ansible.windows") for n, _ in host.calls)
+
+
+# -- choosing the config, the edits' refusals, tentacle_info -------------------
+
+SYNC = str(CLUSTER)
+INDEX = "C:\\ProgramData\\Octopus\\Tentacle\\Instances"
+info_action = load_plugin("action", "tentacle_info")
+
+
+def _index(name: str, config: str) -> bytes:
+    return json.dumps({"Name": name, "ConfigurationFilePath": config}).encode()
+
+
+@pytest.mark.parametrize("index_name", ["tentacle.config", "renamed.config"])
+def test_instance_found_through_the_index(
+    host: FakeHost, original: bytes, index_name: str
+) -> None:
+    host.files[f"{INDEX}\\{index_name}"] = _index("Tentacle", WIN_PATH)
+    args = {"instance": "TENTACLE", "sync": str(CLUSTER)}  # matched ignoring case
+    result = _plugin(host, args, check=True).run(task_vars={})
+    assert result.get("failed") is None, result
+    assert (result["path"], result["instance"]) == (WIN_PATH, "TENTACLE")
+    assert result["changed"] is True
+    listed = "ansible.windows.win_find" in [n for n, _ in host.calls]
+    assert listed == (index_name != "tentacle.config")  # listed only when needed
+    assert host.files[WIN_PATH] == original
+
+
+def test_default_instance_and_missing_instance(host: FakeHost) -> None:
+    host.files[f"{INDEX}\\other.config"] = _index("Other", WIN_PATH)
+    result = _plugin(host, {"sync": str(CLUSTER)}).run(task_vars={})
+    assert result["failed"] is True
+    assert result["msg"] == (
+        f"{INDEX}: no Tentacle instance 'Tentacle' in the instance index"
+    )
+    # Negative control: the instance named exists.
+    ok = _plugin(host, {"instance": "Other", "sync": str(CLUSTER)}, check=True)
+    assert ok.run(task_vars={})["path"] == WIN_PATH
+
+
+@pytest.mark.parametrize(
+    ("args", "family", "message"),
+    [
+        ({"path": WIN_PATH, "instance": "x", "sync": SYNC}, "powershell", "not both"),
+        ({"path": "Tentacle.config", "sync": SYNC}, "powershell", "must be absolute"),
+        ({"path": "etc/Tentacle.config", "sync": SYNC}, "sh", "must be absolute"),
+        (
+            {"path": WIN_PATH, "add_node": "https://n4:10943"},
+            "powershell",
+            "thumbprint",
+        ),
+        ({"path": WIN_PATH, "settings": {}}, "powershell", "settings is empty"),
+        ({"path": "C:\\missing.config", "sync": SYNC}, "powershell", "file not found"),
+    ],
+)
+def test_task_refusals(
+    host: FakeHost, args: dict[str, Any], family: str, message: str
+) -> None:
+    result = _plugin(host, args, family=family).run(task_vars={})
+    assert result["failed"] is True
+    assert message in result["msg"]
+    assert all(n == "ansible.builtin.slurp" for n, _ in host.calls)
+
+
+def test_allow_empty_is_the_only_way_to_orphan(host: FakeHost) -> None:
+    keep = {"path": WIN_PATH, "keep": ["https://elsewhere.example.com:10943"]}
+    refused = _plugin(host, dict(keep)).run(task_vars={})
+    assert refused["failed"] is True
+    assert "\n" not in refused["msg"]
+    result = _plugin(host, {**keep, "allow_empty": True}, check=True).run(task_vars={})
+    assert result.get("failed") is None, result
+    assert result["changed"] is True
+    assert not [s for s in result["trusted_servers"] if s["CommunicationStyle"] == 2]
+
+
+def test_settings_set_and_unset_and_count(host: FakeHost, original: bytes) -> None:
+    doc = loads(original, path=WIN_PATH)
+    present = "Tentacle.Services.NoListen"
+    assert doc.get(present) is not None
+    args = {
+        "path": WIN_PATH,
+        "settings": {present: None, "Tentacle.Communication.PollingConnectionCount": 4},
+    }
+    result = _plugin(host, args, check=True).run(task_vars={})
+    assert result["changed"] is True, result
+    diff = result["diff"]["prepared"]
+    assert f'-  <set key="{present}">' in diff
+    assert "PollingConnectionCount" in diff
+    count = {"path": WIN_PATH, "polling_connection_count": 4}
+    same = _plugin(host, count, check=True).run(task_vars={})
+    assert same["diff"]["prepared"].count("PollingConnectionCount") == diff.count(
+        "PollingConnectionCount"
+    )
+
+
+def _info(host: FakeHost, args: dict[str, Any]) -> dict[str, Any]:
+    plugin = info_action.ActionModule(
+        FakeTask(args), FakeConnection("powershell"), None, None, None
+    )
+    plugin._execute_module = host.execute_module
+    result: dict[str, Any] = plugin.run(task_vars={})
+    return result
+
+
+def test_tentacle_info_every_instance(host: FakeHost, original: bytes) -> None:
+    host.files[f"{INDEX}\\tentacle.config"] = _index("Tentacle", WIN_PATH)
+    host.files[f"{INDEX}\\broken.config"] = b"not json"
+    result = _info(host, {"cluster": str(CLUSTER)})
+    assert result.get("failed") is None, result
+    broken, good = result["tentacles"]
+    assert "not JSON" in broken["problem"]
+    doc = loads(original, path=WIN_PATH)
+    assert good["instance"] == "Tentacle"
+    assert good["thumbprint"] == doc.certificate_thumbprint
+    assert good["trusted_servers"] == doc.trusted_servers.to_list()
+    codes = {f["code"] for f in good["findings"]}
+    assert codes  # node3 is missing against the cluster
+    # Negative control: without the cluster, no cluster findings.
+    plain = _info(host, {"path": WIN_PATH})["tentacles"][0]
+    assert {f["code"] for f in plain["findings"]} < codes
+    certificate = str(doc.get("Tentacle.Certificate", reveal=True))
+    assert certificate[:40] not in json.dumps(result)
+    assert result["changed"] is False
+    assert host.files[WIN_PATH] == original
