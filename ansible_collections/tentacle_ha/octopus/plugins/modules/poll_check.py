@@ -192,7 +192,7 @@ def _status_line(tls: ssl.SSLSocket, request: bytes, no_http: str) -> tuple[int,
         raise Stop(no_http, f"connection failed: {exc}") from exc
     if not line:
         raise Stop(no_http, "closed the connection without an HTTP answer")
-    version, _, rest = line.partition(" ")
+    version, _sep, rest = line.partition(" ")
     code = rest.partition(" ")[0]
     if not version.startswith("HTTP/") or not code.isdigit():
         raise Stop(no_http, f"answered {line[:60]!r}, not HTTP")

@@ -463,7 +463,7 @@ def write_config(
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "path": {"type": "path", "required": True},
+            "path": {"type": "str", "required": True},
             "new_content": {"type": "str", "required": True, "no_log": True},
             "based_on_sha1": {"type": "str", "required": True},
             "backup": {"type": "bool", "default": False},

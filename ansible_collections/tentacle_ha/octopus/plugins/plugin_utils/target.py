@@ -156,7 +156,7 @@ class TargetAction(ActionBase):  # type: ignore[misc]  # ansible-core ships no t
         task_vars = task_vars or {}
         result: dict[str, Any] = super().run(tmp, task_vars)
         del tmp  # unused since Ansible 2.5
-        _, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        _validated, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
         result["changed"] = False
         return self.act(args, Target(self, task_vars), result)
 
