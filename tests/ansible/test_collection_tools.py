@@ -15,6 +15,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from helpers.collection import load_plugin
 
 import tentacle_ha
 
@@ -24,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = ROOT / "ansible_collections" / "tentacle_ha" / "octopus"
 BIN = Path(sys.executable).parent
 MODULES = ("tentacle_config", "tentacle_info", "poll_check")
+
+inventory = load_plugin("inventory", "cluster")
 
 
 def _run(args: list[str], tmp: Path, *, cwd: Path, collections: Path) -> str:
@@ -112,3 +115,63 @@ def test_ansible_test_units(tmp_path: Path) -> None:
     )  # fmt: skip
     assert " passed" in out
     assert " failed" not in out
+
+
+def _plain(value: object) -> object:
+    """ansible-inventory's JSON without its ``__ansible_unsafe`` wrappers."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _inventory(tmp: Path, source: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp),
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT),
+        "ANSIBLE_INVENTORY_ENABLED": "tentacle_ha.octopus.cluster",
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true",
+        "LC_ALL": "C.UTF-8",
+    }
+    return subprocess.run(
+        [str(BIN / "ansible-inventory"), "-i", str(source), "--list"],
+        cwd=tmp, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_inventory_plugin_groups_the_cluster(tmp_path: Path) -> None:
+    cluster_file = ROOT / "examples" / "cluster-unique-address.toml"
+    cluster = tentacle_ha.load_cluster(cluster_file)
+    done = _inventory(tmp_path, ROOT / "examples" / "ansible" / "cluster.inventory.yml")
+    assert done.returncode == 0, done.stderr
+    listing = _plain(json.loads(done.stdout))
+    assert isinstance(listing, dict)
+    named = [t for t in cluster.tentacles if t.name]
+    assert named
+    assert set(listing["tentacles"]["hosts"]) == {t.name for t in named}
+    for tentacle in named:
+        assert tentacle.name in listing[str(tentacle.os)]["hosts"]
+        for role in tentacle.roles:
+            assert tentacle.name in listing[inventory.group_name("role", role)]["hosts"]
+        for environment in tentacle.environments:
+            group = inventory.group_name("environment", environment)
+            assert tentacle.name in listing[group]["hosts"]
+        facts = listing["_meta"]["hostvars"][tentacle.name]
+        assert Path(facts["converge_cluster"]).resolve() == cluster_file
+        assert facts["converge_instance"] == tentacle.instance
+        assert facts.get("converge_path") == tentacle.config_path
+    # Negative control: a broken cluster file fails with the library's message.
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[cluster]\nserver = "https://x"\nlayout = "no-such-layout"\n')
+    with pytest.raises(tentacle_ha.errors.TentacleHAError) as caught:
+        tentacle_ha.load_cluster(broken)
+    source = tmp_path / "broken.yml"
+    source.write_text(f"plugin: tentacle_ha.octopus.cluster\ncluster: {broken}\n")
+    failed = _inventory(tmp_path, source)
+    assert failed.returncode != 0
+    assert caught.value.message in failed.stderr
+    assert inventory.group_name("role", "web-server") == "role_web_server"
