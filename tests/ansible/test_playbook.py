@@ -209,7 +209,7 @@ class Expect:
 
 def _check_run(fleet: Fleet, expect: Expect) -> None:
     """--check --diff: nothing written, the new node shown, secrets masked."""
-    run = fleet.run("--check", "--diff")
+    run = fleet.run("--check", "--diff", "-v")
     assert fleet.files() == expect.before
     assert not list(fleet.tmp.glob("**/*.bak*"))
     added = [line for line in run.out.splitlines() if line.startswith("+  <set")]
@@ -218,7 +218,9 @@ def _check_run(fleet: Fleet, expect: Expect) -> None:
     drifted = fleet.paths[0].read_text()
     assert "node3" not in drifted
     assert '<set key="Tentacle.Certificate">***</set>' in run.out
-    assert not [c for c in expect.certs if c[:40] in run.out]  # no certificate shown
+    # No certificate shown, nor in any task result.
+    results = json.dumps(run.results)
+    assert not [c for c in expect.certs if c[:40] in run.out or c[:40] in results]
     edits = run.of(CONFIG)
     assert {h for h, r in edits.items() if r["result"].get("changed")} == (
         expect.to_change
@@ -235,7 +237,9 @@ def _real_run(fleet: Fleet, expect: Expect) -> None:
     """Every host but the broken one converges, the race keeps the other
     writer's bytes, and exactly the changed hosts restart."""
     run = fleet.run()
-    assert not [c for c in expect.certs if c[:40] in run.out]
+    results = json.dumps(run.results)
+    assert not [c for c in expect.certs if c[:40] in run.out or c[:40] in results]
+    assert expect.certs[0][:40] in fleet.paths[0].read_text()  # the control
     cluster = load_cluster(CLUSTER)
     after = fleet.files()
     for path in [*fleet.paths, *fleet.ssh_configs]:
