@@ -19,6 +19,7 @@ import ssl
 import urllib.request
 from typing import TYPE_CHECKING
 from typing import Final
+from typing import NamedTuple
 from urllib.parse import unquote
 from urllib.parse import urlsplit
 
@@ -60,12 +61,14 @@ if TYPE_CHECKING:
 __all__ = [
     "CA_BUNDLE_ENVIRONMENT",
     "LOAD_BALANCER_MIN_VERSION",
+    "CheckRun",
     "check_command",
     "cluster_names",
     "no_proxy_matches",
     "proxy_from_settings",
     "render_json",
     "render_table",
+    "run_check_command",
     "system_proxies",
     "targets_from_cluster",
     "targets_from_config",
@@ -514,6 +517,20 @@ def _ca_verify(
         raise InvalidValueError(msg, path=path) from exc
 
 
+class CheckRun(NamedTuple):
+    """What `run_check_command` checked and found (for the table, JSON or HTML).
+
+    .. versionadded:: 0.1.0
+    """
+
+    doc: TentacleConfig
+    """The config checked."""
+    cluster: Cluster | None
+    """The cluster description, when one was given."""
+    report: CheckReport
+    """The results, ``not_trusted`` rows after the config's poll paths."""
+
+
 def check_command(
     config: str | os.PathLike[str],
     *,
@@ -561,6 +578,44 @@ def check_command(
         CheckFailedError: there is nothing to check.
         InvalidValueError: ``timeout`` or ``concurrency`` is out of range, or
             the CA bundle cannot be loaded.
+
+    .. versionadded:: 0.1.0
+    """
+    run = run_check_command(
+        config,
+        cluster=cluster,
+        timeout=timeout,
+        concurrency=concurrency,
+        strict=strict,
+        api_key_env=api_key_env,
+        environ=environ,
+        ca_bundle=ca_bundle,
+        insecure_http=insecure_http,
+        warn=warn,
+    )
+    report = run.report
+    return report.exit_code, render_json(report) if json_output else render_table(
+        report
+    )
+
+
+def run_check_command(
+    config: str | os.PathLike[str],
+    *,
+    cluster: str | os.PathLike[str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    strict: bool = False,
+    api_key_env: str = "OCTOPUS_API_KEY",
+    environ: Mapping[str, str] | None = None,
+    ca_bundle: str | os.PathLike[str] | None = None,
+    insecure_http: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> CheckRun:
+    """Run the checks of ``tentacle-ha check``; return them with what was read.
+
+    `check_command` without the rendering: the same arguments, errors and
+    order of results.
 
     .. versionadded:: 0.1.0
     """
@@ -620,6 +675,4 @@ def check_command(
     if gaps:
         rows = report.results
         report = attrs.evolve(report, results=(*rows[:polls], *gaps, *rows[polls:]))
-    return report.exit_code, render_json(report) if json_output else render_table(
-        report
-    )
+    return CheckRun(doc, description, report)

@@ -6,12 +6,14 @@ drifted, one broken, one cloned), and runs the real commands an admin would:
 the audit, the Tentacle commands for the per-node and load-balancer layouts,
 the fleet plan as diffs, the apply and its report, a second apply that changes
 nothing, and a connectivity check with one node draining. Everything it
-starts it stops; everything it writes it removes (unless ``--keep DIR``).
+starts it stops; everything it writes it removes (unless ``--keep DIR``) but
+the HTML report of the audit, whose path it prints.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import shlex
 import shutil
 import tempfile
@@ -32,6 +34,23 @@ __all__ = ["run_demo"]
 
 FLEET_SIZE = 50
 _RULE = "=" * 78
+
+
+def _fleet_tentacles(paths: list[Path]) -> str:
+    """``[[tentacles]]`` for each fleet config, so the report can filter them."""
+    lines = []
+    for index, path in enumerate(paths):
+        windows = path.name == "Tentacle.config"
+        lines += [
+            "",
+            "[[tentacles]]",
+            f'name = "host-{index:05d}"',
+            f'os = "{"windows" if windows else "linux"}"',
+            f'environments = ["{"Staging" if index % 3 == 0 else "Production"}"]',
+            f'roles = ["{"database" if windows else "web-server"}"]',
+            f"config_path = {json.dumps(str(path))}",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def _cluster_toml(
@@ -108,12 +127,13 @@ class _Runner:
         return code
 
 
-def _show(
+def _show(  # noqa: PLR0917 -- one module's helper, called once
     runner: _Runner,
     fake: FakeOctopusCluster,
     files: dict[str, Path],
     fleet: Path,
     failures: list[str],
+    html: Path,
 ) -> None:
     """The demo's steps; a step that does not behave as shown adds a failure."""
     cluster = str(files["unique-address"])
@@ -129,10 +149,17 @@ def _show(
     runner.section(
         "1. Audit the fleet against the cluster",
         "Every finding has a severity, a file and, where it applies, a line "
-        "and column. Exit 1 means errors were found.",
+        "and column. Exit 1 means errors were found. --html also writes the "
+        "picture: Tentacles x nodes, worst first, with the findings and fixes.",
     )
-    if runner.run("fleet", "audit", str(fleet), "--cluster", cluster) != 1:
+    code = runner.run(
+        "fleet", "audit", str(fleet), "--cluster", cluster, "--html", str(html),
+        limit=20,
+    )  # fmt: skip
+    if code != 1:
         failures.append("the audit did not find the planted problems")
+    if not html.is_file():
+        failures.append("the audit wrote no HTML report")
 
     runner.section(
         "2. Commands for each layout",
@@ -205,7 +232,13 @@ def _show(
         failures.append("the check of a healthy Tentacle failed")
 
 
-def run_demo(out: TextIO, *, main: Callable[..., int], keep: Path | None = None) -> int:
+def run_demo(
+    out: TextIO,
+    *,
+    main: Callable[..., int],
+    keep: Path | None = None,
+    html: Path | None = None,
+) -> int:
     """Run the demo, writing to *out*; return the exit code (0 when it all worked).
 
     Args:
@@ -214,10 +247,15 @@ def run_demo(out: TextIO, *, main: Callable[..., int], keep: Path | None = None)
             by the ``demo`` command, so this module never imports the CLI).
         keep: write the fleet and cluster files here and leave them (default:
             a temporary folder, removed at the end).
+        html: where to write the audit's HTML report, which stays (default:
+            ``report.html`` in *keep*, else in a new temporary folder).
     """
     started = time.monotonic()
     folder = keep or Path(tempfile.mkdtemp(prefix="tentacle-ha-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
+    if html is None:
+        place = keep or Path(tempfile.mkdtemp(prefix="tentacle-ha-report-"))
+        html = place / "report.html"
     failures: list[str] = []
     try:
         with FakeOctopusCluster(3, load_balancer=True) as fake:
@@ -229,7 +267,7 @@ def run_demo(out: TextIO, *, main: Callable[..., int], keep: Path | None = None)
             for layout, path in files.items():
                 path.write_text(_cluster_toml(fake, layout=layout), encoding="utf-8")
             fleet = folder / "fleet"
-            write_fleet(
+            configs = write_fleet(
                 fleet,
                 FLEET_SIZE,
                 addresses=fake.comms_addresses,
@@ -239,7 +277,9 @@ def run_demo(out: TextIO, *, main: Callable[..., int], keep: Path | None = None)
                 cloned=1,
                 seed=2026,
             )
-            _show(runner, fake, files, fleet, failures)
+            with files["unique-address"].open("a", encoding="utf-8") as toml:
+                toml.write(_fleet_tentacles(configs))
+            _show(runner, fake, files, fleet, failures, html)
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -250,4 +290,5 @@ def run_demo(out: TextIO, *, main: Callable[..., int], keep: Path | None = None)
         return 1
     where = f"; files kept in {folder}" if keep else ""
     out.write(f"demo finished in {elapsed:.1f} s{where}\n")
+    out.write(f"HTML report of the fleet: {html}\n")
     return 0

@@ -21,6 +21,7 @@ import collections
 import contextlib
 import json
 import os
+import shlex
 import signal
 import threading
 from typing import TYPE_CHECKING
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from tentacle_ha.fleet import audit as _audit
     from tentacle_ha.fleet import discover as _discover
     from tentacle_ha.fleet import edits as _edits
+    from tentacle_ha import report as _html
 
     _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001 -- argparse has no public name for it
 else:
@@ -54,6 +56,7 @@ else:
     _audit = _lazy.module("tentacle_ha.fleet.audit")
     _discover = _lazy.module("tentacle_ha.fleet.discover")
     _edits = _lazy.module("tentacle_ha.fleet.edits")
+    _html = _lazy.module("tentacle_ha.report")  # Jinja2 only for --html
 
 
 __all__ = ["cmd_apply", "cmd_audit", "cmd_plan", "register"]
@@ -244,6 +247,7 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
     cluster = load_cluster(args.cluster) if args.cluster else None
     progress = _progress(args, io, paths)
     files: set[str] = set()
+    collector = _html.AuditCollector(cluster) if args.html else None
 
     def checked(path: str) -> None:
         files.add(path)
@@ -255,12 +259,15 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
         jobs=args.jobs,
         follow_symlinks=args.follow_symlinks,
         on_file=checked,
+        on_paths=None if collector is None else collector.paths,
     )
     counts: collections.Counter[str] = collections.Counter()
     stream = _JSONStream(io.stdout, {}, "findings") if args.json else None
     fail_rank = _audit.Severity(args.fail_on).rank
     failing = False
     for finding in (*problems, *findings):
+        if collector is not None:
+            collector.finding(finding)
         counts[finding.severity] += 1
         failing = failing or finding.severity.rank >= fail_rank
         if stream is not None:
@@ -282,6 +289,11 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
             f"{_files(summary['files'])}: {summary['errors']} errors, "
             f"{summary['warnings']} warnings, {summary['info']} info"
         )
+    if collector is not None:
+        command = ["tentacle-ha", "fleet", "audit", *args.paths]
+        command += ["--cluster", args.cluster] if args.cluster else []
+        report = collector.report(files=len(files), command=shlex.join(command))
+        io.err(f"HTML report: {_html.write_html(report, args.html)}")
     if not files and not counts.total():
         return _nothing_found(args, io, paths)
     return 1 if failing else 0
@@ -700,6 +712,11 @@ def register(sub: _Subparsers) -> None:
         choices=[str(s) for s in Severity],
         default=str(Severity.ERROR),
         help="exit 1 when a finding is this bad or worse (default: error)",
+    )
+    audit.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write a self-contained HTML report (Tentacles x nodes, findings)",
     )
     audit.set_defaults(handler=cmd_audit)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from io import StringIO
 from pathlib import Path
@@ -28,6 +29,7 @@ from tentacle_ha import __version__
 from tentacle_ha import _interrupt
 from tentacle_ha import _lazy
 from tentacle_ha import check as _check
+from tentacle_ha import report as _report
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
 from tentacle_ha.cli._fleet import register as _register_fleet
@@ -653,10 +655,9 @@ def _cmd_lb(args: argparse.Namespace, io: _Out) -> int:
 
 
 def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
-    code, text = _targets.check_command(
+    run = _targets.run_check_command(
         args.config,
         cluster=args.cluster,
-        json_output=args.json,
         timeout=args.timeout,
         concurrency=args.concurrency,
         strict=args.strict,
@@ -665,14 +666,26 @@ def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
         insecure_http=args.insecure_http,
         warn=io.err,
     )
-    io.out(text)
-    return code
+    report = run.report
+    render = _targets.render_json if args.json else _targets.render_table
+    io.out(render(report))
+    if args.html:
+        command = ["tentacle-ha", "check", args.config]
+        command += ["--cluster", args.cluster] if args.cluster else []
+        page = _report.check_report(run, command=shlex.join(command))
+        io.err(f"HTML report: {_report.write_html(page, args.html)}")
+    return report.exit_code
 
 
 def _cmd_demo(args: argparse.Namespace, io: _Out) -> int:
     from tentacle_ha.cli._demo import run_demo  # noqa: PLC0415 -- starts servers; load on use
 
-    return run_demo(io.stdout, main=main, keep=Path(args.keep) if args.keep else None)
+    return run_demo(
+        io.stdout,
+        main=main,
+        keep=Path(args.keep) if args.keep else None,
+        html=Path(args.html) if args.html else None,
+    )
 
 
 # -- parser ---------------------------------------------------------------------
@@ -705,6 +718,12 @@ def _parser() -> argparse.ArgumentParser:
         "--keep",
         metavar="DIR",
         help="write the fleet and cluster files here and keep them",
+    )
+    demo.add_argument(
+        "--html",
+        metavar="FILE",
+        help="where to write the fleet's HTML report (default: report.html in "
+        "--keep DIR, else in a new folder in the temporary directory)",
     )
     demo.set_defaults(handler=_cmd_demo)
     return parser
@@ -916,6 +935,9 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
     check.add_argument("config", metavar="CONFIG")
     check.add_argument("--cluster", help="also check the REST API and node pings")
     check.add_argument("--json", action="store_true", help="JSON on stdout")
+    check.add_argument(
+        "--html", metavar="FILE", help="also write a self-contained HTML report"
+    )
     check.add_argument(
         "--timeout", type=float, default=_check.DEFAULT_TIMEOUT,
         help=f"seconds per check (default {_check.DEFAULT_TIMEOUT:g})",

@@ -67,6 +67,17 @@ Across files
     ``Tentacle.CertificateThumbprint`` (cloned machines).
     ``cloned-subscription`` (error): several configs share one SubscriptionId.
 
+Per cluster address (`poll_paths`, ``audit_fleet(on_paths=...)``), what
+the config says about that poll path, without the network (the classes that
+share a name with `tentacle_ha.check.CheckStatus` mean the same):
+    ``ok``: polled with the cluster's thumbprint, in Tentacle's form;
+    ``not_trusted``: not polled at all; ``thumbprint_mismatch``: polled, but
+    trusting another certificate; ``thumbprint_case``: polled with the
+    cluster's thumbprint in lower case (the polling client compares it
+    case-sensitively, so polling fails); ``listening``: the Tentacle does
+    not poll at all; ``servers_broken``: the TrustedOctopusServers JSON is
+    broken; ``not_a_config``: the file is not a readable Tentacle.config.
+
 While finding files (from `tentacle_ha.fleet.discover.expand_paths`)
     ``not-found`` (error), ``unreadable`` (error), ``not-a-file`` (warning),
     ``file-too-large`` (warning: over 16 MiB, never opened),
@@ -79,6 +90,7 @@ While finding files (from `tentacle_ha.fleet.discover.expand_paths`)
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 from typing import TYPE_CHECKING
@@ -114,10 +126,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Finding",
+    "PathClass",
     "Severity",
     "audit_config",
     "audit_file",
     "audit_fleet",
+    "poll_paths",
 ]
 
 
@@ -470,6 +484,56 @@ def _check_cluster(report: _Report, servers: TrustedServers, cluster: Cluster) -
         )
 
 
+class PathClass(enum.StrEnum):
+    """What a config says about one of the cluster's poll paths (module docstring).
+
+    .. versionadded:: 0.1.0
+    """
+
+    OK = "ok"
+    NOT_TRUSTED = "not_trusted"
+    THUMBPRINT_MISMATCH = "thumbprint_mismatch"
+    THUMBPRINT_CASE = "thumbprint_case"
+    LISTENING = "listening"
+    SERVERS_BROKEN = "servers_broken"
+    NOT_A_CONFIG = "not_a_config"
+
+
+def _path_class(here: list[TrustedServer], thumb: str) -> PathClass:
+    """The class of one address from the polling entries at it."""
+    if not here:
+        return PathClass.NOT_TRUSTED
+    ours = [s for s in here if s.thumbprint.upper() == thumb]
+    if not ours:
+        return PathClass.THUMBPRINT_MISMATCH
+    if any(s.thumbprint == thumb for s in ours):
+        return PathClass.OK
+    return PathClass.THUMBPRINT_CASE
+
+
+def poll_paths(doc: TentacleConfig, cluster: Cluster) -> tuple[PathClass, ...]:
+    """One `PathClass` per address of ``cluster.comms_addresses()``, in order.
+
+    Addresses compare as in the audit (Tentacle's URI rules, ``http://``
+    read as ``https://``); no network is used. Linear in the entries.
+
+    .. versionadded:: 0.1.0
+    """
+    wanted = cluster.comms_addresses()
+    try:
+        servers = doc.trusted_servers
+    except TentacleHAError:
+        return (PathClass.SERVERS_BROKEN,) * len(wanted)
+    polling = servers.polling()
+    if servers and not polling:
+        return (PathClass.LISTENING,) * len(wanted)
+    at: dict[tuple[object, ...] | None, list[TrustedServer]] = {}
+    for server in polling:
+        at.setdefault(_key(server.address), []).append(server)
+    thumb = cluster.thumbprint
+    return tuple(_path_class(at.get(_key(a), []), thumb) for a in wanted)
+
+
 def audit_config(
     doc: TentacleConfig, *, cluster: Cluster | None = None
 ) -> list[Finding]:
@@ -515,6 +579,7 @@ class _FileAudit:
     findings: list[Finding]
     certificate: tuple[str, int | None, int | None] | None = None
     subscriptions: tuple[tuple[str, int | None, int | None], ...] = ()
+    paths: tuple[PathClass, ...] = ()
 
 
 def _identities(doc: TentacleConfig) -> _FileAudit:
@@ -549,9 +614,20 @@ def _audit_one(found: _Found, cluster: Cluster | None) -> _FileAudit | None:
     try:
         doc = loads(data, path=found.path)
     except TentacleHAError as exc:
-        return _FileAudit(found.path, [_error_finding("not-a-config", exc, found.path)])
+        broken = (
+            ()
+            if cluster is None
+            else (PathClass.NOT_A_CONFIG,) * len(cluster.comms_addresses())
+        )
+        return _FileAudit(
+            found.path, [_error_finding("not-a-config", exc, found.path)], paths=broken
+        )
     ids = _identities(doc)
-    return attrs.evolve(ids, findings=audit_config(doc, cluster=cluster))
+    return attrs.evolve(
+        ids,
+        findings=audit_config(doc, cluster=cluster),
+        paths=() if cluster is None else poll_paths(doc, cluster),
+    )
 
 
 def audit_file(
@@ -608,6 +684,7 @@ def audit_fleet(
     jobs: int | None = None,
     follow_symlinks: bool = False,
     on_file: Callable[[str], None] | None = None,
+    on_paths: Callable[[str, tuple[PathClass, ...]], None] | None = None,
 ) -> Iterator[Finding]:
     """Audit every Tentacle.config under *paths*, streaming the findings.
 
@@ -624,6 +701,9 @@ def audit_fleet(
         jobs: worker processes (default: the number of CPUs; 1 = no workers).
         follow_symlinks: follow symlinks that point outside the given folders.
         on_file: called with each file's path once it has been checked.
+        on_paths: called with each file's path and its `poll_paths` against
+            *cluster* (all ``not_a_config`` for a file that cannot be read;
+            empty without a cluster), before its findings are yielded.
 
     .. versionadded:: 0.1.0
     """
@@ -637,6 +717,8 @@ def audit_fleet(
     for result in pipeline(items, _audit_one, cluster, jobs=jobs):
         if result is None:
             continue
+        if on_paths is not None and result.path is not None:
+            on_paths(result.path, result.paths)
         yield from result.findings
         path = result.path
         if path is None:
