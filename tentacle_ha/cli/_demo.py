@@ -228,7 +228,8 @@ def _show(  # noqa: PLR0917 -- one module's helper, called once
     )
     fake.nodes[1].mode = NodeMode.DRAINING
     sample = next(p for p in sorted(fleet.rglob("*.config")) if "00049" in str(p))
-    if runner.run("check", str(sample), "--cluster", cluster) != 0:
+    checked = html.with_name("check-" + html.name)
+    if runner.run("check", str(sample), "--cluster", cluster, "--html", str(checked)):
         failures.append("the check of a healthy Tentacle failed")
 
 
@@ -256,6 +257,7 @@ def run_demo(
     if html is None:
         place = keep or Path(tempfile.mkdtemp(prefix="tentacle-ha-report-"))
         html = place / "report.html"
+    html.parent.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
     try:
         with FakeOctopusCluster(3, load_balancer=True) as fake:
@@ -291,4 +293,5 @@ def run_demo(
     where = f"; files kept in {folder}" if keep else ""
     out.write(f"demo finished in {elapsed:.1f} s{where}\n")
     out.write(f"HTML report of the fleet: {html}\n")
+    out.write(f"HTML report of the check: {html.with_name('check-' + html.name)}\n")
     return 0

@@ -185,6 +185,11 @@ class Report:
     made_on: str = attrs.field(factory=socket.gethostname)
     command: str = ""
 
+    @property
+    def tentacles(self) -> int:
+        """How many rows are a Tentacle's config (not, e.g., the node pings)."""
+        return sum(1 for r in self.rows if r.path is not None)
+
     def class_counts(self) -> dict[str, int]:
         """Cells per class, worst class first."""
         counts: dict[str, int] = {}
