@@ -109,7 +109,10 @@ class _Runner:
     def section(self, title: str, text: str = "") -> None:
         self.out.write(f"\n{_RULE}\n{title}\n{_RULE}\n")
         if text:
-            self.out.write(textwrap.fill(text, 78) + "\n")
+            self.out.write(
+                textwrap.fill(text, 78, break_on_hyphens=False, break_long_words=False)
+                + "\n"
+            )
 
     def run(self, *argv: str, limit: int | None = None) -> int:
         shown = " ".join(shlex.quote(a) for a in argv)

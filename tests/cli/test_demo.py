@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -16,14 +17,16 @@ from tentacle_ha.cli._demo import run_demo
 
 
 @pytest.mark.integration
-def test_demo_runs_as_a_process_and_leaves_nothing() -> None:
-    """python -m tentacle_ha demo exits 0, shows each step, removes its folder."""
+def test_demo_runs_as_a_process_and_leaves_nothing(tmp_path: Path) -> None:
+    """python -m tentacle_ha demo exits 0, shows each step, removes its folder,
+    and leaves only the HTML reports, whose paths it prints."""
     result = subprocess.run(
         [sys.executable, "-m", "tentacle_ha", "demo"],
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     out = result.stdout
@@ -36,10 +39,19 @@ def test_demo_runs_as_a_process_and_leaves_nothing() -> None:
     assert "50 files: 0 changed, 49 unchanged, 1 failed" in out
     assert re.search(r"draining .*\(418\)", out)
     assert "AQAA" not in out  # no certificate blob, no secret
-    folder = re.search(r"written to (\S+)/fleet", out)
+    folder = re.search(r"written to\s+(\S+)/fleet", out)
     assert folder is not None
     assert not Path(folder.group(1)).exists()
     assert "demo finished" in out
+    for what in ("fleet", "check"):
+        printed = re.search(rf"^HTML report of the {what}: (\S+)$", out, re.MULTILINE)
+        assert printed is not None
+        page = Path(printed.group(1))
+        assert page.parent.parent == tmp_path
+        assert b"</html>" in page.read_bytes()
+        assert b"AQAA" not in page.read_bytes()
+    reports = {p.name for p in tmp_path.rglob("*") if p.is_file()}
+    assert reports == {"report.html", "check-report.html"}
 
 
 @pytest.mark.integration
@@ -50,5 +62,10 @@ def test_demo_in_process_keeps_files_on_request(tmp_path: Path) -> None:
     assert run_demo(out, main=main, keep=tmp_path / "kept") == 0
     assert (tmp_path / "kept" / "cluster-unique-address.toml").is_file()
     assert len(list((tmp_path / "kept" / "fleet").rglob("*.config"))) == 50
+    fleet = (tmp_path / "kept" / "report.html").read_text(encoding="utf-8")
+    assert fleet.count('<tr id="r') == 50
+    assert "node-missing" in fleet
+    check = (tmp_path / "kept" / "check-report.html").read_text(encoding="utf-8")
+    assert 'data-c="draining"' in check
     leftovers = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert leftovers == []
