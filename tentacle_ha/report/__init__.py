@@ -15,6 +15,7 @@ shared I/O (``tentacle_ha._atomic``). Only `tentacle_ha.cli` imports it.
 from tentacle_ha.report._html import CLASS_SYMBOLS
 from tentacle_ha.report._html import render_html
 from tentacle_ha.report._html import write_html
+from tentacle_ha.report._model import CLASS_ABOUT
 from tentacle_ha.report._model import CLASS_RANKS
 from tentacle_ha.report._model import AuditCollector
 from tentacle_ha.report._model import Cell
@@ -25,6 +26,7 @@ from tentacle_ha.report._model import audit_report
 from tentacle_ha.report._model import check_report
 
 __all__ = [
+    "CLASS_ABOUT",
     "CLASS_RANKS",
     "CLASS_SYMBOLS",
     "AuditCollector",

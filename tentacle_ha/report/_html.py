@@ -20,6 +20,7 @@ from typing import Final
 
 from tentacle_ha import __version__
 from tentacle_ha._atomic import write_atomic
+from tentacle_ha.report._model import CLASS_ABOUT
 from tentacle_ha.report._model import class_rank
 
 if TYPE_CHECKING:
@@ -98,6 +99,8 @@ def _render(report: Report, *, autoescape: bool) -> str:
         environments=environments,
         roles=roles,
         anchors=anchors,
+        symbols=CLASS_SYMBOLS,
+        about=CLASS_ABOUT,
     )
 
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tentacle_ha.cluster import Cluster
 
 __all__ = [
+    "CLASS_ABOUT",
     "CLASS_RANKS",
     "AuditCollector",
     "Cell",
@@ -160,6 +161,7 @@ class Report:
     Attributes:
         kind: ``fleet audit`` or ``check``.
         columns: the node names (or addresses), one per cell of each row.
+        addresses: the comms address behind each column, where known.
         rows: worst first (see `Row.rank`), then by label.
         findings: errors first, then warnings, then info, in the order found.
         files: how many files were read.
@@ -178,6 +180,7 @@ class Report:
     rows: tuple[Row, ...]
     findings: tuple[ReportFinding, ...]
     files: int
+    addresses: tuple[str, ...] = ()
     cluster: str | None = None
     layout: str | None = None
     server: str | None = None
@@ -318,18 +321,20 @@ class _Tentacles:
         )
 
 
-_PATH_DETAILS: Final = {
-    PathClass.OK: "polls {address} trusting the cluster's certificate",
-    PathClass.NOT_TRUSTED: "does not poll {address}",
-    PathClass.THUMBPRINT_MISMATCH: (
-        "polls {address} trusting another certificate than the cluster's"
+#: What each class of `tentacle_ha.fleet.audit.PathClass` says about a path
+#: (audit cells carry no detail of their own: the page shows this instead).
+CLASS_ABOUT: Final = {
+    str(PathClass.OK): "polls it, trusting the cluster's certificate",
+    str(PathClass.NOT_TRUSTED): "does not poll it: tasks queued there wait",
+    str(PathClass.THUMBPRINT_MISMATCH): (
+        "polls it, trusting another certificate than the cluster's"
     ),
-    PathClass.THUMBPRINT_CASE: (
-        "polls {address} with a lower-case thumbprint: polling fails"
+    str(PathClass.THUMBPRINT_CASE): (
+        "polls it with a lower-case thumbprint: polling fails"
     ),
-    PathClass.LISTENING: "a listening Tentacle: it polls nothing",
-    PathClass.SERVERS_BROKEN: "the TrustedOctopusServers JSON is broken",
-    PathClass.NOT_A_CONFIG: "not a readable Tentacle.config",
+    str(PathClass.LISTENING): "a listening Tentacle: it polls nothing",
+    str(PathClass.SERVERS_BROKEN): "the TrustedOctopusServers JSON is broken",
+    str(PathClass.NOT_A_CONFIG): "not a readable Tentacle.config",
 }
 
 
@@ -381,16 +386,12 @@ class AuditCollector:
     def __init__(self, cluster: Cluster | None) -> None:
         self.cluster = cluster
         self.tentacles = _Tentacles(cluster)
-        self.addresses = () if cluster is None else cluster.comms_addresses()
         self.rows: list[Row] = []
         self.findings: list[Finding] = []
 
     def paths(self, path: str, classes: tuple[PathClass, ...]) -> None:
         """Record one file's poll paths (the ``on_paths`` callback)."""
-        cells = tuple(
-            Cell(status=str(c), detail=_PATH_DETAILS[c].format(address=a))
-            for c, a in zip(classes, self.addresses, strict=False)
-        )
+        cells = tuple(Cell(status=str(c)) for c in classes)
         self.rows.append(self.tentacles.row(path, cells))
 
     def finding(self, finding: Finding) -> None:
@@ -406,6 +407,7 @@ class AuditCollector:
         return Report(
             kind="fleet audit",
             columns=() if cluster is None else _columns(cluster),
+            addresses=() if cluster is None else cluster.comms_addresses(),
             rows=rows,
             findings=findings,
             files=len(self.rows) if files is None else files,
@@ -525,6 +527,7 @@ def check_report(run: CheckRun, *, command: str = "") -> Report:
     return Report(
         kind="check",
         columns=tuple(columns),
+        addresses=tuple(addresses),
         rows=tuple(rows),
         findings=tuple(findings),
         files=1,

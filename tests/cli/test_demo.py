@@ -63,7 +63,7 @@ def test_demo_in_process_keeps_files_on_request(tmp_path: Path) -> None:
     assert (tmp_path / "kept" / "cluster-unique-address.toml").is_file()
     assert len(list((tmp_path / "kept" / "fleet").rglob("*.config"))) == 50
     fleet = (tmp_path / "kept" / "report.html").read_text(encoding="utf-8")
-    assert fleet.count('<tr id="r') == 50
+    assert fleet.count('<div class="row" role="row" id="r') == 50
     assert "node-missing" in fleet
     check = (tmp_path / "kept" / "check-report.html").read_text(encoding="utf-8")
     assert 'data-c="draining"' in check

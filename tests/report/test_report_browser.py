@@ -86,14 +86,14 @@ def _cluster(
 
 
 def _visible_rows(page: Page) -> int:
-    return int(page.locator("#rows > tr:visible").count())
+    return int(page.locator("#rows > .row:visible").count())
 
 
 def _cells_per_class(page: Page) -> dict[str, int]:
     found: dict[str, int] = page.evaluate(
         """() => {
             const counts = {};
-            for (const td of document.querySelectorAll('#rows td[data-c]')) {
+            for (const td of document.querySelectorAll('#rows [data-c]')) {
                 counts[td.dataset.c] = (counts[td.dataset.c] || 0) + 1;
             }
             return counts;
@@ -122,8 +122,8 @@ def test_matrix_has_a_row_per_config_and_the_cells_the_fleet_implies(
     """40 rows x 3 nodes; drifts: one node not polled, one lower-case
     thumbprint; the broken file is not_a_config on every node; the rest ok."""
     page = fleet_page
-    assert page.locator("#rows > tr").count() == FLEET
-    assert page.locator("#matrix thead th").all_inner_texts()[-3:] == [
+    assert page.locator("#rows > .row").count() == FLEET
+    assert page.locator("#matrix .head > span").all_inner_texts()[-3:] == [
         "node1",
         "node2",
         "node3",
@@ -136,7 +136,7 @@ def test_matrix_has_a_row_per_config_and_the_cells_the_fleet_implies(
         "ok": FLEET * nodes - 2 - nodes,
     }
     # Worst first: the broken file, then the broken paths.
-    first = page.locator("#rows > tr").first.locator("td[data-c]").all_inner_texts()
+    first = page.locator("#rows > .row").first.locator("[data-c]").all_inner_texts()
     assert all("not_a_config" in text for text in first)
     assert page.inner_text("#n-tentacles") == str(FLEET)
     shot = tmp_path / "report.png"
@@ -162,15 +162,15 @@ def test_filters_search_and_sort_change_the_visible_rows(fleet_page: Page) -> No
     page.select_option("select[name=role]", "")
     page.fill("input[name=q]", "HOST-00017")  # search ignores case
     assert _visible_rows(page) == 1
-    assert "host-00017" in page.locator("#rows > tr:visible").inner_text()
+    assert "host-00017" in page.locator("#rows > .row:visible").inner_text()
     page.fill("input[name=q]", "")
     page.select_option("select[name=sort]", "name")
-    labels = page.locator("#rows > tr").evaluate_all(
-        "rows => rows.map(r => r.dataset.label)"
+    labels = page.locator("#rows > .row").evaluate_all(
+        "rows => rows.map(r => r.children[0].firstChild.nodeValue)"
     )
     assert labels == sorted(labels)
     page.select_option("select[name=sort]", "worst")
-    ranks = page.locator("#rows > tr").evaluate_all(
+    ranks = page.locator("#rows > .row").evaluate_all(
         "rows => rows.map(r => +r.dataset.rank)"
     )
     assert ranks == sorted(ranks, reverse=True)
@@ -188,7 +188,7 @@ def test_a_finding_links_to_its_matrix_row(fleet_page: Page) -> None:
     row = page.locator(f"#{target}")
     assert row.is_visible()
     assert "here" in str(row.get_attribute("class"))
-    page.locator(f"#{target} td[data-c]").first.click()
+    page.locator(f"#{target} [data-c]").first.click()
     assert "\u2192 node1" in page.inner_text("#detail")
 
 
@@ -281,7 +281,7 @@ def test_values_from_configs_clusters_and_servers_never_execute(
         _report.write_html(report, html)
         page = open_report(browser, html)
         page.wait_for_selector("html[data-ready]")
-        page.locator("#rows td[data-c]").first.click()  # the detail line too
+        page.locator("#rows [data-c]").first.click()  # the detail line too
         assert _pwned(page) is None
         assert page.title().startswith(f"tentacle-ha {report.kind}:")
         assert "<script>" in page.inner_text("body")  # shown, as text
@@ -353,19 +353,19 @@ def test_two_thousand_by_five_renders_whole_with_no_listener_per_cell(
     _report.write_html(_large_report(2000, 5), html)
     page = open_report(browser, html)
     page.wait_for_selector("html[data-ready]")
-    assert page.locator("#rows > tr").count() == 2000
-    assert page.locator("#rows td[data-c]").count() == 10_000
+    assert page.locator("#rows > .row").count() == 2000
+    assert page.locator("#rows [data-c]").count() == 10_000
     for selector in (
-        "#rows tr:first-child td[data-c]",
-        "#rows tr:nth-child(1000) td[data-c]:last-child",
-        "#rows tr:last-child td[data-c]",
+        "#rows .row:first-child [data-c]",
+        "#rows .row:nth-child(1000) [data-c]:last-child",
+        "#rows .row:last-child [data-c]",
     ):
         assert _listeners(page, selector) == []
     assert [x["type"] for x in _listeners(page, "#rows")] == ["click"]
     page.select_option("select[name=env]", "Staging")
     assert _visible_rows(page) == len(range(0, 2000, 3))
     page.evaluate(
-        "() => document.querySelector('#rows tr:last-child td[data-c]')"
+        "() => document.querySelector('#rows .row:last-child [data-c]')"
         ".addEventListener('click', () => {})"
     )
-    assert len(_listeners(page, "#rows tr:last-child td[data-c]")) == 1
+    assert len(_listeners(page, "#rows .row:last-child [data-c]")) == 1
