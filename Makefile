@@ -40,7 +40,7 @@ unit: $(VENV)/.test
 	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report
 
-benchmarks: $(VENV)/.test
+benchmarks: $(VENV)/.test system-packages
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:

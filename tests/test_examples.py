@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers.fleetgen import write_fleet
+
 from tentacle_ha import config
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -75,3 +77,27 @@ def test_plan_cluster_writes_one_script_per_tentacle(tmp_path: Path) -> None:
             assert "service" in text
             assert ("& '" in text) == (script.suffix == ".ps1")
             assert "OCTOPUS_API_KEY" in text
+
+
+def test_fleet_report_writes_the_matrix(tmp_path: Path) -> None:
+    """fleet_report.py audits a fleet against the example cluster into HTML."""
+    write_fleet(tmp_path / "fleet", 6, drifted=1, broken=1)
+    out = tmp_path / "report.html"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "fleet_report.py"),
+            str(EXAMPLES / "cluster-unique-address.toml"),
+            str(out),
+            str(tmp_path / "fleet"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert "6 configs x 3 nodes" in result.stdout
+    assert "not_trusted: 1" in result.stdout  # the missing node
+    assert "not_a_config: 3" in result.stdout  # the broken file, on each node
+    assert "worst: " in result.stdout
+    assert out.read_text(encoding="utf-8").count('role="row" id="r') == 6

@@ -71,6 +71,7 @@ FACES = {
     "commands": ("_command",),
     "config": ("_document", "_keys", "_restart"),
     "fleet": ("_plan_apply",),
+    "report": ("_html", "_model"),
     "servers": ("_entry", "_model"),
     "testing": ("_fakes",),
 }

@@ -497,15 +497,18 @@ def check_report(run: CheckRun, *, command: str = "") -> Report:
         columns = list(_columns(cluster))
     else:
         addresses, columns = [], []
-    for result in polls:
-        if _column_of(result, addresses) is None:
-            addresses.append(result.target)
-            columns.append(result.name or result.target)
-    cells = [Cell(status="not_checked", detail="not checked")] * len(columns)
+    placed: dict[int, Cell] = {}
     for result in polls:
         number = _column_of(result, addresses)
-        if number is not None:
-            cells[number] = Cell(status=str(result.status), detail=result.reason)
+        if number is None:  # an address the cluster does not have
+            number = len(addresses)
+            addresses.append(result.target)
+            columns.append(result.name or result.target)
+        placed[number] = Cell(status=str(result.status), detail=result.reason)
+    cells = [
+        placed.get(n, Cell(status="not_checked", detail="not checked"))
+        for n in range(len(columns))
+    ]
     tentacle = _Tentacles(cluster).row(config, tuple(cells))
     rows = [tentacle]
     pings = [r for r in results if r.kind is CheckKind.NODE_HEALTH]

@@ -334,6 +334,10 @@ def test_any_value_is_text_on_the_page(
     assert page.xpath("//tr[@class='finding']/td")[4].text_content() == message
 
 
+def test_the_wing_lists_what_it_offers() -> None:
+    assert dir(_report) == sorted(_report.__all__)
+
+
 def test_write_html_is_atomic_and_private(tmp_path: Path) -> None:
     made = _report.Report(kind="check", columns=(), rows=(), findings=(), files=0)
     target = tmp_path / "r.html"
