@@ -29,12 +29,14 @@ HEAVY = (
     "concurrent.futures",
     "cryptography",
     "httpx",
+    "jinja2",
     "multiprocessing",
     "ssl",
     "tqdm",
     "tentacle_ha.check._checks",
     "tentacle_ha.fleet._plan_apply",
     "tentacle_ha.fleet._pipeline",
+    "tentacle_ha.report",
     "tentacle_ha.testing",
 )
 

@@ -45,10 +45,10 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import TypeAlias
 
+    from tentacle_ha import report as _html
     from tentacle_ha.fleet import audit as _audit
     from tentacle_ha.fleet import discover as _discover
     from tentacle_ha.fleet import edits as _edits
-    from tentacle_ha import report as _html
 
     _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001 -- argparse has no public name for it
 else:

@@ -29,7 +29,6 @@ from tentacle_ha import __version__
 from tentacle_ha import _interrupt
 from tentacle_ha import _lazy
 from tentacle_ha import check as _check
-from tentacle_ha import report as _report
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
 from tentacle_ha.cli._fleet import register as _register_fleet
@@ -70,9 +69,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from collections.abc import Sequence
 
+    from tentacle_ha import report as _report
     from tentacle_ha.check import targets as _targets
 else:
-    # Only `check` needs the checks (asyncio, httpx, TLS): loaded on use.
+    # Only `check` needs the checks (asyncio, httpx, TLS) and only --html the
+    # report (Jinja2): loaded on use.
+    _report = _lazy.module("tentacle_ha.report")
     _targets = _lazy.module("tentacle_ha.check.targets")
 
 __all__ = ["main"]
