@@ -220,6 +220,17 @@ def test_ipv6_node_addresses_are_bracketed() -> None:
     assert loads_cluster(text).comms_addresses() == ("https://[fd00::1]:10943",)
 
 
+@pytest.mark.parametrize(
+    ("written", "emitted"),
+    [("::ffff:0:0", "::ffff:0.0.0.0"), ("::FFFF:c000:201", "::ffff:192.0.2.1")],
+)
+def test_ipv4_mapped_node_addresses_are_dotted(written: str, emitted: str) -> None:
+    """An IPv4-mapped node address is written dotted, as .NET's Uri writes it
+    (the case the comms-address property once met only by chance)."""
+    text = _minimal().replace('"node1.example.com"', f'"{written}"')
+    assert loads_cluster(text).comms_addresses() == (f"https://[{emitted}]:10943",)
+
+
 def test_bom_is_accepted(tmp_path: Path) -> None:
     """A UTF-8 BOM (as Notepad writes) is ignored."""
     path = tmp_path / "c.toml"
@@ -331,7 +342,11 @@ def test_comms_addresses_are_https_urls_one_per_node(cluster: Cluster) -> None:
         else:
             assert url.port == node.public_port
         if ":" in host:
-            assert ipaddress.IPv6Address(host).compressed == host_key(host)
+            # Compressed lower-case hex, an IPv4-mapped address dotted (as
+            # .NET's Uri writes it): ::ffff:0:0 is ::ffff:0.0.0.0.
+            parsed = ipaddress.IPv6Address(host)
+            mapped = parsed.ipv4_mapped
+            assert host == (f"::ffff:{mapped}" if mapped else parsed.compressed)
             assert f"[{host}]" in address.lower()
         endpoints.add((host_key(host), url.port))
     assert len(endpoints) == len(cluster.nodes)
