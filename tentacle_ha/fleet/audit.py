@@ -665,14 +665,20 @@ def _audit_worker(
 
 
 def audit_file(
-    path: str | os.PathLike[str], *, cluster: Cluster | None = None
+    path: str | os.PathLike[str],
+    *,
+    cluster: Cluster | None = None,
+    machine_key: MachineKey | None = None,
+    expiry_days: int = DEFAULT_EXPIRY_DAYS,
 ) -> list[Finding]:
     """Read and check one file; a file that cannot be read is a finding too.
 
+    *machine_key* and *expiry_days* as for `audit_config`.
+
     .. versionadded:: 0.1.0
     """
-
-    result = _audit_one(_Found(os.fspath(path), explicit=True), cluster)
+    certs = None if machine_key is None else CertificateCheck(machine_key, expiry_days)
+    result = _audit_one(_Found(os.fspath(path), explicit=True), cluster, certs)
     return result.findings if result is not None else []
 
 

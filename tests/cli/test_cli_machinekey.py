@@ -8,6 +8,7 @@ proxy password.
 from __future__ import annotations
 
 import base64
+import io
 import json
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from helpers.machinekey import make_pfx
 from helpers.machinekey import openssl_enc
 from helpers.machinekey import tentacle_encrypt
 
+from tentacle_ha.config import MachineKey
 from tentacle_ha.config import load
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "sample.Tentacle.config"
@@ -245,3 +247,17 @@ def test_set_on_windows_is_refused(tmp_path: Path) -> None:
     assert "DPAPI" in err
     assert PASSWORD not in out + err
     assert config.read_bytes() == before
+
+
+def test_set_reads_the_password_from_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``VALUE`` of ``-``: read from stdin (not from the command line), encrypted."""
+    config, key, pfx, stored = _setup(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    code, out, err = run_cli("set", str(config), PROXY, "-", "--machine-key", str(key))
+    assert code == 0, err
+    value = load(config).get(PROXY, reveal=True)
+    assert isinstance(value, str)
+    assert MachineKey.from_file(key).decrypt(value).reveal() == PASSWORD
+    _no_secrets(out + err, pfx, stored, PASSWORD, value)

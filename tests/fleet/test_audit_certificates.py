@@ -22,6 +22,7 @@ from tentacle_ha.config import MachineKey
 from tentacle_ha.config import loads
 from tentacle_ha.fleet.audit import Finding
 from tentacle_ha.fleet.audit import audit_config
+from tentacle_ha.fleet.audit import audit_file
 from tentacle_ha.fleet.audit import audit_fleet
 
 if TYPE_CHECKING:
@@ -132,6 +133,12 @@ def test_expiry_days_is_configurable(fleet: _Fleet) -> None:
     }  # the default, 30 days
     assert not expiring(5)
     assert expiring(11)
+
+
+def test_audit_file_takes_the_key_too(fleet: _Fleet) -> None:
+    path = fleet.files["expired"]
+    assert "certificate-expired" in {f.code for f in audit_file(path, machine_key=KEY)}
+    assert "certificate-expired" not in {f.code for f in audit_file(path)}
 
 
 def test_in_worker_processes(tmp_path: Path) -> None:
