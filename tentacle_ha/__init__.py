@@ -27,6 +27,7 @@ from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InternalError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import KeyNotFoundError
+from tentacle_ha.errors import MachineKeyError
 from tentacle_ha.errors import NothingMatchedError
 from tentacle_ha.errors import NotRegularFileError
 from tentacle_ha.errors import OrphaningEditError
@@ -71,6 +72,8 @@ if TYPE_CHECKING:
     from tentacle_ha.commands.plan import plan_migration
     from tentacle_ha.commands.plan import plan_registration
     from tentacle_ha.config import KEYS
+    from tentacle_ha.config import CertificateSummary
+    from tentacle_ha.config import MachineKey
     from tentacle_ha.config import ProxySettings
     from tentacle_ha.config import TentacleConfig
     from tentacle_ha.config import check_known_key
@@ -79,6 +82,7 @@ if TYPE_CHECKING:
     from tentacle_ha.config import load
     from tentacle_ha.config import loads
     from tentacle_ha.config import needs_restart
+    from tentacle_ha.config import read_certificate
     from tentacle_ha.config import restart_required
     from tentacle_ha.config import suggest_key
     from tentacle_ha.fleet import FileOutcome
@@ -124,6 +128,7 @@ __all__ = [
     "KEYS",
     "AddNode",
     "ApiTarget",
+    "CertificateSummary",
     "CheckFailedError",
     "CheckKind",
     "CheckReport",
@@ -153,6 +158,8 @@ __all__ = [
     "KeyNotFoundError",
     "LBFormat",
     "Layout",
+    "MachineKey",
+    "MachineKeyError",
     "Node",
     "NodeTarget",
     "NotRegularFileError",
@@ -217,6 +224,7 @@ __all__ = [
     "plan_fleet",
     "plan_migration",
     "plan_registration",
+    "read_certificate",
     "refuse_orphaning",
     "render_lb",
     "restart_required",
@@ -261,6 +269,8 @@ _LAZY = {
     "plan_migration": "tentacle_ha.commands.plan:plan_migration",
     "plan_registration": "tentacle_ha.commands.plan:plan_registration",
     "KEYS": "tentacle_ha.config:KEYS",
+    "CertificateSummary": "tentacle_ha.config:CertificateSummary",
+    "MachineKey": "tentacle_ha.config:MachineKey",
     "ProxySettings": "tentacle_ha.config:ProxySettings",
     "TentacleConfig": "tentacle_ha.config:TentacleConfig",
     "check_known_key": "tentacle_ha.config:check_known_key",
@@ -268,6 +278,7 @@ _LAZY = {
     "is_known_key": "tentacle_ha.config:is_known_key",
     "load": "tentacle_ha.config:load",
     "loads": "tentacle_ha.config:loads",
+    "read_certificate": "tentacle_ha.config:read_certificate",
     "needs_restart": "tentacle_ha.config:needs_restart",
     "restart_required": "tentacle_ha.config:restart_required",
     "suggest_key": "tentacle_ha.config:suggest_key",

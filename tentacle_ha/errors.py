@@ -18,6 +18,7 @@ from the nearest builtin, so callers can catch either::
     │   ├── OrphaningEditError           the edit would leave nothing to poll
     │   ├── NothingMatchedError          the edit's target is in no entry or key
     │   └── UnknownKeyError              a key Tentacle does not know (a typo?)
+    ├── MachineKeyError(ValueError)      a machine key is unusable or cannot decrypt
     ├── ClusterError(ValueError)         a cluster description is invalid
     ├── CommandError(ValueError)         a Tentacle command cannot be built
     ├── CheckFailedError(RuntimeError)   raised only by raise_for_failures()
@@ -51,6 +52,7 @@ __all__ = [
     "InternalError",
     "InvalidValueError",
     "KeyNotFoundError",
+    "MachineKeyError",
     "NotRegularFileError",
     "NothingMatchedError",
     "OrphaningEditError",
@@ -196,6 +198,14 @@ class NothingMatchedError(InvalidValueError):
 
 class UnknownKeyError(InvalidValueError):
     """A key to write is not one Tentacle knows; the message suggests the nearest."""
+
+
+class MachineKeyError(TentacleHAError, ValueError):
+    """A machine key cannot be read, or cannot decrypt a Tentacle secret.
+
+    Also a Windows (DPAPI) secret, which only that machine can decrypt. The
+    message names where the key came from, never the key or the value.
+    """
 
 
 class ClusterError(TentacleHAError, ValueError):

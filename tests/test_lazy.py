@@ -112,6 +112,21 @@ def test_commands_start_without_the_heavy_wings(
     assert not {m for m in loaded if m.startswith(HEAVY)}
 
 
+def test_show_loads_cryptography_only_with_machine_key(tmp_path: Path) -> None:
+    """``show --machine-key`` decrypts, so it, and only it, loads cryptography."""
+    key = tmp_path / "machine-id"
+    key.write_text("0" * 32, encoding="ascii")
+    config = tmp_path / "Tentacle.config"
+    blocks = "A" * 43 + "="  # 32 zero bytes: two AES blocks to try
+    config.write_text(
+        f'<octopus-settings>\n  <set key="Tentacle.Certificate">{blocks}</set>\n'
+        "</octopus-settings>\n",
+        encoding="utf-8",
+    )
+    loaded = _imported_by(tmp_path, "show", str(config), "--machine-key", str(key))
+    assert "cryptography" in loaded
+
+
 def test_negative_control_a_check_command_loads_them(tmp_path: Path) -> None:
     """The probe sees the heavy wings when a command uses them."""
     loaded = _imported_by(tmp_path, "check", str(tmp_path / "missing.config"))

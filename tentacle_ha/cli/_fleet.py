@@ -34,8 +34,11 @@ from typing import TextIO
 from tentacle_ha import _lazy
 from tentacle_ha import fleet as _fleet
 from tentacle_ha.cli._util import add_backup_option
+from tentacle_ha.cli._util import add_machine_key_option
+from tentacle_ha.cli._util import machine_key
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.fleet._certificates import DEFAULT_EXPIRY_DAYS
 from tentacle_ha.fleet.findings import Severity
 
 if TYPE_CHECKING:
@@ -260,6 +263,8 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
         follow_symlinks=args.follow_symlinks,
         on_file=checked,
         on_paths=None if collector is None else collector.paths,
+        machine_key=None if args.machine_key is None else machine_key(args.machine_key),
+        expiry_days=args.expiry_days,
     )
     counts: collections.Counter[str] = collections.Counter()
     stream = _JSONStream(io.stdout, {}, "findings") if args.json else None
@@ -717,6 +722,19 @@ def register(sub: _Subparsers) -> None:
         "--html",
         metavar="FILE",
         help="also write a self-contained HTML report (Tentacles x nodes, findings)",
+    )
+    add_machine_key_option(
+        audit,
+        help_text="decrypt each Tentacle.Certificate in memory with this Linux "
+        "machine key: expiry, thumbprint and clones by the real certificate",
+    )
+    audit.add_argument(
+        "--expiry-days",
+        type=_jobs,
+        default=DEFAULT_EXPIRY_DAYS,
+        metavar="N",
+        help="with --machine-key: certificate-expiring under N days "
+        f"(default {DEFAULT_EXPIRY_DAYS})",
     )
     audit.set_defaults(handler=cmd_audit)
 

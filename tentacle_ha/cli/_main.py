@@ -34,6 +34,8 @@ from tentacle_ha._secret import Secret
 from tentacle_ha.cli._fleet import register as _register_fleet
 from tentacle_ha.cli._util import Out as _Out
 from tentacle_ha.cli._util import add_backup_option
+from tentacle_ha.cli._util import add_machine_key_option
+from tentacle_ha.cli._util import machine_key
 from tentacle_ha.cluster import Cluster
 from tentacle_ha.cluster import TargetOS
 from tentacle_ha.cluster import Tentacle
@@ -43,19 +45,23 @@ from tentacle_ha.cluster.layout import subscription_for
 from tentacle_ha.commands import SHELLS
 from tentacle_ha.commands import lb as _lb
 from tentacle_ha.commands import plan as _plan
+from tentacle_ha.commands.plan import config_os
 from tentacle_ha.commands.plan import home_os
 from tentacle_ha.commands.plan import restart_command
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import load
 from tentacle_ha.config import loads
+from tentacle_ha.config import read_certificate
 from tentacle_ha.config import restart_required
 from tentacle_ha.config import suggest_key
 from tentacle_ha.config._keys import check_known_key
+from tentacle_ha.config._machinekey import refuse_windows
 from tentacle_ha.config._values import KEYS
 from tentacle_ha.config._values import fold
 from tentacle_ha.config._values import is_secret_key
 from tentacle_ha.errors import ClusterError
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import MachineKeyError
 from tentacle_ha.errors import NothingMatchedError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.fleet.edits import guard_servers_setting
@@ -289,6 +295,7 @@ def _cmd_show(args: argparse.Namespace, io: _Out) -> int:
         servers = doc.trusted_servers
     except TentacleHAError as exc:
         servers, servers_error = None, str(exc)
+    certificate = _certificate(args, doc)
     if args.json:
         payload: dict[str, Any] = {
             "path": doc.path,
@@ -300,6 +307,7 @@ def _cmd_show(args: argparse.Namespace, io: _Out) -> int:
         }
         if servers_error:
             payload["trusted_servers_error"] = servers_error
+        payload.update(certificate.fields)
         io.json(payload)
     else:
         newline = {"\r\n": "CRLF", "\n": "LF", "\r": "CR", "": "no newlines"}
@@ -314,10 +322,57 @@ def _cmd_show(args: argparse.Namespace, io: _Out) -> int:
             io.out(f"Trusted servers ({len(servers)}):")
             for line in _servers_table(servers):
                 io.out("  " + line)
-    if servers_error:
-        io.err(servers_error)
-        return 1
-    return 0
+        for line in certificate.lines:
+            io.out(line)
+    errors = [e for e in (servers_error, certificate.error) if e]
+    for error in errors:
+        io.err(error)
+    return 1 if errors else 0
+
+
+@attrs.frozen
+class _CertificateView:
+    """What ``show --machine-key`` adds: JSON fields, text lines, or an error."""
+
+    fields: dict[str, Any] = attrs.Factory(dict)
+    lines: list[str] = attrs.Factory(list)
+    error: str | None = None
+
+
+def _certificate(args: argparse.Namespace, doc: TentacleConfig) -> _CertificateView:
+    """``show --machine-key``: the decrypted certificate's summary, or the error.
+
+    Decrypted in memory only; only the thumbprint, subject and expiry leave.
+    """
+    if args.machine_key is None:
+        return _CertificateView()
+    try:
+        key = machine_key(args.machine_key)
+        windows = config_os(doc) is TargetOS.WINDOWS
+        summary = read_certificate(doc, key, windows=windows)
+    except MachineKeyError as exc:
+        if exc.path is None:
+            exc.path = doc.path
+        fields = {"certificate": None, "certificate_error": str(exc)}
+        return _CertificateView(fields, error=str(exc))
+    if summary is None:
+        lines = [f"Tentacle certificate: none (no {KEYS.CERTIFICATE})"]
+        return _CertificateView({"certificate": None, "certificate_error": None}, lines)
+    matches = (doc.certificate_thumbprint or "").strip().upper() == summary.thumbprint
+    shown = {
+        **summary.to_dict(),
+        "key_source": key.source,
+        "matches_thumbprint": matches,
+    }
+    lines = [
+        f"Tentacle certificate (machine key from {key.source}):",
+        f"  thumbprint  {summary.thumbprint}",
+        f"  subject     {summary.subject}",
+        f"  expires     {summary.expires}",
+    ]
+    if not matches:
+        lines.append(f"  warning     not the {KEYS.CERTIFICATE_THUMBPRINT} in the file")
+    return _CertificateView({"certificate": shown, "certificate_error": None}, lines)
 
 
 def _cmd_get(args: argparse.Namespace, io: _Out) -> int:
@@ -348,15 +403,48 @@ def _check_set(doc: TentacleConfig, args: argparse.Namespace, value: str) -> Non
     if not args.new_key:
         check_known_key(args.key, present=doc)
     guard_servers_setting(doc, args.key, value, allow_empty=args.allow_empty)
-    if is_secret_key(args.key) and value.strip() and not args.plaintext:
+    encrypted = args.machine_key is not None
+    if is_secret_key(args.key) and value.strip() and not (args.plaintext or encrypted):
         how = _SECRET_SETTERS.get(fold(args.key))
         msg = (
             f"{args.key} is a secret: Tentacle stores it machine-key encrypted "
             "and will not read plain text"
             + (f" (set it with Tentacle {how})" if how else "")
             + "; pass --plaintext to write VALUE as given"
+            + (
+                ", or --machine-key auto|FILE to encrypt it as Tentacle does"
+                if fold(args.key) in _PROXY_PASSWORDS
+                else ""
+            )
         )
         raise InvalidValueError(msg)
+
+
+_PROXY_PASSWORDS: Final = frozenset(
+    fold(prefix + "ProxyPassword")
+    for prefix in (KEYS.WEB_PROXY_PREFIX, KEYS.POLLING_PROXY_PREFIX)
+)
+"""The secrets ``set --machine-key`` encrypts."""
+
+
+def _encrypt_for(doc: TentacleConfig, args: argparse.Namespace, value: str) -> str:
+    """``set --machine-key``: *value* encrypted as Tentacle does (Linux only).
+
+    An empty value stays empty (Tentacle stores it as null).
+    """
+    if fold(args.key) not in _PROXY_PASSWORDS:
+        msg = (
+            "--machine-key encrypts only Octopus.Proxy.ProxyPassword and "
+            f"Octopus.Server.Proxy.ProxyPassword, not {args.key}"
+        )
+        raise InvalidValueError(msg)
+    if args.plaintext:
+        msg = "--plaintext and --machine-key contradict each other"
+        raise InvalidValueError(msg)
+    refuse_windows(doc, what=args.key, windows=config_os(doc) is TargetOS.WINDOWS)
+    if not value.strip():
+        return value
+    return machine_key(args.machine_key).encrypt(value)
 
 
 _SECRET_SETTERS: Final = {
@@ -374,7 +462,8 @@ def _cmd_set(args: argparse.Namespace, io: _Out) -> int:
 
     def edit(doc: TentacleConfig) -> None:
         _check_set(doc, args, value)
-        doc.set(args.key, value)
+        stored = value if args.machine_key is None else _encrypt_for(doc, args, value)
+        doc.set(args.key, stored)
 
     return _mutate(args, io, edit)
 
@@ -738,6 +827,11 @@ def _add_config_commands(sub: _Subparsers) -> None:
     show.add_argument(
         "--reveal-secrets", action="store_true", help="print secret values too"
     )
+    add_machine_key_option(
+        show,
+        help_text="decrypt Tentacle.Certificate in memory and show its "
+        "thumbprint, subject and expiry (Linux Tentacles only)",
+    )
     show.set_defaults(handler=_cmd_show)
 
     get = sub.add_parser("get", help="print one setting's value")
@@ -759,6 +853,11 @@ def _add_config_commands(sub: _Subparsers) -> None:
         "--plaintext",
         action="store_true",
         help="write a secret key's VALUE as given (Tentacle expects it encrypted)",
+    )
+    add_machine_key_option(
+        set_,
+        help_text="encrypt a proxy password with this Linux machine key, as "
+        "Tentacle does",
     )
     _add_allow_empty(set_)
     _add_write_options(set_)

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 
 from tentacle_ha._writer import DEFAULT_BACKUP_SUFFIX
 from tentacle_ha._writer import check_backup_suffix
+from tentacle_ha.config import MachineKey
 from tentacle_ha.errors import InvalidValueError
 
 if TYPE_CHECKING:
     from typing import TextIO
 
-__all__ = ["Out", "add_backup_option"]
+__all__ = ["Out", "add_backup_option", "add_machine_key_option", "machine_key"]
 
 
 class Out:
@@ -79,4 +80,24 @@ def add_backup_option(
         default=None,
         metavar="SUFFIX",
         help=help_text,
+    )
+
+
+def machine_key(spec: str) -> MachineKey:
+    """``--machine-key auto|FILE``: this machine's key, or a collected copy's."""
+    if spec == "auto":
+        return MachineKey.auto()
+    return MachineKey.from_file(spec)
+
+
+def add_machine_key_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, help_text: str
+) -> None:
+    """``--machine-key auto|FILE`` (a Linux Tentacle's machine key)."""
+    parser.add_argument(
+        "--machine-key",
+        metavar="auto|FILE",
+        help=help_text
+        + " (auto: this machine's /etc/machine-id, else /etc/octopus/machinekey; "
+        "FILE: a copy of a machine's /etc/machine-id or /etc/octopus/machinekey)",
     )

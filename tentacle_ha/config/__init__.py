@@ -5,10 +5,14 @@ values, and the secrets among them. Inside: ``_document`` (the model),
 ``_source`` (decoding, the hardened lxml parse and the span scanner),
 ``_splice`` (replacing, inserting and removing ``<set>`` elements in the
 original text) and ``_values`` (the key names and value rules) and ``_keys`` (the keys
-Tentacle knows, did-you-mean), ``_restart`` (which changes need a restart).
+Tentacle knows, did-you-mean), ``_restart`` (which changes need a restart),
+``_machinekey`` (Tentacle's Linux machine key: decrypting
+``Tentacle.Certificate``, encrypting proxy passwords; ``cryptography`` loads
+on first use).
 
 May import: `tentacle_ha.servers`, `tentacle_ha.errors` and the shared I/O
-(`tentacle_ha._atomic`, `tentacle_ha._lock`, `tentacle_ha._secret`).
+(`tentacle_ha._atomic`, `tentacle_ha._lock`, `tentacle_ha._secret`,
+`tentacle_ha._lazy`).
 """
 
 from tentacle_ha.config._document import KEYS
@@ -23,6 +27,12 @@ from tentacle_ha.config._keys import KNOWN_KEYS
 from tentacle_ha.config._keys import check_known_key
 from tentacle_ha.config._keys import is_known_key
 from tentacle_ha.config._keys import suggest_key
+from tentacle_ha.config._machinekey import MACHINE_ID_IV
+from tentacle_ha.config._machinekey import MACHINE_ID_PATH
+from tentacle_ha.config._machinekey import MACHINE_KEY_PATH
+from tentacle_ha.config._machinekey import CertificateSummary
+from tentacle_ha.config._machinekey import MachineKey
+from tentacle_ha.config._machinekey import read_certificate
 from tentacle_ha.config._restart import RESTART_KEYS
 from tentacle_ha.config._restart import needs_restart
 from tentacle_ha.config._restart import restart_required
@@ -30,9 +40,14 @@ from tentacle_ha.config._restart import restart_required
 __all__ = [
     "KEYS",
     "KNOWN_KEYS",
+    "MACHINE_ID_IV",
+    "MACHINE_ID_PATH",
+    "MACHINE_KEY_PATH",
     "MAX_FILE_SIZE",
     "RESTART_KEYS",
     "SECRET_KEYS",
+    "CertificateSummary",
+    "MachineKey",
     "ProxySettings",
     "TentacleConfig",
     "check_known_key",
@@ -41,6 +56,7 @@ __all__ = [
     "load",
     "loads",
     "needs_restart",
+    "read_certificate",
     "restart_required",
     "suggest_key",
 ]

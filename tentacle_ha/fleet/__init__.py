@@ -4,8 +4,9 @@
 the parallel worker pipeline (``_pipeline``), and public modules for finding
 files (`tentacle_ha.fleet.discover`), the edits (`tentacle_ha.fleet.edits`),
 the audit (`tentacle_ha.fleet.audit`) and what it reports
-(`tentacle_ha.fleet.findings`). ``_fleetgen`` makes sample fleets for the demo,
-the tests and the benchmarks.
+(`tentacle_ha.fleet.findings`), with ``_certificates`` for the Tentacles' own
+certificates (``--machine-key``). ``_fleetgen`` makes sample fleets for the
+demo, the tests and the benchmarks.
 
 May import: `tentacle_ha.config`, `tentacle_ha.cluster`, `tentacle_ha.servers`,
 `tentacle_ha.errors` and the shared I/O.

@@ -62,8 +62,17 @@ Against a cluster description (``cluster=``)
     cluster needs every node polled, or several nodes while the cluster
     uses one load-balancer address.
 
+With a machine key (``machine_key=``, ``--machine-key``), from the decrypted
+``Tentacle.Certificate`` (see ``tentacle_ha.fleet._certificates``)
+    ``certificate-expired`` (error), ``certificate-expiring`` (warning:
+    under ``expiry_days``, 30 by default), ``certificate-thumbprint-mismatch``
+    (error: the certificate is not ``Tentacle.CertificateThumbprint``),
+    ``certificate-undecryptable`` (warning: wrong key, Windows DPAPI, or not
+    a PFX).
+
 Across files
-    ``cloned-certificate`` (error): several configs share one
+    ``cloned-certificate`` (error): several configs share one certificate:
+    its real thumbprint where the machine key decrypts it, else
     ``Tentacle.CertificateThumbprint`` (cloned machines).
     ``cloned-subscription`` (error): several configs share one SubscriptionId.
 
@@ -104,6 +113,9 @@ from tentacle_ha.config import KEYS
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import loads
 from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.fleet._certificates import DEFAULT_EXPIRY_DAYS
+from tentacle_ha.fleet._certificates import CertificateCheck
+from tentacle_ha.fleet._certificates import certificate_findings
 from tentacle_ha.fleet._pipeline import Done
 from tentacle_ha.fleet._pipeline import pipeline
 from tentacle_ha.fleet.discover import _Found
@@ -123,6 +135,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tentacle_ha.cluster import Cluster
+    from tentacle_ha.config import MachineKey
 
 __all__ = [
     "Finding",
@@ -535,17 +548,27 @@ def poll_paths(doc: TentacleConfig, cluster: Cluster) -> tuple[PathClass, ...]:
 
 
 def audit_config(
-    doc: TentacleConfig, *, cluster: Cluster | None = None
+    doc: TentacleConfig,
+    *,
+    cluster: Cluster | None = None,
+    machine_key: MachineKey | None = None,
+    expiry_days: int = DEFAULT_EXPIRY_DAYS,
 ) -> list[Finding]:
     """Check one loaded Tentacle.config; return its findings (codes: module docstring).
 
     Args:
         doc: the document.
         cluster: when given, the polling entries are also checked against it.
+        machine_key: when given, ``Tentacle.Certificate`` is decrypted with
+            it (in memory) and its expiry and thumbprint checked.
+        expiry_days: with *machine_key*: ``certificate-expiring`` below this.
 
     .. versionadded:: 0.1.0
     """
     report = _Report(doc)
+    if machine_key is not None:
+        check = CertificateCheck(machine_key, expiry_days)
+        report.findings.extend(certificate_findings(doc, check)[0])
     _check_values(report)
     try:
         servers = doc.trusted_servers
@@ -582,9 +605,11 @@ class _FileAudit:
     paths: tuple[PathClass, ...] = ()
 
 
-def _identities(doc: TentacleConfig) -> _FileAudit:
-    cert = doc.certificate_thumbprint
-    position = doc.position(KEYS.CERTIFICATE_THUMBPRINT) or (None, None)
+def _identities(doc: TentacleConfig, real: str | None = None) -> _FileAudit:
+    """The identities to compare across files; *real*: the decrypted certificate's."""
+    cert = doc.certificate_thumbprint if real is None else real
+    key = KEYS.CERTIFICATE_THUMBPRINT if real is None else KEYS.CERTIFICATE
+    position = doc.position(key) or (None, None)
     certificate = (cert.strip().upper(), *position) if cert and cert.strip() else None
     subs: list[tuple[str, int | None, int | None]] = []
     try:
@@ -604,7 +629,9 @@ def _identities(doc: TentacleConfig) -> _FileAudit:
     return _FileAudit(doc.path, [], certificate, tuple(subs))
 
 
-def _audit_one(found: _Found, cluster: Cluster | None) -> _FileAudit | None:
+def _audit_one(
+    found: _Found, cluster: Cluster | None, certs: CertificateCheck | None = None
+) -> _FileAudit | None:
 
     data = _load_found(found)
     if data is None:
@@ -622,23 +649,36 @@ def _audit_one(found: _Found, cluster: Cluster | None) -> _FileAudit | None:
         return _FileAudit(
             found.path, [_error_finding("not-a-config", exc, found.path)], paths=broken
         )
-    ids = _identities(doc)
+    mine, real = ([], None) if certs is None else certificate_findings(doc, certs)
+    ids = _identities(doc, real)
     return attrs.evolve(
         ids,
-        findings=audit_config(doc, cluster=cluster),
+        findings=[*mine, *audit_config(doc, cluster=cluster)],
         paths=() if cluster is None else poll_paths(doc, cluster),
     )
 
 
+def _audit_worker(
+    found: _Found, context: tuple[Cluster | None, CertificateCheck | None]
+) -> _FileAudit | None:
+    return _audit_one(found, *context)
+
+
 def audit_file(
-    path: str | os.PathLike[str], *, cluster: Cluster | None = None
+    path: str | os.PathLike[str],
+    *,
+    cluster: Cluster | None = None,
+    machine_key: MachineKey | None = None,
+    expiry_days: int = DEFAULT_EXPIRY_DAYS,
 ) -> list[Finding]:
     """Read and check one file; a file that cannot be read is a finding too.
 
+    *machine_key* and *expiry_days* as for `audit_config`.
+
     .. versionadded:: 0.1.0
     """
-
-    result = _audit_one(_Found(os.fspath(path), explicit=True), cluster)
+    certs = None if machine_key is None else CertificateCheck(machine_key, expiry_days)
+    result = _audit_one(_Found(os.fspath(path), explicit=True), cluster, certs)
     return result.findings if result is not None else []
 
 
@@ -685,6 +725,8 @@ def audit_fleet(
     follow_symlinks: bool = False,
     on_file: Callable[[str], None] | None = None,
     on_paths: Callable[[str, tuple[PathClass, ...]], None] | None = None,
+    machine_key: MachineKey | None = None,
+    expiry_days: int = DEFAULT_EXPIRY_DAYS,
 ) -> Iterator[Finding]:
     """Audit every Tentacle.config under *paths*, streaming the findings.
 
@@ -704,6 +746,10 @@ def audit_fleet(
         on_paths: called with each file's path and its `poll_paths` against
             *cluster* (all ``not_a_config`` for a file that cannot be read;
             empty without a cluster), before its findings are yielded.
+        machine_key: decrypt each ``Tentacle.Certificate`` with this key (in
+            memory, in the workers): certificate findings, and clones by the
+            real certificate.
+        expiry_days: with *machine_key*: ``certificate-expiring`` below this.
 
     .. versionadded:: 0.1.0
     """
@@ -714,7 +760,8 @@ def audit_fleet(
         Done(_FileAudit(None, [item])) if isinstance(item, Finding) else item
         for item in _walk(paths, follow_symlinks=follow_symlinks)
     )
-    for result in pipeline(items, _audit_one, cluster, jobs=jobs):
+    certs = None if machine_key is None else CertificateCheck(machine_key, expiry_days)
+    for result in pipeline(items, _audit_worker, (cluster, certs), jobs=jobs):
         if result is None:
             continue
         if on_paths is not None and result.path is not None:

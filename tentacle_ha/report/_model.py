@@ -227,6 +227,7 @@ def _q(path: str | None) -> str:
 _SYNC: Final = "tentacle-ha servers sync {path} --cluster {cluster} --diff"
 _REGISTER: Final = "tentacle-ha plan --cluster {cluster} --config {path}"
 _BY_HAND: Final = "edit the file at this position by hand, or restore its backup"
+_NEW_CERTIFICATE: Final = "run Tentacle new-certificate, then " + _REGISTER
 
 #: What resolves each audit finding; {path} and {cluster} are shell-quoted.
 _AUDIT_FIXES: Final = {
@@ -251,7 +252,9 @@ _AUDIT_FIXES: Final = {
     "cloned-subscription": (
         "a cloned machine: run Tentacle new-certificate on it, then " + _REGISTER
     ),
-    "no-certificate": "run Tentacle new-certificate, then " + _REGISTER,
+    "no-certificate": _NEW_CERTIFICATE,
+    "certificate-expired": _NEW_CERTIFICATE,
+    "certificate-expiring": _NEW_CERTIFICATE,
     "no-listen": "tentacle-ha set {path} Tentacle.Services.NoListen true --diff",
     "not-a-config": _BY_HAND,
     "trusted-servers-broken": _BY_HAND,
