@@ -158,7 +158,8 @@ class SettingSource:
         if self.kind == "default":
             return "default"
         where = [self.path or "-"]
-        where += [str(n) for n in (self.line, self.col) if n is not None]
+        numbers = (self.line,) if self.kind == "env-file" else (self.line, self.col)
+        where += [str(n) for n in numbers if n is not None]
         return f"{self.kind} {':'.join(where)}"
 
     def to_dict(self) -> dict[str, object]:
