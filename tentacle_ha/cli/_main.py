@@ -71,11 +71,13 @@ if TYPE_CHECKING:
 
     from tentacle_ha import report as _report
     from tentacle_ha.check import targets as _targets
+    from tentacle_ha.cli import _show
 else:
     # Only `check` needs the checks (asyncio, httpx, TLS) and only --html the
     # report (Jinja2): loaded on use.
     _report = _lazy.module("tentacle_ha.report")
     _targets = _lazy.module("tentacle_ha.check.targets")
+    _show = _lazy.module("tentacle_ha.cli._show")  # show --effective, check
 
 __all__ = ["main"]
 
@@ -278,6 +280,8 @@ def _shown(key: str, value: str | Secret | None, *, reveal: bool) -> str | None:
 
 
 def _cmd_show(args: argparse.Namespace, io: _Out) -> int:
+    if args.effective or args.env_file:
+        return _show.cmd_show_effective(args, io, _servers_table)
     doc = _load(args.config)
     reveal = args.reveal_secrets
     settings = {
@@ -667,10 +671,15 @@ def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
         ca_bundle=args.ca_bundle,
         insecure_http=args.insecure_http,
         warn=io.err,
+        env_file=args.env_file,
+        file_only=args.file_only,
     )
     report = run.report
     render = _targets.render_json if args.json else _targets.render_table
     io.out(render(report))
+    restart = _show.restart_finding(args.config)
+    if restart is not None:
+        io.err(str(restart))
     if args.html:
         command = ["tentacle-ha", "check", args.config]
         command += ["--cluster", args.cluster] if args.cluster else []
@@ -737,6 +746,18 @@ def _add_config_commands(sub: _Subparsers) -> None:
     show.add_argument("--json", action="store_true", help="JSON on stdout")
     show.add_argument(
         "--reveal-secrets", action="store_true", help="print secret values too"
+    )
+    show.add_argument(
+        "--effective",
+        action="store_true",
+        help="each value as Tentacle started here reads it (environment, .env, "
+        "file; when OCTOPUS_CONTRIBUTE_ENV_SETTINGS=true) and where it comes "
+        "from; restart-pending for this machine's instances",
+    )
+    show.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="with --effective: the .env file Tentacle reads",
     )
     show.set_defaults(handler=_cmd_show)
 
@@ -930,7 +951,10 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
             "passwords are encrypted in "
             "Tentacle.config, so they are read from TENTACLE_POLLING_CUSTOM_PROXY_"
             "PASSWORD (polling proxy) and OCTOPUS_PROXY_PASSWORD (web proxy), "
-            "as Tentacle itself reads them. Exit 0 when every path is ok "
+            "as Tentacle itself reads them. With OCTOPUS_CONTRIBUTE_ENV_SETTINGS="
+            "true the environment (then --env-file) overrides the file as "
+            "Tentacle's would (TENTACLE_TRUSTED_SERVERS...); --file-only checks "
+            "the file alone. Exit 0 when every path is ok "
             "(a draining node is a warning unless --strict)."
         ),
     )
@@ -963,6 +987,15 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
     check.add_argument(
         "--insecure-http", action="store_true",
         help="send the API key to an http:// server anyway (with a warning)",
+    )  # fmt: skip
+    check.add_argument(
+        "--env-file", metavar="FILE",
+        help="the .env file Tentacle reads (counts when "
+        "OCTOPUS_CONTRIBUTE_ENV_SETTINGS=true)",
+    )  # fmt: skip
+    check.add_argument(
+        "--file-only", action="store_true",
+        help="check the file alone, even when the environment overrides it",
     )  # fmt: skip
     check.set_defaults(handler=_cmd_check)
 
