@@ -328,3 +328,17 @@ def test_no_agent_is_not_running_not_pending(machine: tuple[str, Path]) -> None:
     found = {f["code"]: f["severity"] for f in _audit_instances()}
     assert found.get("agent-not-running") == "info"
     assert "restart-pending" not in found
+
+
+def test_reveal_secrets_is_the_only_way_to_see_an_env_secret(
+    cfg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Masked by default in text and JSON; --reveal-secrets shows it (control)."""
+    monkeypatch.setenv(FLAG, "true")
+    monkeypatch.setenv("TENTACLE_POLLING_CUSTOM_PROXY_PASSWORD", SECRET)
+    for extra in ((), ("--json",)):
+        code, out, err = run_cli("show", str(cfg), "--effective", *extra)
+        assert code == 0, err
+        assert SECRET not in out + err
+    code, out, _ = run_cli("show", str(cfg), "--effective", "--reveal-secrets")
+    assert SECRET in out

@@ -287,3 +287,42 @@ def test_keys_only_the_environment_supplies_are_listed() -> None:
     eff = effective_config(loads(DOC), environ=env)
     assert [v.key for v in eff][-1] == "Octopus.Node.Cache"
     assert json.dumps(eff.values[-1].source.to_dict())
+
+
+_NAMES = st.one_of(
+    st.sampled_from(sorted(ENV_KEYS)),
+    st.from_regex(r"[A-Z][A-Z_]{0,12}", fullmatch=True),
+)
+_VALUES = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\n\r"),
+    max_size=20,
+)
+
+
+@given(
+    st.lists(st.tuples(_NAMES, _VALUES, st.sampled_from(["", " ", "\t"])), max_size=8),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_env_file_lines_read_back_as_written(
+    lines: list[tuple[str, str, str]], newline: str
+) -> None:
+    """NAME=VALUE lines: mapped names come back trimmed, with their line numbers."""
+    seen: set[str] = set()
+    unique = []
+    for name, value, pad in lines:
+        if name in ENV_KEYS and name in seen:
+            continue
+        seen.add(name)
+        unique.append((name, value, pad))
+    text = newline.join(f"{pad}{n}{pad}={pad}{v}" for n, v, pad in unique)
+    parsed = parse_env_file(text, path=".env")
+    expected = {
+        n: (v.strip(), number)
+        for number, (n, v, _) in enumerate(unique, 1)
+        if n in ENV_KEYS
+    }
+    assert {n: (v, line) for n, (v, line, _) in parsed.entries.items()} == expected
+    for name, (value, line, col) in parsed.entries.items():
+        raw = text.split("\n")[line - 1]
+        assert raw[col - 1 :].strip() == value or not value
+        assert name in raw
