@@ -528,6 +528,11 @@ def _effective(
 ) -> tuple[TentacleConfig, Secret | None]:
     """The config with the environment overlaid, and the polling proxy password."""
     effective = effective_config(doc, environ=env, env_file=env_file)
+    if env_file is not None and not effective.contributes and warn is not None:
+        warn(
+            f"{doc.name}: --env-file ignored: OCTOPUS_CONTRIBUTE_ENV_SETTINGS is "
+            "not true here, so Tentacle would not read it either"
+        )
     if not effective.overridden:
         return doc, password
     found = effective.get(KEYS.POLLING_PROXY_PREFIX + "ProxyPassword")

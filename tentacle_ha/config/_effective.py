@@ -352,6 +352,8 @@ class EffectiveConfig:
         """An in-memory copy of the file with the effective values written in.
 
         For code that takes a `TentacleConfig` (the checks); never saved.
+        Secrets from the environment go in as given: plain text, where the
+        file holds machine-key-encrypted text.
 
         Raises:
             TrustedServersError: the effective server list is broken.
@@ -372,7 +374,7 @@ class EffectiveConfig:
                 source = value.source
                 env_file = source.kind == "env-file"
                 raise InvalidValueError(
-                    f"{exc.message} (from {source.variable})",
+                    f"{source.variable}: {exc.message}" if env_file else exc.message,
                     path=source.path if env_file else f"${source.variable}",
                     line=source.line,
                     col=source.col,

@@ -253,6 +253,10 @@ _AUDIT_FIXES: Final = {
     ),
     "no-certificate": "run Tentacle new-certificate, then " + _REGISTER,
     "no-listen": "tentacle-ha set {path} Tentacle.Services.NoListen true --diff",
+    "few-polling-connections": (
+        "tentacle-ha set {path} Tentacle.Communication.PollingConnectionCount 5 --diff"
+    ),
+    "restart-pending": "restart the Tentacle service (the finding gives the command)",
     "not-a-config": _BY_HAND,
     "trusted-servers-broken": _BY_HAND,
     "value-invalid": _BY_HAND,

@@ -342,3 +342,17 @@ def test_reveal_secrets_is_the_only_way_to_see_an_env_secret(
         assert SECRET not in out + err
     code, out, _ = run_cli("show", str(cfg), "--effective", "--reveal-secrets")
     assert SECRET in out
+
+
+def test_check_says_an_env_file_without_the_flag_is_ignored(
+    cfg: Path, tmp_path: Path
+) -> None:
+    """Tentacle reads .env only with the flag; check says it ignored the file."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("TENTACLE_SERVICE_PORT=1\n", encoding="utf-8")
+    _, _, err = run_cli(
+        "check", str(cfg), "--env-file", str(env_file), "--timeout", "1"
+    )
+    assert "--env-file ignored" in err
+    _, _, err = run_cli("check", str(cfg), "--timeout", "1")
+    assert "--env-file ignored" not in err
