@@ -10,7 +10,8 @@ finds when the agent of an instance started:
    ``ExecStart`` is ``Tentacle run --instance=<instance> --noninteractive``.
    When ``systemctl`` exists and answers, the unit's ``ActiveEnterTimestamp``
    is the start (``systemctl show -p ActiveState -p ActiveEnterTimestamp
-   --timestamp=unix``; a unit that is not active does not count);
+   --timestamp=unix``, systemd 248 and later; a unit that is not active,
+   or an older systemctl that refuses the option, does not count);
 2. otherwise, or when the unit is not active, the processes under ``/proc``:
    one whose command line runs the agent for that instance (an argument
    named ``Tentacle``, ``Tentacle.dll`` or ``Tentacle.exe``, then the command
