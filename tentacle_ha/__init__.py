@@ -21,6 +21,7 @@ from tentacle_ha.errors import ConfigError
 from tentacle_ha.errors import ConfigParseError
 from tentacle_ha.errors import ConfigValueError
 from tentacle_ha.errors import ConflictError
+from tentacle_ha.errors import EnvFileError
 from tentacle_ha.errors import FakeServerError
 from tentacle_ha.errors import FileTooLargeError
 from tentacle_ha.errors import FleetError
@@ -73,16 +74,26 @@ if TYPE_CHECKING:
     from tentacle_ha.commands.plan import plan_registration
     from tentacle_ha.config import KEYS
     from tentacle_ha.config import CertificateSummary
+    from tentacle_ha.config import EffectiveConfig
+    from tentacle_ha.config import EffectiveValue
+    from tentacle_ha.config import EnvFile
     from tentacle_ha.config import MachineKey
     from tentacle_ha.config import ProxySettings
+    from tentacle_ha.config import SettingSource
     from tentacle_ha.config import TentacleConfig
     from tentacle_ha.config import check_known_key
     from tentacle_ha.config import dumps
+    from tentacle_ha.config import effective_config
+    from tentacle_ha.config import effective_polling_connections
+    from tentacle_ha.config import env_contributes
     from tentacle_ha.config import is_known_key
     from tentacle_ha.config import load
     from tentacle_ha.config import loads
+    from tentacle_ha.config import locate_env_file
     from tentacle_ha.config import needs_restart
+    from tentacle_ha.config import parse_env_file
     from tentacle_ha.config import read_certificate
+    from tentacle_ha.config import read_env_file
     from tentacle_ha.config import restart_required
     from tentacle_ha.config import suggest_key
     from tentacle_ha.fleet import FileOutcome
@@ -144,6 +155,10 @@ __all__ = [
     "ConfigValueError",
     "ConflictError",
     "Edit",
+    "EffectiveConfig",
+    "EffectiveValue",
+    "EnvFile",
+    "EnvFileError",
     "FakeServerError",
     "FileOutcome",
     "FilePlan",
@@ -175,6 +190,7 @@ __all__ = [
     "Secret",
     "SetKey",
     "SetPollingConnectionCount",
+    "SettingSource",
     "Severity",
     "Step",
     "StepKind",
@@ -208,6 +224,9 @@ __all__ = [
     "discover_instances",
     "dumps",
     "dumps_cluster",
+    "effective_config",
+    "effective_polling_connections",
+    "env_contributes",
     "expand_paths",
     "generate_subscription_id",
     "is_known_key",
@@ -218,13 +237,16 @@ __all__ = [
     "load_plan",
     "loads",
     "loads_cluster",
+    "locate_env_file",
     "migration_steps",
     "needs_restart",
     "normalize_thumbprint",
+    "parse_env_file",
     "plan_fleet",
     "plan_migration",
     "plan_registration",
     "read_certificate",
+    "read_env_file",
     "refuse_orphaning",
     "render_lb",
     "restart_required",
@@ -271,15 +293,25 @@ _LAZY = {
     "KEYS": "tentacle_ha.config:KEYS",
     "CertificateSummary": "tentacle_ha.config:CertificateSummary",
     "MachineKey": "tentacle_ha.config:MachineKey",
+    "EffectiveConfig": "tentacle_ha.config:EffectiveConfig",
+    "EffectiveValue": "tentacle_ha.config:EffectiveValue",
+    "EnvFile": "tentacle_ha.config:EnvFile",
     "ProxySettings": "tentacle_ha.config:ProxySettings",
+    "SettingSource": "tentacle_ha.config:SettingSource",
     "TentacleConfig": "tentacle_ha.config:TentacleConfig",
     "check_known_key": "tentacle_ha.config:check_known_key",
     "dumps": "tentacle_ha.config:dumps",
+    "effective_config": "tentacle_ha.config:effective_config",
+    "effective_polling_connections": "tentacle_ha.config:effective_polling_connections",
+    "env_contributes": "tentacle_ha.config:env_contributes",
     "is_known_key": "tentacle_ha.config:is_known_key",
     "load": "tentacle_ha.config:load",
     "loads": "tentacle_ha.config:loads",
     "read_certificate": "tentacle_ha.config:read_certificate",
+    "locate_env_file": "tentacle_ha.config:locate_env_file",
     "needs_restart": "tentacle_ha.config:needs_restart",
+    "parse_env_file": "tentacle_ha.config:parse_env_file",
+    "read_env_file": "tentacle_ha.config:read_env_file",
     "restart_required": "tentacle_ha.config:restart_required",
     "suggest_key": "tentacle_ha.config:suggest_key",
     "FileOutcome": "tentacle_ha.fleet:FileOutcome",

@@ -12,7 +12,8 @@ from the nearest builtin, so callers can catch either::
     │   ├── FileTooLargeError            over the size limit; not loaded
     │   ├── NotRegularFileError          a FIFO, device, folder...: refused unread
     │   ├── ConfigValueError             a stored value does not parse as its type
-    │   └── TrustedServersError          the TrustedOctopusServers JSON is broken
+    │   ├── TrustedServersError          the TrustedOctopusServers JSON is broken
+    │   └── EnvFileError                 a .env file Tentacle would read is malformed
     ├── KeyNotFoundError(KeyError)       no such key in the document
     ├── InvalidValueError(ValueError)    a value from the caller cannot be written
     │   ├── OrphaningEditError           the edit would leave nothing to poll
@@ -46,6 +47,7 @@ __all__ = [
     "ConfigParseError",
     "ConfigValueError",
     "ConflictError",
+    "EnvFileError",
     "FakeServerError",
     "FileTooLargeError",
     "FleetError",
@@ -168,6 +170,14 @@ class TrustedServersError(ConfigError):
     """The ``Tentacle.Communication.TrustedOctopusServers`` JSON is broken.
 
     The position points into the file, at the JSON error.
+    """
+
+
+class EnvFileError(ConfigError):
+    """A ``.env`` file (the settings Tentacle reads beside the environment) is
+    malformed: a line without ``=``, a variable set twice, not UTF-8.
+
+    The position points at the line.
     """
 
 

@@ -34,8 +34,10 @@ HEAVY = (
     "ssl",
     "tqdm",
     "tentacle_ha.check._checks",
+    "tentacle_ha.cli._show",
     "tentacle_ha.fleet._plan_apply",
     "tentacle_ha.fleet._pipeline",
+    "tentacle_ha.fleet.running",
     "tentacle_ha.report",
     "tentacle_ha.testing",
 )

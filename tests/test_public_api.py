@@ -69,7 +69,7 @@ FACES = {
     "cli": ("_main",),
     "cluster": ("_model", "_reader"),
     "commands": ("_command",),
-    "config": ("_document", "_keys", "_machinekey", "_restart"),
+    "config": ("_document", "_effective", "_keys", "_machinekey", "_restart"),
     "fleet": ("_plan_apply",),
     "report": ("_html", "_model"),
     "servers": ("_entry", "_model"),

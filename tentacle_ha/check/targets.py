@@ -41,6 +41,8 @@ from tentacle_ha.check._proxy import HttpProxy
 from tentacle_ha.cluster import Layout
 from tentacle_ha.cluster import format_host
 from tentacle_ha.cluster import load_cluster
+from tentacle_ha.config import KEYS
+from tentacle_ha.config import effective_config
 from tentacle_ha.config import load as load_config
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.errors import InvalidValueError
@@ -517,6 +519,33 @@ def _ca_verify(
         raise InvalidValueError(msg, path=path) from exc
 
 
+def _effective(
+    doc: TentacleConfig,
+    env: Mapping[str, str],
+    env_file: str | os.PathLike[str] | None,
+    warn: Callable[[str], None] | None,
+    password: Secret | None,
+) -> tuple[TentacleConfig, Secret | None]:
+    """The config with the environment overlaid, and the polling proxy password."""
+    effective = effective_config(doc, environ=env, env_file=env_file)
+    if env_file is not None and not effective.contributes and warn is not None:
+        warn(
+            f"{doc.name}: --env-file ignored: OCTOPUS_CONTRIBUTE_ENV_SETTINGS is "
+            "not true here, so Tentacle would not read it either"
+        )
+    if not effective.overridden:
+        return doc, password
+    found = effective.get(KEYS.POLLING_PROXY_PREFIX + "ProxyPassword")
+    if found is not None and found.source.kind != "config":
+        password = found.value if isinstance(found.value, Secret) else password
+    if warn is not None:
+        keys = ", ".join(
+            f"{v.key} ({v.source.variable}, {v.source})" for v in effective.overridden
+        )
+        warn(f"{doc.name}: checking the effective configuration: {keys}")
+    return effective.as_config(), password
+
+
 class CheckRun(NamedTuple):
     """What `run_check_command` checked and found (for the table, JSON or HTML).
 
@@ -611,22 +640,34 @@ def run_check_command(
     ca_bundle: str | os.PathLike[str] | None = None,
     insecure_http: bool = False,
     warn: Callable[[str], None] | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+    file_only: bool = False,
 ) -> CheckRun:
     """Run the checks of ``tentacle-ha check``; return them with what was read.
 
     `check_command` without the rendering: the same arguments, errors and
     order of results.
 
+    What is checked is the effective configuration
+    (`tentacle_ha.config.effective_config`): when the environment has
+    ``OCTOPUS_CONTRIBUTE_ENV_SETTINGS=true``, as Tentacle started here would
+    see it, ``TENTACLE_TRUSTED_SERVERS`` and the other mapped variables
+    (then *env_file*, a ``.env``) replace the file's values, and ``warn``
+    says which. ``file_only`` checks the file alone.
+
     .. versionadded:: 0.1.0
     """
     env = os.environ if environ is None else environ
     system = None if environ is None else system_proxies(environ)
     doc = load_config(config)
+    polling_password = _env_secret(env, "TENTACLE_POLLING_CUSTOM_PROXY_PASSWORD")
+    if not file_only:
+        doc, polling_password = _effective(doc, env, env_file, warn, polling_password)
     description = None if cluster is None else load_cluster(os.fspath(cluster))
     targets: list[CheckTarget] = list(
         targets_from_config(
             doc,
-            proxy_password=_env_secret(env, "TENTACLE_POLLING_CUSTOM_PROXY_PASSWORD"),
+            proxy_password=polling_password,
             system_proxies=system,
             cluster=description,
         )

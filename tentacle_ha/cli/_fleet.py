@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from tentacle_ha.fleet import audit as _audit
     from tentacle_ha.fleet import discover as _discover
     from tentacle_ha.fleet import edits as _edits
+    from tentacle_ha.fleet import running as _running
 
     _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001 -- argparse has no public name for it
 else:
@@ -59,6 +60,7 @@ else:
     _audit = _lazy.module("tentacle_ha.fleet.audit")
     _discover = _lazy.module("tentacle_ha.fleet.discover")
     _edits = _lazy.module("tentacle_ha.fleet.edits")
+    _running = _lazy.module("tentacle_ha.fleet.running")
     _html = _lazy.module("tentacle_ha.report")  # Jinja2 only for --html
 
 
@@ -195,6 +197,11 @@ def _instance_findings(
     if not args.instances:
         return problems
     seen = {os.path.realpath(p) for p in paths}
+    # restart-pending needs the machine's own processes: Linux, no --root.
+    linux = os.path.exists("/proc/self/stat")  # noqa: PTH110 -- as the other os.path calls here
+    agents = (
+        _running.RunningAgents() if linux and args.fleet_command == "audit" else None
+    )
     for instance in _discover.discover_instances(root=args.root):
         if instance.problem is not None or instance.path is None:
             problems.append(
@@ -224,6 +231,10 @@ def _instance_findings(
         if real not in seen:
             seen.add(real)
             paths.append(str(instance.path))
+        if args.root is None and agents is not None:  # this machine's, running here
+            restart = _running.restart_pending(instance.path, instance.name, agents)
+            if restart is not None:
+                problems.append(restart)
     return problems
 
 

@@ -77,11 +77,13 @@ if TYPE_CHECKING:
 
     from tentacle_ha import report as _report
     from tentacle_ha.check import targets as _targets
+    from tentacle_ha.cli import _show
 else:
     # Only `check` needs the checks (asyncio, httpx, TLS) and only --html the
     # report (Jinja2): loaded on use.
     _report = _lazy.module("tentacle_ha.report")
     _targets = _lazy.module("tentacle_ha.check.targets")
+    _show = _lazy.module("tentacle_ha.cli._show")  # show --effective, check
 
 __all__ = ["main"]
 
@@ -284,6 +286,8 @@ def _shown(key: str, value: str | Secret | None, *, reveal: bool) -> str | None:
 
 
 def _cmd_show(args: argparse.Namespace, io: _Out) -> int:
+    if args.effective or args.env_file:
+        return _show_effective(args, io)
     doc = _load(args.config)
     reveal = args.reveal_secrets
     settings = {
@@ -310,24 +314,40 @@ def _cmd_show(args: argparse.Namespace, io: _Out) -> int:
         payload.update(certificate.fields)
         io.json(payload)
     else:
-        newline = {"\r\n": "CRLF", "\n": "LF", "\r": "CR", "": "no newlines"}
-        bom = " with BOM" if doc.has_bom else ""
-        io.out(f"{doc.name}  ({doc.encoding}{bom}, {newline[doc.newline]})")
-        width = max((len(k) for k in settings), default=0)
-        for key, value in settings.items():
-            if key.upper() == TRUSTED_SERVERS_KEY.upper():
-                continue
-            io.out(f"  {key.ljust(width)}  {'' if value is None else value}")
-        if servers is not None:
-            io.out(f"Trusted servers ({len(servers)}):")
-            for line in _servers_table(servers):
-                io.out("  " + line)
+        _show_text(doc, settings, servers, io)
         for line in certificate.lines:
             io.out(line)
     errors = [e for e in (servers_error, certificate.error) if e]
     for error in errors:
         io.err(error)
     return 1 if errors else 0
+
+
+def _show_text(
+    doc: TentacleConfig,
+    settings: dict[str, str | None],
+    servers: TrustedServers | None,
+    io: _Out,
+) -> None:
+    newline = {"\r\n": "CRLF", "\n": "LF", "\r": "CR", "": "no newlines"}
+    bom = " with BOM" if doc.has_bom else ""
+    io.out(f"{doc.name}  ({doc.encoding}{bom}, {newline[doc.newline]})")
+    width = max((len(k) for k in settings), default=0)
+    for key, value in settings.items():
+        if key.upper() == TRUSTED_SERVERS_KEY.upper():
+            continue
+        io.out(f"  {key.ljust(width)}  {'' if value is None else value}")
+    if servers is not None:
+        io.out(f"Trusted servers ({len(servers)}):")
+        for line in _servers_table(servers):
+            io.out("  " + line)
+
+
+def _show_effective(args: argparse.Namespace, io: _Out) -> int:
+    if args.machine_key is not None:
+        io.err("show: --machine-key and --effective are separate views; run each")
+        return 2
+    return _show.cmd_show_effective(args, io, _servers_table)
 
 
 @attrs.frozen
@@ -756,10 +776,15 @@ def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
         ca_bundle=args.ca_bundle,
         insecure_http=args.insecure_http,
         warn=io.err,
+        env_file=args.env_file,
+        file_only=args.file_only,
     )
     report = run.report
     render = _targets.render_json if args.json else _targets.render_table
     io.out(render(report))
+    restart = _show.restart_finding(args.config)
+    if restart is not None:
+        io.err(str(restart))
     if args.html:
         command = ["tentacle-ha", "check", args.config]
         command += ["--cluster", args.cluster] if args.cluster else []
@@ -831,6 +856,18 @@ def _add_config_commands(sub: _Subparsers) -> None:
         show,
         help_text="decrypt Tentacle.Certificate in memory and show its "
         "thumbprint, subject and expiry (Linux Tentacles only)",
+    )
+    show.add_argument(
+        "--effective",
+        action="store_true",
+        help="each value as Tentacle started here reads it (environment, .env, "
+        "file; when OCTOPUS_CONTRIBUTE_ENV_SETTINGS=true) and where it comes "
+        "from; restart-pending for this machine's instances",
+    )
+    show.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="with --effective: the .env file Tentacle reads",
     )
     show.set_defaults(handler=_cmd_show)
 
@@ -1029,7 +1066,10 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
             "passwords are encrypted in "
             "Tentacle.config, so they are read from TENTACLE_POLLING_CUSTOM_PROXY_"
             "PASSWORD (polling proxy) and OCTOPUS_PROXY_PASSWORD (web proxy), "
-            "as Tentacle itself reads them. Exit 0 when every path is ok "
+            "as Tentacle itself reads them. With OCTOPUS_CONTRIBUTE_ENV_SETTINGS="
+            "true the environment (then --env-file) overrides the file as "
+            "Tentacle's would (TENTACLE_TRUSTED_SERVERS...); --file-only checks "
+            "the file alone. Exit 0 when every path is ok "
             "(a draining node is a warning unless --strict)."
         ),
     )
@@ -1062,6 +1102,15 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
     check.add_argument(
         "--insecure-http", action="store_true",
         help="send the API key to an http:// server anyway (with a warning)",
+    )  # fmt: skip
+    check.add_argument(
+        "--env-file", metavar="FILE",
+        help="the .env file Tentacle reads (counts when "
+        "OCTOPUS_CONTRIBUTE_ENV_SETTINGS=true)",
+    )  # fmt: skip
+    check.add_argument(
+        "--file-only", action="store_true",
+        help="check the file alone, even when the environment overrides it",
     )  # fmt: skip
     check.set_defaults(handler=_cmd_check)
 

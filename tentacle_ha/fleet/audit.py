@@ -61,6 +61,12 @@ Against a cluster description (``cluster=``)
     ``layout-mismatch`` (error): the Tentacle polls one address while the
     cluster needs every node polled, or several nodes while the cluster
     uses one load-balancer address.
+    ``few-polling-connections`` (warning): a worker polls with fewer than 5
+    connections per node (by Tentacle's run-time rule on the file's
+    ``PollingConnectionCount``: unset or 0 means 1); ``register-worker``
+    seeds ``max(5, CPU count)``. Tentacle.config does not say whether it
+    belongs to a worker, so this needs the cluster's ``[[tentacles]]``
+    entry with ``kind = "worker"`` and this file as ``config_path``.
 
 With a machine key (``machine_key=``, ``--machine-key``), from the decrypted
 ``Tentacle.Certificate`` (see ``tentacle_ha.fleet._certificates``)
@@ -87,6 +93,12 @@ share a name with `tentacle_ha.check.CheckStatus` mean the same):
     not poll at all; ``servers_broken``: the TrustedOctopusServers JSON is
     broken; ``not_a_config``: the file is not a readable Tentacle.config.
 
+This machine's instances (``fleet audit --instances`` without ``--root``,
+Linux; `tentacle_ha.fleet.running`)
+    ``restart-pending`` (warning): the config changed after the running
+    agent started, so it runs on the old settings until restarted;
+    ``agent-not-running`` (info): no running agent found for the instance.
+
 While finding files (from `tentacle_ha.fleet.discover.expand_paths`)
     ``not-found`` (error), ``unreadable`` (error), ``not-a-file`` (warning),
     ``file-too-large`` (warning: over 16 MiB, never opened),
@@ -109,8 +121,10 @@ from urllib.parse import urlsplit
 import attrs
 
 from tentacle_ha.cluster import Layout
+from tentacle_ha.cluster import TentacleKind
 from tentacle_ha.config import KEYS
 from tentacle_ha.config import TentacleConfig
+from tentacle_ha.config import effective_polling_connections
 from tentacle_ha.config import loads
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.fleet._certificates import DEFAULT_EXPIRY_DAYS
@@ -591,7 +605,46 @@ def audit_config(
     _check_listen(report, servers)
     if cluster is not None:
         _check_cluster(report, servers, cluster)
+        _check_worker_connections(report, servers, cluster)
     return report.findings
+
+
+_WORKER_MIN_CONNECTIONS: Final = 5
+"""Fewer polling connections than this on a worker is a finding."""
+
+
+def _check_worker_connections(
+    report: _Report, servers: TrustedServers, cluster: Cluster
+) -> None:
+    """``few-polling-connections`` for a worker (known from the cluster file)."""
+    doc = report.doc
+    if doc.path is None or not any(servers.polling()):
+        return
+    real = os.path.realpath(doc.path)
+    worker = any(
+        t.kind is TentacleKind.WORKER
+        and t.config_path
+        and os.path.realpath(t.config_path) == real
+        for t in cluster.tentacles
+    )
+    if not worker:
+        return
+    try:
+        count, _ = effective_polling_connections(doc)
+    except TentacleHAError:
+        return  # value-invalid says so already
+    if count < _WORKER_MIN_CONNECTIONS:
+        report.add(
+            Severity.WARNING,
+            "few-polling-connections",
+            f"this worker polls each node with {count} connection(s), fewer "
+            f"than the {_WORKER_MIN_CONNECTIONS} register-worker seeds "
+            "(max(5, CPU count)); raise it with set-polling-connection-count "
+            f"--pollingConnectionCount={_WORKER_MIN_CONNECTIONS}",
+            KEYS.POLLING_CONNECTION_COUNT
+            if KEYS.POLLING_CONNECTION_COUNT in doc
+            else KEYS.TRUSTED_SERVERS,
+        )
 
 
 @attrs.frozen

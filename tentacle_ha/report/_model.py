@@ -256,6 +256,10 @@ _AUDIT_FIXES: Final = {
     "certificate-expired": _NEW_CERTIFICATE,
     "certificate-expiring": _NEW_CERTIFICATE,
     "no-listen": "tentacle-ha set {path} Tentacle.Services.NoListen true --diff",
+    "few-polling-connections": (
+        "tentacle-ha set {path} Tentacle.Communication.PollingConnectionCount 5 --diff"
+    ),
+    "restart-pending": "restart the Tentacle service (the finding gives the command)",
     "not-a-config": _BY_HAND,
     "trusted-servers-broken": _BY_HAND,
     "value-invalid": _BY_HAND,

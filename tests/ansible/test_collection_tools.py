@@ -84,7 +84,9 @@ def test_galaxy_build_installs_and_documents(tmp_path: Path) -> None:
         collections=installed,
     )  # fmt: skip  # --no-deps: Galaxy (ansible.windows) is out of reach here
     manifest = json.loads(
-        (installed / "ansible_collections/tentacle_ha/octopus/MANIFEST.json").read_text()
+        (
+            installed / "ansible_collections/tentacle_ha/octopus/MANIFEST.json"
+        ).read_text()
     )
     # Windows targets are written with ansible.windows: installing from Galaxy
     # brings it along.
