@@ -44,6 +44,7 @@ from tentacle_ha.cluster.layout import StepKind
 from tentacle_ha.cluster.layout import desired_servers
 from tentacle_ha.cluster.layout import migration_steps
 from tentacle_ha.commands import _command as cmds
+from tentacle_ha.config._values import is_windows_path
 from tentacle_ha.errors import CommandError
 from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import same_address
@@ -74,7 +75,6 @@ DEFAULT_SHELL: dict[TargetOS, cmds.Shell] = {
 }
 """The shell a plan is rendered for when none is asked: by the Tentacle's OS."""
 
-_WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
 _INSTANCE_FILE = re.compile(r"(?i)^tentacle-(.+)\.config$")
 
 
@@ -89,7 +89,7 @@ def home_os(config: TentacleConfig | None) -> TargetOS | None:
     home = None if config is None else config.home
     if not home:
         return None
-    if _WINDOWS_PATH.match(home):
+    if is_windows_path(home):
         return TargetOS.WINDOWS
     return TargetOS.LINUX if home.startswith("/") else None
 
@@ -106,7 +106,7 @@ def config_os(config: TentacleConfig) -> TargetOS:
     if implied is not None:
         return implied
     path = config.path or ""
-    if _WINDOWS_PATH.match(path) or config.newline == "\r\n":
+    if is_windows_path(path) or config.newline == "\r\n":
         return TargetOS.WINDOWS
     return TargetOS.LINUX
 

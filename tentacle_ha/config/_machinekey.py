@@ -46,6 +46,7 @@ import attrs
 from tentacle_ha import _lazy
 from tentacle_ha._secret import Secret
 from tentacle_ha.config._values import KEYS
+from tentacle_ha.config._values import is_windows_path
 from tentacle_ha.errors import MachineKeyError
 
 if TYPE_CHECKING:
@@ -84,7 +85,6 @@ MACHINE_ID_IV: Final = b"743677397A244326"
 _MACHINE_ID: Final = re.compile(rb"[0-9A-Fa-f]{32}")
 _KEY_FILE: Final = re.compile(rb"([A-Za-z0-9+/]+={0,2})\.([A-Za-z0-9+/]+={0,2})")
 _DPAPI_PREFIX: Final = "AQAAANCMnd8BFdERjHoAwE/Cl+s"
-_WINDOWS_HOME: Final = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
 _AES_KEY_SIZES: Final = (16, 24, 32)
 _BLOCK: Final = 16
 _MAX_KEY_FILE: Final = 4096
@@ -290,7 +290,7 @@ def refuse_windows(doc: TentacleConfig, *, what: str, windows: bool = False) -> 
     caller that knows more (`tentacle_ha.commands.plan.config_os`) say so.
     """
     home = doc.home
-    if windows or (home and _WINDOWS_HOME.match(home)):
+    if windows or (home and is_windows_path(home)):
         msg = (
             "this is a Windows Tentacle: its machine key is DPAPI, so "
             f"{what} can only be decrypted or encrypted by Windows on that "

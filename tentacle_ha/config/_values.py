@@ -139,6 +139,14 @@ def _stored_servers(text: str, key: str) -> str:
     return text
 
 
+_WINDOWS_PATH: Final = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
+
+
+def is_windows_path(text: str) -> bool:
+    """A drive (``C:\\``, ``C:/``) or UNC (``\\\\server``) path: Windows's own."""
+    return _WINDOWS_PATH.match(text) is not None
+
+
 _PORT_MAX: Final = 65535
 _POLLING_MAX: Final = 2**31 - 1
 
