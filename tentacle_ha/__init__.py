@@ -30,6 +30,7 @@ from tentacle_ha.errors import KeyNotFoundError
 from tentacle_ha.errors import NothingMatchedError
 from tentacle_ha.errors import NotRegularFileError
 from tentacle_ha.errors import OrphaningEditError
+from tentacle_ha.errors import ServerApiError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.errors import TrustedServersError
 from tentacle_ha.errors import UnknownKeyError
@@ -166,6 +167,7 @@ __all__ = [
     "RemoveNode",
     "Rotate",
     "Secret",
+    "ServerApiError",
     "SetKey",
     "SetPollingConnectionCount",
     "Severity",

@@ -12,6 +12,7 @@ built from these pieces.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import os
@@ -36,14 +37,19 @@ from tentacle_ha.check._checks import NodeTarget
 from tentacle_ha.check._checks import PollTarget
 from tentacle_ha.check._checks import _label
 from tentacle_ha.check._checks import _to_verify
-from tentacle_ha.check._checks import run_checks_sync
+from tentacle_ha.check._checks import run_checks
+from tentacle_ha.check._driftrows import drift_rows
+from tentacle_ha.check._driftrows import skipped_row
 from tentacle_ha.check._proxy import HttpProxy
+from tentacle_ha.check._server import read_server
+from tentacle_ha.cluster import LOAD_BALANCER_MIN_VERSION
 from tentacle_ha.cluster import Layout
 from tentacle_ha.cluster import format_host
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.config import load as load_config
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import ServerApiError
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import same_address
 from tentacle_ha.servers import thumbprint_key
@@ -55,6 +61,7 @@ if TYPE_CHECKING:
     from tentacle_ha.check._checks import CheckReport
     from tentacle_ha.check._checks import CheckTarget
     from tentacle_ha.cluster import Cluster
+    from tentacle_ha.cluster import ServerState
     from tentacle_ha.config import ProxySettings
     from tentacle_ha.config import TentacleConfig
 
@@ -74,10 +81,6 @@ __all__ = [
     "targets_from_config",
     "untrusted_results",
 ]
-
-#: The oldest Octopus Server with multi-node polling, which the load-balancer
-#: layout needs: ``(year, release)``.
-LOAD_BALANCER_MIN_VERSION: Final = (2026, 4)
 
 
 def no_proxy_matches(no_proxy: str, host: str, port: int | None = None) -> bool:
@@ -552,9 +555,13 @@ def check_command(
     cluster's layout that CONFIG does not poll (see `untrusted_results`),
     names the rows after the nodes, and checks the registration path (with
     the API key from the ``api_key_env`` environment variable when set,
-    through CONFIG's web proxy) and each node's ping. Exit code 0 when every
-    path is ok (draining is a warning unless ``strict``), else 1. The output
-    is the table, or JSON.
+    through CONFIG's web proxy) and each node's ping. With the API key it
+    also reads the server's node list and certificate (at the same time as
+    the checks) and adds the server-side drift rows of
+    `tentacle_ha.check.drift.drift_rows`; without one, or when the server
+    cannot be read, one ``skipped`` row says so. Exit code 0 when every path
+    is ok (draining and the other warnings pass unless ``strict`` for
+    draining), else 1. The output is the table, or JSON.
 
     HTTPS registration and pings are verified against ``ca_bundle`` (a PEM
     file of CA certificates), else the file named by ``REQUESTS_CA_BUNDLE``
@@ -633,6 +640,7 @@ def run_check_command(
     )
     polls = len(targets)
     gaps = [] if description is None else untrusted_results(doc, description)
+    key: Secret | None = None
     if description is not None:
         web_password = _env_secret(env, "OCTOPUS_PROXY_PASSWORD")
 
@@ -669,10 +677,64 @@ def run_check_command(
         raise CheckFailedError(
             "no polling servers to check (and no --cluster)", path=os.fspath(config)
         )
-    report = run_checks_sync(
+    api = next((t for t in targets if isinstance(t, ApiTarget)), None)
+    report, drift = asyncio.run(
+        _checks_and_drift(
+            targets,
+            api if description is not None and key is not None else None,
+            timeout=timeout,
+            concurrency=concurrency,
+            strict=strict,
+        )
+    )
+    rows = report.results
+    if description is not None:
+        trusted = [
+            s.thumbprint
+            for s in doc.trusted_servers
+            if s.communication_style == CommunicationStyle.TENTACLE_ACTIVE
+        ]
+        if isinstance(drift, str):
+            drift_found = [skipped_row(description.server_url, drift)]
+        elif drift is None:
+            why = (
+                f"no API key (${api_key_env} is not set), so the server's nodes "
+                "and certificate were not compared with the cluster file"
+            )
+            drift_found = [skipped_row(description.server_url, why)]
+        else:
+            drift_found = drift_rows(
+                drift, description, dict.fromkeys(trusted), config=os.fspath(config)
+            )
+        rows = (*rows[:polls], *gaps, *rows[polls:], *drift_found)
+    report = attrs.evolve(report, results=rows)
+    return CheckRun(doc, description, report)
+
+
+async def _checks_and_drift(
+    targets: list[CheckTarget],
+    server: ApiTarget | None,
+    *,
+    timeout: float,  # noqa: ASYNC109  (per-check limit, applied inside)
+    concurrency: int,
+    strict: bool,
+) -> tuple[CheckReport, ServerState | str | None]:
+    """The checks and, at the same time, the server read for the drift rows.
+
+    The read is None without a *server* to read, its failure in one line
+    when it fails.
+    """
+    checks = run_checks(
         targets, timeout=timeout, concurrency=concurrency, strict=strict
     )
-    if gaps:
-        rows = report.results
-        report = attrs.evolve(report, results=(*rows[:polls], *gaps, *rows[polls:]))
-    return CheckRun(doc, description, report)
+    if server is None:
+        return await checks, None
+
+    async def read() -> ServerState | str:
+        try:
+            return await read_server(server, timeout=timeout)
+        except ServerApiError as exc:
+            return f"cannot read the server: {exc}"
+
+    report, state = await asyncio.gather(checks, read())
+    return report, state

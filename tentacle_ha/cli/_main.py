@@ -70,12 +70,14 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from tentacle_ha import report as _report
+    from tentacle_ha.check import drift as _drift
     from tentacle_ha.check import targets as _targets
 else:
     # Only `check` needs the checks (asyncio, httpx, TLS) and only --html the
-    # report (Jinja2): loaded on use.
+    # report (Jinja2): loaded on use; `cluster init` reads the server API.
     _report = _lazy.module("tentacle_ha.report")
     _targets = _lazy.module("tentacle_ha.check.targets")
+    _drift = _lazy.module("tentacle_ha.check.drift")
 
 __all__ = ["main"]
 
@@ -679,6 +681,22 @@ def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
     return report.exit_code
 
 
+def _cmd_cluster_init(args: argparse.Namespace, io: _Out) -> int:
+    io.out(
+        _drift.init_command(
+            args.server,
+            api_key_env=args.api_key_env,
+            space=args.space,
+            ca_bundle=args.ca_bundle,
+            insecure_http=args.insecure_http,
+            json_output=args.json,
+            timeout=args.timeout,
+            warn=io.err,
+        ),
+    )
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, io: _Out) -> int:
     from tentacle_ha.cli._demo import run_demo  # noqa: PLC0415 -- starts servers; load on use
 
@@ -965,6 +983,44 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
         help="send the API key to an http:// server anyway (with a warning)",
     )  # fmt: skip
     check.set_defaults(handler=_cmd_check)
+
+    cluster = sub.add_parser("cluster", help="cluster files drawn from the server")
+    csub = cluster.add_subparsers(
+        dest="cluster_command", metavar="ACTION", required=True
+    )
+    init = csub.add_parser(
+        "init",
+        help="print a cluster file drawn from the Octopus Server API",
+        description=(
+            "Read the server's root document (/api), node list and comms "
+            "certificate (certificate-global) with the API key from "
+            "$OCTOPUS_API_KEY (never from the command line), and print a "
+            "cluster TOML: server, thumbprint, one [[nodes]] per node and a "
+            "layout suggested from the version (load-balancer on 2026.4+). "
+            "What the API cannot tell (comms addresses, the load balancer) is "
+            "left as <placeholders> that every command refuses until filled in."
+        ),
+    )
+    init.add_argument("--server", required=True, metavar="URL", help="Octopus URL")
+    init.add_argument("--space", help="write this space into [defaults]")
+    init.add_argument("--json", action="store_true", help="the same as JSON")
+    init.add_argument(
+        "--api-key-env", default="OCTOPUS_API_KEY", metavar="NAME",
+        help="environment variable holding the API key (never printed)",
+    )  # fmt: skip
+    init.add_argument(
+        "--ca-bundle", metavar="FILE",
+        help="PEM CA certificates for HTTPS (as for check)",
+    )  # fmt: skip
+    init.add_argument(
+        "--insecure-http", action="store_true",
+        help="send the API key to an http:// server anyway",
+    )  # fmt: skip
+    init.add_argument(
+        "--timeout", type=float, default=_check.DEFAULT_TIMEOUT,
+        help=f"seconds per request (default {_check.DEFAULT_TIMEOUT:g})",
+    )  # fmt: skip
+    init.set_defaults(handler=_cmd_cluster_init)
 
 
 def _add_debug_everywhere(parser: argparse.ArgumentParser) -> None:
