@@ -42,10 +42,12 @@ if TYPE_CHECKING:
 
     from tentacle_ha._secret import Secret
     from tentacle_ha.check._proxy import HttpProxy
+    from tentacle_ha.cluster import ServerState
 
 __all__ = [
     "drift_rows",
     "init_command",
+    "read_command_server",
     "rotation_fix",
     "server_target",
     "skipped_row",
@@ -93,6 +95,51 @@ def server_target(
     )
 
 
+def read_command_server(
+    server: str,
+    *,
+    api_key_env: str = "OCTOPUS_API_KEY",
+    environ: Mapping[str, str] | None = None,
+    ca_bundle: str | os.PathLike[str] | None = None,
+    insecure_http: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    warn: Callable[[str], None] | None = None,
+) -> ServerState:
+    """Read *server* for a command (``cluster init``, ``fleet audit --server``).
+
+    The API key comes from the ``api_key_env`` environment variable (never
+    the command line), the rest as for `server_target`; with
+    ``insecure_http`` and an http:// URL, ``warn`` gets a one-line warning
+    before the key is sent.
+
+    Raises:
+        InvalidValueError: no API key, a bad URL or CA bundle, or plain http
+            without ``insecure_http``.
+        ServerApiError: the API could not be read (one line, naming the URL).
+
+    .. versionadded:: 0.1.0
+    """
+    env = os.environ if environ is None else environ
+    key = _env_secret(env, api_key_env)
+    if key is None:
+        msg = f"the node list and the certificate need an API key: set ${api_key_env}"
+        raise InvalidValueError(msg, path=_strip_userinfo(server))
+    target = server_target(
+        server,
+        api_key=key,
+        environ=environ,
+        ca_bundle=ca_bundle,
+        insecure_http=insecure_http,
+    )
+    if warn is not None and urlsplit(server).scheme.lower() == "http":
+        warn(
+            f"warning: sending the API key over plain http:// to "
+            f"{_strip_userinfo(server)} (--insecure-http): anyone on the path "
+            "can read it"
+        )
+    return read_server_sync(target, timeout=timeout)
+
+
 def init_command(
     server: str,
     *,
@@ -122,25 +169,15 @@ def init_command(
 
     .. versionadded:: 0.1.0
     """
-    env = os.environ if environ is None else environ
-    key = _env_secret(env, api_key_env)
-    if key is None:
-        msg = f"the node list and the certificate need an API key: set ${api_key_env}"
-        raise InvalidValueError(msg, path=_strip_userinfo(server))
-    target = server_target(
+    state = read_command_server(
         server,
-        api_key=key,
+        api_key_env=api_key_env,
         environ=environ,
         ca_bundle=ca_bundle,
         insecure_http=insecure_http,
+        timeout=timeout,
+        warn=warn,
     )
-    if warn is not None and urlsplit(server).scheme.lower() == "http":
-        warn(
-            f"warning: sending the API key over plain http:// to "
-            f"{_strip_userinfo(server)} (--insecure-http): anyone on the path "
-            "can read it"
-        )
-    state = read_server_sync(target, timeout=timeout)
     if json_output:
         return json.dumps(draft_data(state, space=space), indent=2) + "\n"
     return draft_cluster(state, space=space)

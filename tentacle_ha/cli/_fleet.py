@@ -34,6 +34,7 @@ from typing import TextIO
 from tentacle_ha import _lazy
 from tentacle_ha import fleet as _fleet
 from tentacle_ha.cli._util import add_backup_option
+from tentacle_ha.cli._util import add_server_api_options
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.fleet.findings import Severity
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     from tentacle_ha import report as _html
+    from tentacle_ha.check import drift as _drift
     from tentacle_ha.fleet import audit as _audit
     from tentacle_ha.fleet import discover as _discover
     from tentacle_ha.fleet import edits as _edits
@@ -57,6 +59,7 @@ else:
     _discover = _lazy.module("tentacle_ha.fleet.discover")
     _edits = _lazy.module("tentacle_ha.fleet.edits")
     _html = _lazy.module("tentacle_ha.report")  # Jinja2 only for --html
+    _drift = _lazy.module("tentacle_ha.check.drift")  # httpx only for --server
 
 
 __all__ = ["cmd_apply", "cmd_audit", "cmd_plan", "register"]
@@ -245,6 +248,15 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
         return _USAGE
     paths, problems = targets
     cluster = load_cluster(args.cluster) if args.cluster else None
+    server = None
+    if args.server:
+        server = _drift.read_command_server(
+            args.server,
+            api_key_env=args.api_key_env,
+            ca_bundle=args.ca_bundle,
+            insecure_http=args.insecure_http,
+            warn=io.err,
+        )
     progress = _progress(args, io, paths)
     files: set[str] = set()
     collector = _html.AuditCollector(cluster) if args.html else None
@@ -260,6 +272,7 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
         follow_symlinks=args.follow_symlinks,
         on_file=checked,
         on_paths=None if collector is None else collector.paths,
+        server=server,
     )
     counts: collections.Counter[str] = collections.Counter()
     stream = _JSONStream(io.stdout, {}, "findings") if args.json else None
@@ -292,6 +305,7 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
     if collector is not None:
         command = ["tentacle-ha", "fleet", "audit", *args.paths]
         command += ["--cluster", args.cluster] if args.cluster else []
+        command += ["--server", args.server] if args.server else []
         report = collector.report(files=len(files), command=shlex.join(command))
         io.err(f"HTML report: {_html.write_html(report, args.html)}")
     if not files and not counts.total():
@@ -707,6 +721,12 @@ def register(sub: _Subparsers) -> None:
     audit.add_argument(
         "--cluster", metavar="FILE", help="check polling entries against a cluster file"
     )
+    audit.add_argument(
+        "--server", metavar="URL",
+        help="also compare with the Octopus Server API (nodes, certificate; "
+        "API key from $OCTOPUS_API_KEY); no Tentacle is contacted",
+    )  # fmt: skip
+    add_server_api_options(audit, when="with --server: ")
     audit.add_argument(
         "--fail-on",
         choices=[str(s) for s in Severity],

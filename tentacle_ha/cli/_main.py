@@ -34,6 +34,7 @@ from tentacle_ha._secret import Secret
 from tentacle_ha.cli._fleet import register as _register_fleet
 from tentacle_ha.cli._util import Out as _Out
 from tentacle_ha.cli._util import add_backup_option
+from tentacle_ha.cli._util import add_server_api_options
 from tentacle_ha.cluster import Cluster
 from tentacle_ha.cluster import TargetOS
 from tentacle_ha.cluster import Tentacle
@@ -1004,18 +1005,7 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
     init.add_argument("--server", required=True, metavar="URL", help="Octopus URL")
     init.add_argument("--space", help="write this space into [defaults]")
     init.add_argument("--json", action="store_true", help="the same as JSON")
-    init.add_argument(
-        "--api-key-env", default="OCTOPUS_API_KEY", metavar="NAME",
-        help="environment variable holding the API key (never printed)",
-    )  # fmt: skip
-    init.add_argument(
-        "--ca-bundle", metavar="FILE",
-        help="PEM CA certificates for HTTPS (as for check)",
-    )  # fmt: skip
-    init.add_argument(
-        "--insecure-http", action="store_true",
-        help="send the API key to an http:// server anyway",
-    )  # fmt: skip
+    add_server_api_options(init)
     init.add_argument(
         "--timeout", type=float, default=_check.DEFAULT_TIMEOUT,
         help=f"seconds per request (default {_check.DEFAULT_TIMEOUT:g})",

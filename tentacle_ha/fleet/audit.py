@@ -62,6 +62,17 @@ Against a cluster description (``cluster=``)
     cluster needs every node polled, or several nodes while the cluster
     uses one load-balancer address.
 
+Against the server API (``server=``, ``fleet audit --server URL``; no
+Tentacle is contacted)
+    ``server-thumbprint-changed`` (error, per file): the server's current
+    comms certificate is neither the cluster's nor one the file's polling
+    entries trust; the message holds the staged rotation that fixes it.
+    ``server-node-missing`` (error, once, about the cluster file): the server
+    lists a node the cluster file lacks, so every Tentacle misses it;
+    ``server-node-offline`` (warning) when the server has that node
+    offline. ``server-node-unknown`` (warning, once): the cluster file lists
+    a node the server does not.
+
 Across files
     ``cloned-certificate`` (error): several configs share one
     ``Tentacle.CertificateThumbprint`` (cloned machines).
@@ -99,7 +110,9 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from tentacle_ha.cluster import DriftCode
 from tentacle_ha.cluster import Layout
+from tentacle_ha.cluster import server_drift
 from tentacle_ha.config import KEYS
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import loads
@@ -123,6 +136,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tentacle_ha.cluster import Cluster
+    from tentacle_ha.cluster import ServerState
 
 __all__ = [
     "Finding",
@@ -580,6 +594,8 @@ class _FileAudit:
     certificate: tuple[str, int | None, int | None] | None = None
     subscriptions: tuple[tuple[str, int | None, int | None], ...] = ()
     paths: tuple[PathClass, ...] = ()
+    # The polling entries' thumbprints (in order) and where the list is.
+    trust: tuple[tuple[str, ...], int | None, int | None] = ((), None, None)
 
 
 def _identities(doc: TentacleConfig) -> _FileAudit:
@@ -601,7 +617,8 @@ def _identities(doc: TentacleConfig) -> _FileAudit:
         if sub and sub not in seen:
             seen.add(sub)
             subs.append((sub, *where))
-    return _FileAudit(doc.path, [], certificate, tuple(subs))
+    thumbs = tuple(dict.fromkeys(s.thumbprint for s in servers.polling()))
+    return _FileAudit(doc.path, [], certificate, tuple(subs), trust=(thumbs, *where))
 
 
 def _audit_one(found: _Found, cluster: Cluster | None) -> _FileAudit | None:
@@ -685,6 +702,7 @@ def audit_fleet(
     follow_symlinks: bool = False,
     on_file: Callable[[str], None] | None = None,
     on_paths: Callable[[str, tuple[PathClass, ...]], None] | None = None,
+    server: ServerState | None = None,
 ) -> Iterator[Finding]:
     """Audit every Tentacle.config under *paths*, streaming the findings.
 
@@ -704,6 +722,11 @@ def audit_fleet(
         on_paths: called with each file's path and its `poll_paths` against
             *cluster* (all ``not_a_config`` for a file that cannot be read;
             empty without a cluster), before its findings are yielded.
+        server: what the server API says (`tentacle_ha.cluster.ServerState`):
+            each file gets ``server-thumbprint-changed`` when its polling
+            entries and the cluster trust another certificate; with
+            *cluster*, the node differences come once, after the cross-file
+            findings (codes: module docstring).
 
     .. versionadded:: 0.1.0
     """
@@ -723,6 +746,8 @@ def audit_fleet(
         path = result.path
         if path is None:
             continue
+        if server is not None:
+            yield from _server_findings(server, cluster, path, result.trust)
         if result.certificate is not None:
             certificates.add(result.certificate[0], path, *result.certificate[1:])
         for sub, line, col in result.subscriptions:
@@ -731,3 +756,44 @@ def audit_fleet(
             on_file(path)
     yield from certificates.findings()
     yield from subscriptions.findings()
+    if server is not None and cluster is not None:
+        yield from _node_drift_findings(server, cluster)
+
+
+def _node_drift_findings(server: ServerState, cluster: Cluster) -> Iterator[Finding]:
+    """The server's nodes against the cluster file's, about the cluster file."""
+    for drift in server_drift(server, cluster):
+        if drift.code is not DriftCode.THUMBPRINT_CHANGED:
+            yield Finding(
+                severity=Severity.ERROR if drift.error else Severity.WARNING,
+                code=str(drift.code).replace("_", "-"),
+                path=cluster.path,
+                message=drift.message,
+                node=drift.node,
+            )
+
+
+def _server_findings(
+    server: ServerState,
+    cluster: Cluster | None,
+    path: str,
+    trust: tuple[tuple[str, ...], int | None, int | None],
+) -> Iterator[Finding]:
+    """``server-thumbprint-changed`` for one file, when its trust is stale."""
+    thumbs, line, col = trust
+    if not thumbs:
+        return  # listening only, or broken: nothing polls the server
+    for drift in server_drift(server, cluster, thumbs):
+        if drift.code is DriftCode.THUMBPRINT_CHANGED:
+            fix = (
+                f"tentacle-ha fleet apply PATHS --rotate {drift.old_thumbprint} "
+                f"{drift.new_thumbprint} --staged"
+            )
+            yield Finding(
+                severity=Severity.ERROR,
+                code="server-thumbprint-changed",
+                path=path,
+                message=f"{drift.message}; fix: {fix}",
+                line=line,
+                col=col,
+            )
