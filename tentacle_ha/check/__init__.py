@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from tentacle_ha import _lazy
 
 if TYPE_CHECKING:
+    from tentacle_ha.check._checks import WARNING_STATUSES
     from tentacle_ha.check._checks import ApiTarget
     from tentacle_ha.check._checks import CheckKind
     from tentacle_ha.check._checks import CheckReport
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from tentacle_ha.check._checks import thumbprint
     from tentacle_ha.check._limits import DEFAULT_CONCURRENCY
     from tentacle_ha.check._limits import DEFAULT_TIMEOUT
-    from tentacle_ha.check._outcome import WARNING_STATUSES
     from tentacle_ha.check._server import read_server
     from tentacle_ha.check._server import read_server_sync
 
@@ -67,7 +67,7 @@ __all__ = [
 _LAZY = {
     "DEFAULT_CONCURRENCY": "tentacle_ha.check._limits:DEFAULT_CONCURRENCY",
     "DEFAULT_TIMEOUT": "tentacle_ha.check._limits:DEFAULT_TIMEOUT",
-    "WARNING_STATUSES": "tentacle_ha.check._outcome:WARNING_STATUSES",
+    "WARNING_STATUSES": "tentacle_ha.check._checks:WARNING_STATUSES",
     "ApiTarget": "tentacle_ha.check._checks:ApiTarget",
     "CheckKind": "tentacle_ha.check._checks:CheckKind",
     "CheckReport": "tentacle_ha.check._checks:CheckReport",

@@ -72,6 +72,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_TIMEOUT",
+    "WARNING_STATUSES",
     "ApiTarget",
     "CheckKind",
     "CheckReport",

@@ -43,7 +43,7 @@ from tentacle_ha.servers import normalize_thumbprint
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["MAX_PAGES", "read_server", "read_server_sync"]
+__all__ = ["read_server", "read_server_sync"]
 
 #: Pages of the node list followed at most (a real cluster has one).
 MAX_PAGES: Final = 100

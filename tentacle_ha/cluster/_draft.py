@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from tentacle_ha.cluster._server import ServerNode
     from tentacle_ha.cluster._server import ServerState
 
-__all__ = ["PLACEHOLDER", "draft_cluster", "draft_data", "is_placeholder"]
+__all__ = ["draft_cluster", "draft_data"]
 
 #: What a placeholder looks like: text in angle brackets, which no cluster
 #: value (host, URL, port, name) can be.

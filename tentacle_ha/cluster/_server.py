@@ -37,7 +37,6 @@ __all__ = [
     "ServerNode",
     "ServerState",
     "server_drift",
-    "version_at_least",
 ]
 
 #: The oldest Octopus Server with multi-node polling, which the load-balancer

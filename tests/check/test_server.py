@@ -400,6 +400,11 @@ def test_drift_node_in_the_file_unknown_to_the_server(
     assert [(r["status"], r["name"]) for r in rows] == [
         ("server_node_unknown", "Ghost")
     ]
+    # Control: the same names in another case are the same nodes.
+    same = write_cluster(
+        tmp_path / "same.toml", fake, names=["node1", "NODE2", "Node3"]
+    )
+    assert [r["status"] for r in drift(config, same)[1]] == ["ok"]
     _, text = check_command(
         config, cluster=cluster, environ=KEY_ENV, insecure_http=True
     )
