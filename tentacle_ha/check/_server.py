@@ -12,7 +12,8 @@ another host than the server is not followed, so the key goes nowhere else.
 Any failure is a `ServerApiError` with one line naming the URL (never the
 key). The result is a `tentacle_ha.cluster.ServerState`.
 
-Field names (``Items``, ``Name``, ``IsOffline``, ``IsInMaintenanceMode``,
+With a space name, the ``Spaces`` link's list is read too. Field names
+(``Items``, ``Name``, ``IsOffline``, ``IsInMaintenanceMode``,
 ``Thumbprint``, ``Links``) are Octopus.Client's resource models; they have
 been checked against the loopback fakes only, not a live server.
 """
@@ -134,26 +135,46 @@ class _Reader:
             raise ServerApiError("the answer is not a JSON object", path=shown)
         return body
 
-    async def nodes(self, link: object) -> tuple[ServerNode, ...]:
-        url = self.resolve(expand_link(str(link or "")), "OctopusServerNodes")
-        found: list[ServerNode] = []
+    async def items(self, link: object, what: str) -> list[tuple[object, str]]:
+        """Every item of a collection, page by page: (item, the page's URL)."""
+        url = self.resolve(expand_link(str(link or "")), what)
+        found: list[tuple[object, str]] = []
         for _ in range(MAX_PAGES):
             page = await self.get(url)
             items = page.get("Items")
             if not isinstance(items, list):
-                raise ServerApiError(
-                    "the node list has no Items array", path=_strip_userinfo(url)
-                )
-            found.extend(_node(item, url) for item in items)
+                msg = f"the {what} list has no Items array"
+                raise ServerApiError(msg, path=_strip_userinfo(url))
+            found.extend((item, url) for item in items)
             links = page.get("Links")
             following = links.get("Page.Next") if isinstance(links, dict) else None
             if not following:
-                return tuple(found)
+                return found
             url = self.resolve(following, "Page.Next")
         raise ServerApiError(
-            f"the node list goes on for more than {MAX_PAGES} pages",
+            f"the {what} list goes on for more than {MAX_PAGES} pages",
             path=_strip_userinfo(url),
         )
+
+    async def nodes(self, link: object) -> tuple[ServerNode, ...]:
+        listed = await self.items(link, "OctopusServerNodes")
+        return tuple(_node(item, url) for item, url in listed)
+
+    async def space(self, link: object, wanted: str | None) -> str | None:
+        """The server's spelling of the space *wanted* (trimmed, any case)."""
+        if wanted is None:
+            return None
+        names = [
+            item["Name"]
+            for item, _ in await self.items(link, "Spaces")
+            if isinstance(item, dict) and isinstance(item.get("Name"), str)
+        ]
+        for name in names:
+            if name.strip().lower() == wanted.strip().lower():
+                return str(name).strip()
+        known = ", ".join(map(str, names)) or "none"
+        msg = f"no space named {wanted.strip()!r} (the server has: {known})"
+        raise ServerApiError(msg, path=_strip_userinfo(self.target.server_url + "/api"))
 
     async def thumbprint(self, link: object) -> str:
         template = str(link or "")
@@ -192,6 +213,7 @@ async def read_server(
     *,
     timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109  (per-request limit, applied inside)
     transport: httpx.AsyncBaseTransport | None = None,
+    space: str | None = None,
 ) -> ServerState:
     """Read the version, nodes and comms thumbprint of the server *target* names.
 
@@ -199,10 +221,14 @@ async def read_server(
         target: the server URL, API key, proxy and verification settings.
         timeout: seconds per request.
         transport: an httpx transport to use instead of the network (tests).
+        space: also look this space up in the ``Spaces`` list (its name
+            trimmed and compared ignoring case, as Tentacle's ``--space``
+            does) and keep the server's spelling in `ServerState.space`.
 
     Raises:
         ServerApiError: a request failed (network, HTTP status, not JSON),
-            or an answer lacks what is needed; one line, naming the URL.
+            an answer lacks what is needed, or there is no such *space*; one
+            line, naming the URL.
 
     .. versionadded:: 0.1.0
     """
@@ -211,9 +237,10 @@ async def read_server(
     links = root.get("Links")
     if not isinstance(links, dict):
         reader.fail("the root document has no Links", "/api")
-    nodes, thumbprint = await asyncio.gather(
+    nodes, thumbprint, found_space = await asyncio.gather(
         reader.nodes(links.get("OctopusServerNodes")),
         reader.thumbprint(links.get("CertificateConfiguration")),
+        reader.space(links.get("Spaces"), space),
     )
     version = root.get("Version")
     return ServerState(
@@ -221,14 +248,15 @@ async def read_server(
         version=version if isinstance(version, str) else None,
         thumbprint=thumbprint,
         nodes=nodes,
+        space=found_space,
     )
 
 
 def read_server_sync(
-    target: ApiTarget, *, timeout: float = DEFAULT_TIMEOUT
+    target: ApiTarget, *, timeout: float = DEFAULT_TIMEOUT, space: str | None = None
 ) -> ServerState:
     """`read_server` for synchronous code: runs its own event loop.
 
     .. versionadded:: 0.1.0
     """
-    return asyncio.run(read_server(target, timeout=timeout))
+    return asyncio.run(read_server(target, timeout=timeout, space=space))

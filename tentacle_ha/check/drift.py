@@ -104,13 +104,14 @@ def read_command_server(
     insecure_http: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     warn: Callable[[str], None] | None = None,
+    space: str | None = None,
 ) -> ServerState:
     """Read *server* for a command (``cluster init``, ``fleet audit --server``).
 
     The API key comes from the ``api_key_env`` environment variable (never
     the command line), the rest as for `server_target`; with
     ``insecure_http`` and an http:// URL, ``warn`` gets a one-line warning
-    before the key is sent.
+    before the key is sent; *space* is looked up too (see `read_server`).
 
     Raises:
         InvalidValueError: no API key, a bad URL or CA bundle, or plain http
@@ -137,7 +138,7 @@ def read_command_server(
             f"{_strip_userinfo(server)} (--insecure-http): anyone on the path "
             "can read it"
         )
-    return read_server_sync(target, timeout=timeout)
+    return read_server_sync(target, timeout=timeout, space=space)
 
 
 def init_command(
@@ -156,11 +157,12 @@ def init_command(
 
     Reads the root document, the node list and ``certificate-global`` with
     the API key from the ``api_key_env`` environment variable and returns
-    the cluster file `tentacle_ha.cluster.draft_cluster` draws (``space``
-    goes into ``[defaults]``), or with ``json_output`` the same as data
-    (`tentacle_ha.cluster.draft_data`). ``space`` is written as given; it
-    is not looked up on the server. With ``insecure_http`` and an http://
-    URL, ``warn`` gets a one-line warning before the key is sent.
+    the cluster file `tentacle_ha.cluster.draft_cluster` draws, or with
+    ``json_output`` the same as data (`tentacle_ha.cluster.draft_data`).
+    ``space`` is looked up in the server's ``Spaces`` list (trimmed, any
+    case) and goes into ``[defaults]`` as the server spells it. With
+    ``insecure_http`` and an http:// URL, ``warn`` gets a one-line warning
+    before the key is sent.
 
     Raises:
         InvalidValueError: no API key, a bad URL or CA bundle, or plain http
@@ -177,7 +179,8 @@ def init_command(
         insecure_http=insecure_http,
         timeout=timeout,
         warn=warn,
+        space=space,
     )
     if json_output:
-        return json.dumps(draft_data(state, space=space), indent=2) + "\n"
-    return draft_cluster(state, space=space)
+        return json.dumps(draft_data(state), indent=2) + "\n"
+    return draft_cluster(state)

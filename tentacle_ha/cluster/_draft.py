@@ -63,16 +63,15 @@ def _placeholders(layout: Layout, nodes: tuple[ServerNode, ...]) -> list[str]:
     return found
 
 
-def draft_data(state: ServerState, *, space: str | None = None) -> dict[str, object]:
+def draft_data(state: ServerState) -> dict[str, object]:
     """The draft as data: what was read, the suggested layout, the placeholders."""
     layout, why = _layout(state)
     return {
         **state.to_dict(),
         "layout": str(layout),
         "layout_reason": why,
-        "space": space,
         "placeholders": _placeholders(layout, state.nodes),
-        "toml": draft_cluster(state, space=space),
+        "toml": draft_cluster(state),
     }
 
 
@@ -94,8 +93,11 @@ def _node_lines(node: ServerNode) -> list[str]:
     return lines
 
 
-def draft_cluster(state: ServerState, *, space: str | None = None) -> str:
-    """The text of a cluster file drawn from *state*, with placeholders to fill."""
+def draft_cluster(state: ServerState) -> str:
+    """The text of a cluster file drawn from *state*, with placeholders to fill.
+
+    ``state.space``, when set, goes into ``[defaults]``.
+    """
     layout, why = _layout(state)
     version = state.version or "unknown"
     lines = [
@@ -126,6 +128,6 @@ def draft_cluster(state: ServerState, *, space: str | None = None) -> str:
         ]
     for node in state.nodes:
         lines += _node_lines(node)
-    if space is not None:
-        lines += ["", "[defaults]", f"space = {_toml_str(space)}"]
+    if state.space is not None:
+        lines += ["", "[defaults]", f"space = {_toml_str(state.space)}"]
     return "\n".join(lines) + "\n"

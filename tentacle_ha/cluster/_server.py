@@ -87,6 +87,8 @@ class ServerState:
         thumbprint: the comms certificate thumbprint (``certificate-global``),
             40 upper-case hex digits.
         nodes: the nodes, in the server's order.
+        space: the space asked for, as the server spells it (None when no
+            space was asked for).
 
     .. versionadded:: 0.1.0
     """
@@ -95,6 +97,7 @@ class ServerState:
     version: str | None
     thumbprint: str
     nodes: tuple[ServerNode, ...]
+    space: str | None = None
 
     @property
     def multi_node_polling(self) -> bool:
@@ -102,12 +105,13 @@ class ServerState:
         return version_at_least(self.version, LOAD_BALANCER_MIN_VERSION)
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready: server, version, thumbprint, nodes."""
+        """JSON-ready: server, version, thumbprint, nodes, space."""
         return {
             "server": self.server_url,
             "version": self.version,
             "thumbprint": self.thumbprint,
             "nodes": [n.to_dict() for n in self.nodes],
+            "space": self.space,
         }
 
 

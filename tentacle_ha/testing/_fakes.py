@@ -7,7 +7,8 @@
   node list (every node of a `FakeOctopusCluster`, paged by ``take``/``skip``
   with ``Links["Page.Next"]``), ``GET
   /api/configuration/certificates/certificate-global`` with the comms
-  certificate's ``Thumbprint``, and ``GET /api/octopusservernodes/ping``
+  certificate's ``Thumbprint``, ``GET /api/spaces`` with the `spaces`, and
+  ``GET /api/octopusservernodes/ping``
   with 200, 418 or 503 as `NodeMode` says (switchable while running), plain
   HTTP by default or HTTPS signed by a test CA; with ``api_key`` every
   ``/api`` document but the ping answers 401 without it;
@@ -227,6 +228,8 @@ class FakeOctopusNode(_Service):
             ``"2025.1.0"`` to test a server that lacks it.
         websocket_path: the path at which the comms port accepts WebSocket
             upgrades (see `websocket_address`).
+        spaces: the space names ``/api/spaces`` lists (the first is the
+            default space); settable while running.
 
     .. versionadded:: 0.1.0
     """
@@ -243,8 +246,10 @@ class FakeOctopusNode(_Service):
         host: str = "127.0.0.1",
         version: str = "2026.4.0",
         websocket_path: str = "/OctopusComms",
+        spaces: Sequence[str] = ("Default",),
     ) -> None:
         self.name = name
+        self.spaces = list(spaces)
         self.mode = NodeMode(mode)
         self.version = version
         self.websocket_path = websocket_path
@@ -474,6 +479,7 @@ class FakeOctopusNode(_Service):
             "/api": self.root_document,
             "/api/": self.root_document,
             _NODES_PATH: lambda: self.node_list(_query(query)),
+            _SPACES_PATH: self.space_list,
             _CERTIFICATE_PATH: self.certificate_document,
         }
         document = documents.get(path)
@@ -530,6 +536,22 @@ class FakeOctopusNode(_Service):
             "Links": links,
         }
 
+    def space_list(self) -> dict[str, object]:
+        """The JSON of ``GET /api/spaces``: one page of every space in `spaces`.
+
+        .. versionadded:: 0.1.0
+        """
+        items = [
+            {"Id": f"Spaces-{number}", "Name": name, "IsDefault": number == 1}
+            for number, name in enumerate(self.spaces, 1)
+        ]
+        return {
+            "ItemType": "Space",
+            "TotalResults": len(items),
+            "Items": items,
+            "Links": {"Self": _SPACES_PATH},
+        }
+
     def certificate_document(self) -> dict[str, object]:
         """The JSON of ``certificate-global``: the comms certificate's thumbprint.
 
@@ -566,6 +588,7 @@ class FakeOctopusNode(_Service):
 
 
 _NODES_PATH: Final = "/api/octopusservernodes"
+_SPACES_PATH: Final = "/api/spaces"
 _CERTIFICATE_PATH: Final = "/api/configuration/certificates/certificate-global"
 
 
@@ -619,6 +642,7 @@ class FakeOctopusCluster(_Service):
         host: the loopback address to listen on.
         version: the Octopus Server version every node's root document reports
             (see `FakeOctopusNode`); each node's ``version`` can be changed later.
+        spaces: the space names every node's ``/api/spaces`` lists.
 
     .. versionadded:: 0.1.0
     """
@@ -634,6 +658,7 @@ class FakeOctopusCluster(_Service):
         load_balancer: bool = False,
         host: str = "127.0.0.1",
         version: str = "2026.4.0",
+        spaces: Sequence[str] = ("Default",),
     ) -> None:
         names = list(names) if names is not None else [f"Node{i + 1}" for i in range(n)]
         if not names or len(set(names)) != len(names):
@@ -643,6 +668,7 @@ class FakeOctopusCluster(_Service):
         self._pki = WebPki.make(host) if api_tls else None
         self._api_key = api_key
         self._version = version
+        self._spaces = tuple(spaces)
         self.nodes: tuple[FakeOctopusNode, ...] = tuple(map(self._member, names))
         self._runner: LoopThread | None = None
         self._connections = Connections()
@@ -719,6 +745,7 @@ class FakeOctopusCluster(_Service):
             api_key=self._api_key,
             host=self.host,
             version=self._version,
+            spaces=self._spaces,
         )
         node._web_pki = self._pki  # noqa: SLF001  (one CA and HTTPS cert for the cluster)
         node._listed = lambda: self.nodes  # noqa: SLF001  (one node list, as one database)

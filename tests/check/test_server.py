@@ -224,7 +224,9 @@ def test_cluster_init_json_is_the_same_data(
     monkeypatch.setenv("OCTOPUS_API_KEY", API_KEY)
     fake.nodes[2].mode = NodeMode.DOWN
     base = ["cluster", "init", "--server", fake.server_url, "--insecure-http"]
-    code, text, _ = run([*base, "--json", "--space", "Ops"])
+    for node in fake.nodes:
+        node.spaces = ["Default", "Ops"]
+    code, text, _ = run([*base, "--json", "--space", " ops "])
     assert code == 0
     data = json.loads(text)
     toml = tomllib.loads(data["toml"])
@@ -233,9 +235,27 @@ def test_cluster_init_json_is_the_same_data(
     assert data["nodes"][2] == {"name": "Node3", "offline": True, "draining": False}
     assert data["layout"] == toml["cluster"]["layout"] == "load-balancer"
     assert data["placeholders"][0] == "<load balancer host[:port]>"
-    assert toml["defaults"] == {"space": "Ops"}
+    assert toml["defaults"] == {"space": "Ops"}  # the server's spelling
+    assert data["space"] == "Ops"
     assert "# offline on the server" in data["toml"]
     assert API_KEY not in text
+
+
+def test_cluster_init_space_must_exist(
+    fake: FakeOctopusCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A space the server does not have: one line listing those it has, exit 1;
+    control: without --space there is no [defaults]."""
+    monkeypatch.setenv("OCTOPUS_API_KEY", API_KEY)
+    base = ["cluster", "init", "--server", fake.server_url, "--insecure-http"]
+    code, text, err = run([*base, "--space", "Opps"])
+    assert (code, text) == (1, "")
+    assert err.splitlines()[-1] == (
+        f"{fake.server_url}/api: no space named 'Opps' (the server has: Default)"
+    )
+    code, text, _ = run(base)
+    assert code == 0
+    assert "defaults" not in tomllib.loads(text)
 
 
 def test_cluster_init_suggests_no_load_balancer_before_2026_4(

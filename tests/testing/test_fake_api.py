@@ -40,6 +40,14 @@ def test_documents_want_the_key_and_the_ping_does_not() -> None:
         assert links["OctopusServerNodes"].startswith("/api/octopusservernodes")
         document = httpx.get(node.web_url + PATHS[2], headers={"X-Octopus-ApiKey": KEY})
         assert document.json()["Thumbprint"] == node.thumbprint
+        spaces = node.web_url + "/api/spaces"
+        assert httpx.get(spaces).status_code == 401
+        node.spaces = ["Default", "Ops"]
+        listed = httpx.get(spaces, headers={"X-Octopus-ApiKey": KEY}).json()
+        assert [(s["Name"], s["IsDefault"]) for s in listed["Items"]] == [
+            ("Default", True),
+            ("Ops", False),
+        ]
 
 
 def test_cluster_node_list_pages_and_grows() -> None:
