@@ -196,15 +196,15 @@ def _flag(item: dict[str, object], key: str) -> bool | None:
 
 
 def _node(item: object, url: str) -> ServerNode:
-    name = item.get("Name") if isinstance(item, dict) else None
+    fields: dict[str, object] = item if isinstance(item, dict) else {}
+    name = fields.get("Name")
     if not isinstance(name, str) or not name.strip():
         msg = f"a node in the list has no Name: {item!r}"[:200]
         raise ServerApiError(msg, path=_strip_userinfo(url))
-    assert isinstance(item, dict)  # noqa: S101 -- narrowed by the check above
     return ServerNode(
         name=name.strip(),
-        offline=_flag(item, "IsOffline"),
-        draining=_flag(item, "IsInMaintenanceMode"),
+        offline=_flag(fields, "IsOffline"),
+        draining=_flag(fields, "IsInMaintenanceMode"),
     )
 
 

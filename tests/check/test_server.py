@@ -468,3 +468,30 @@ def test_drift_skipped_without_a_key(fake: FakeOctopusCluster, tmp_path: Path) -
     assert [r["status"] for r in rows] == ["skipped"]
     assert "HTTP 401" in str(rows[0]["reason"])
     assert [r["status"] for r in drift(config, cluster)[1]] == ["ok"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/api", {"Version": "2026.4.0"}, "the root document has no Links"),
+        ("/api", [1, 2], "the answer is not a JSON object"),
+        ("/api/octopusservernodes", {"Items": [{"Id": "x"}]}, "has no Name"),
+        ("/api/octopusservernodes", {"Links": {}}, "has no Items array"),
+        ("certificate-global", {"Thumbprint": "nope"}, "has no SHA-1 Thumbprint"),
+    ],
+)
+def test_read_server_refuses_odd_answers(path: str, body: object, message: str) -> None:
+    """Each odd answer is one ServerApiError line naming the URL (control: _mock)."""
+    good = _mock(1)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == path or request.url.path.endswith(path):
+            return httpx.Response(200, json=body)
+        return good.handle_request(request)
+
+    with pytest.raises(ServerApiError, match=message) as raised:
+        asyncio.run(
+            read_server(target("http://server"), transport=httpx.MockTransport(handle))
+        )
+    assert str(raised.value).startswith("http://server/")
+    assert "\n" not in str(raised.value)
