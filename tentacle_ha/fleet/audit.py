@@ -71,7 +71,8 @@ Tentacle is contacted)
     lists a node the cluster file lacks, so every Tentacle misses it;
     ``server-node-offline`` (warning) when the server has that node
     offline. ``server-node-unknown`` (warning, once): the cluster file lists
-    a node the server does not.
+    a node the server does not. ``server-nodes-not-compared`` (info, once):
+    no cluster file, so the server's nodes were compared with nothing.
 
 Across files
     ``cloned-certificate`` (error): several configs share one
@@ -756,12 +757,23 @@ def audit_fleet(
             on_file(path)
     yield from certificates.findings()
     yield from subscriptions.findings()
-    if server is not None and cluster is not None:
+    if server is not None:
         yield from _node_drift_findings(server, cluster)
 
 
-def _node_drift_findings(server: ServerState, cluster: Cluster) -> Iterator[Finding]:
+def _node_drift_findings(
+    server: ServerState, cluster: Cluster | None
+) -> Iterator[Finding]:
     """The server's nodes against the cluster file's, about the cluster file."""
+    if cluster is None:
+        yield Finding(
+            severity=Severity.INFO,
+            code="server-nodes-not-compared",
+            path=None,
+            message=f"the server lists {len(server.nodes)} node(s); without a "
+            "cluster file they were not compared (give --cluster)",
+        )
+        return
     for drift in server_drift(server, cluster):
         if drift.code is not DriftCode.THUMBPRINT_CHANGED:
             yield Finding(
