@@ -1003,7 +1003,9 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
         ),
     )
     init.add_argument("--server", required=True, metavar="URL", help="Octopus URL")
-    init.add_argument("--space", help="write this space into [defaults]")
+    init.add_argument(
+        "--space", help="look this space up on the server; write it into [defaults]"
+    )
     init.add_argument("--json", action="store_true", help="the same as JSON")
     add_server_api_options(init)
     init.add_argument(
