@@ -32,6 +32,7 @@ from tentacle_ha.errors import MachineKeyError
 from tentacle_ha.errors import NothingMatchedError
 from tentacle_ha.errors import NotRegularFileError
 from tentacle_ha.errors import OrphaningEditError
+from tentacle_ha.errors import ServerApiError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.errors import TrustedServersError
 from tentacle_ha.errors import UnknownKeyError
@@ -188,6 +189,7 @@ __all__ = [
     "RemoveNode",
     "Rotate",
     "Secret",
+    "ServerApiError",
     "SetKey",
     "SetPollingConnectionCount",
     "SettingSource",

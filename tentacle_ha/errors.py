@@ -23,6 +23,7 @@ from the nearest builtin, so callers can catch either::
     ├── ClusterError(ValueError)         a cluster description is invalid
     ├── CommandError(ValueError)         a Tentacle command cannot be built
     ├── CheckFailedError(RuntimeError)   raised only by raise_for_failures()
+    ├── ServerApiError(RuntimeError)     the Octopus Server API could not be read
     ├── FleetError(RuntimeError)         a fleet operation failed for some files
     │   └── ConflictError                a file changed between plan and apply
     ├── FakeServerError(RuntimeError)    a tentacle_ha.testing fake used wrongly
@@ -58,6 +59,7 @@ __all__ = [
     "NotRegularFileError",
     "NothingMatchedError",
     "OrphaningEditError",
+    "ServerApiError",
     "TentacleHAError",
     "TrustedServersError",
     "UnknownKeyError",
@@ -228,6 +230,13 @@ class CommandError(TentacleHAError, ValueError):
 
 class CheckFailedError(TentacleHAError, RuntimeError):
     """One or more connectivity checks failed (opt-in, via raise_for_failures())."""
+
+
+class ServerApiError(TentacleHAError, RuntimeError):
+    """The Octopus Server API could not be read (network, HTTP status, answer).
+
+    The path is the URL asked for; the message never holds the API key.
+    """
 
 
 class FleetError(TentacleHAError, RuntimeError):

@@ -65,9 +65,9 @@ def test_version_is_a_string() -> None:
 
 # Each wing's face re-exports the whole __all__ of the modules that implement it.
 FACES = {
-    "check": ("_checks",),
+    "check": ("_checks", "_server"),
     "cli": ("_main",),
-    "cluster": ("_model", "_reader"),
+    "cluster": ("_model", "_reader", "_server", "_draft"),
     "commands": ("_command",),
     "config": ("_document", "_effective", "_keys", "_machinekey", "_restart"),
     "fleet": ("_plan_apply",),

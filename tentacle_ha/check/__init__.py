@@ -4,7 +4,10 @@
 poll probe (``_probe``), the HTTP GET for the API and node pings
 (``_httpget``), CONNECT proxies and TLS upgrades (``_proxy``) and outcome
 classes (``_outcome``); `tentacle_ha.check.targets` builds the targets from a
-config and a cluster and renders the report for the CLI.
+config and a cluster and renders the report for the CLI. `read_server`
+(``_server``) reads the cluster as the server API describes it, and
+`tentacle_ha.check.drift` turns that into ``cluster init``'s draft and the
+server-side drift rows.
 
 May import: `tentacle_ha.config`, `tentacle_ha.cluster`, `tentacle_ha.servers`,
 `tentacle_ha.errors` and `tentacle_ha._secret`.
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING
 from tentacle_ha import _lazy
 
 if TYPE_CHECKING:
+    from tentacle_ha.check._checks import WARNING_STATUSES
     from tentacle_ha.check._checks import ApiTarget
     from tentacle_ha.check._checks import CheckKind
     from tentacle_ha.check._checks import CheckReport
@@ -34,10 +38,13 @@ if TYPE_CHECKING:
     from tentacle_ha.check._checks import thumbprint
     from tentacle_ha.check._limits import DEFAULT_CONCURRENCY
     from tentacle_ha.check._limits import DEFAULT_TIMEOUT
+    from tentacle_ha.check._server import read_server
+    from tentacle_ha.check._server import read_server_sync
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_TIMEOUT",
+    "WARNING_STATUSES",
     "ApiTarget",
     "CheckKind",
     "CheckReport",
@@ -50,6 +57,8 @@ __all__ = [
     "check_api",
     "check_node",
     "check_poll",
+    "read_server",
+    "read_server_sync",
     "run_checks",
     "run_checks_sync",
     "thumbprint",
@@ -58,6 +67,7 @@ __all__ = [
 _LAZY = {
     "DEFAULT_CONCURRENCY": "tentacle_ha.check._limits:DEFAULT_CONCURRENCY",
     "DEFAULT_TIMEOUT": "tentacle_ha.check._limits:DEFAULT_TIMEOUT",
+    "WARNING_STATUSES": "tentacle_ha.check._checks:WARNING_STATUSES",
     "ApiTarget": "tentacle_ha.check._checks:ApiTarget",
     "CheckKind": "tentacle_ha.check._checks:CheckKind",
     "CheckReport": "tentacle_ha.check._checks:CheckReport",
@@ -70,6 +80,8 @@ _LAZY = {
     "check_api": "tentacle_ha.check._checks:check_api",
     "check_node": "tentacle_ha.check._checks:check_node",
     "check_poll": "tentacle_ha.check._checks:check_poll",
+    "read_server": "tentacle_ha.check._server:read_server",
+    "read_server_sync": "tentacle_ha.check._server:read_server_sync",
     "run_checks": "tentacle_ha.check._checks:run_checks",
     "run_checks_sync": "tentacle_ha.check._checks:run_checks_sync",
     "thumbprint": "tentacle_ha.check._checks:thumbprint",

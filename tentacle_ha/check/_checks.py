@@ -46,6 +46,7 @@ from tentacle_ha.check._httpget import http_get
 from tentacle_ha.check._httpget import json_object
 from tentacle_ha.check._limits import DEFAULT_CONCURRENCY
 from tentacle_ha.check._limits import DEFAULT_TIMEOUT
+from tentacle_ha.check._outcome import WARNING_STATUSES
 from tentacle_ha.check._outcome import CheckStatus
 from tentacle_ha.check._outcome import Outcome
 from tentacle_ha.check._outcome import timed
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_TIMEOUT",
+    "WARNING_STATUSES",
     "ApiTarget",
     "CheckKind",
     "CheckReport",
@@ -104,6 +106,8 @@ class CheckKind(enum.StrEnum):
     NODE_HEALTH = "node_health"
     POLL = "poll"
     WEBSOCKET = "websocket"
+    #: What the server API says against the cluster file (no path checked).
+    SERVER_DRIFT = "server_drift"
 
 
 def _strip_userinfo(url: str) -> str:
@@ -312,7 +316,7 @@ class CheckReport:
     def _fails(self, result: CheckResult) -> bool:
         if result.status is CheckStatus.DRAINING:
             return self.strict
-        return not result.ok
+        return not result.ok and result.status not in WARNING_STATUSES
 
     @property
     def failures(self) -> tuple[CheckResult, ...]:
@@ -321,14 +325,19 @@ class CheckReport:
 
     @property
     def warnings(self) -> tuple[CheckResult, ...]:
-        """Draining nodes when not strict: worth a look, not a failure."""
-        if self.strict:
-            return ()
-        return tuple(r for r in self.results if r.status is CheckStatus.DRAINING)
+        """Worth a look, not a failure: draining nodes when not strict, and
+        the statuses in `WARNING_STATUSES` (skipped checks, server-side
+        drift that breaks no path)."""
+        return tuple(
+            r
+            for r in self.results
+            if r.status in WARNING_STATUSES
+            or (r.status is CheckStatus.DRAINING and not self.strict)
+        )
 
     @property
     def ok(self) -> bool:
-        """True when nothing failed (draining is a warning unless strict)."""
+        """True when nothing failed (warnings, draining unless strict, pass)."""
         return not self.failures
 
     @property

@@ -15,6 +15,7 @@ import enum
 import errno
 import time
 from typing import TYPE_CHECKING
+from typing import Final
 
 import attrs
 
@@ -22,7 +23,14 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable
     from collections.abc import Callable
 
-__all__ = ["CheckStatus", "Outcome", "Stop", "connect_failure", "timed"]
+__all__ = [
+    "WARNING_STATUSES",
+    "CheckStatus",
+    "Outcome",
+    "Stop",
+    "connect_failure",
+    "timed",
+]
 
 
 class CheckStatus(enum.StrEnum):
@@ -35,6 +43,15 @@ class CheckStatus(enum.StrEnum):
     reset it before answering the TLS handshake (typically a load balancer
     whose node behind it is down). ``unsupported_server``: the server's version
     is too old for the cluster's layout.
+
+    Server-side drift (``check --cluster`` with an API key): the server lists
+    a node the cluster file lacks (``server_node_missing``, a failure; every
+    Tentacle misses it), or lists it offline (``server_node_offline``, a
+    warning); the file lists a node the server does not
+    (``server_node_unknown``, a warning); the server's certificate is
+    neither the cluster's nor the Tentacle's trusted one
+    (``server_thumbprint_changed``, a failure). ``skipped``: a check that
+    could not run (e.g. no API key), a warning.
 
     .. versionadded:: 0.1.0
     """
@@ -54,6 +71,21 @@ class CheckStatus(enum.StrEnum):
     NOT_TRUSTED = "not_trusted"
     CLOSED_BY_PEER = "closed_by_peer"
     UNSUPPORTED_SERVER = "unsupported_server"
+    SERVER_NODE_MISSING = "server_node_missing"
+    SERVER_NODE_OFFLINE = "server_node_offline"
+    SERVER_NODE_UNKNOWN = "server_node_unknown"
+    SERVER_THUMBPRINT_CHANGED = "server_thumbprint_changed"
+    SKIPPED = "skipped"
+
+
+#: Statuses that are warnings, never failures (``draining`` is one unless strict).
+WARNING_STATUSES: Final = frozenset(
+    {
+        CheckStatus.SERVER_NODE_OFFLINE,
+        CheckStatus.SERVER_NODE_UNKNOWN,
+        CheckStatus.SKIPPED,
+    }
+)
 
 
 @attrs.frozen

@@ -12,6 +12,7 @@ built from these pieces.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import os
@@ -36,8 +37,12 @@ from tentacle_ha.check._checks import NodeTarget
 from tentacle_ha.check._checks import PollTarget
 from tentacle_ha.check._checks import _label
 from tentacle_ha.check._checks import _to_verify
-from tentacle_ha.check._checks import run_checks_sync
+from tentacle_ha.check._checks import run_checks
+from tentacle_ha.check._driftrows import drift_rows
+from tentacle_ha.check._driftrows import skipped_row
 from tentacle_ha.check._proxy import HttpProxy
+from tentacle_ha.check._server import read_server
+from tentacle_ha.cluster import LOAD_BALANCER_MIN_VERSION
 from tentacle_ha.cluster import Layout
 from tentacle_ha.cluster import format_host
 from tentacle_ha.cluster import load_cluster
@@ -46,6 +51,7 @@ from tentacle_ha.config import effective_config
 from tentacle_ha.config import load as load_config
 from tentacle_ha.errors import CheckFailedError
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import ServerApiError
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import same_address
 from tentacle_ha.servers import thumbprint_key
@@ -57,6 +63,7 @@ if TYPE_CHECKING:
     from tentacle_ha.check._checks import CheckReport
     from tentacle_ha.check._checks import CheckTarget
     from tentacle_ha.cluster import Cluster
+    from tentacle_ha.cluster import ServerState
     from tentacle_ha.config import ProxySettings
     from tentacle_ha.config import TentacleConfig
 
@@ -76,10 +83,6 @@ __all__ = [
     "targets_from_config",
     "untrusted_results",
 ]
-
-#: The oldest Octopus Server with multi-node polling, which the load-balancer
-#: layout needs: ``(year, release)``.
-LOAD_BALANCER_MIN_VERSION: Final = (2026, 4)
 
 
 def no_proxy_matches(no_proxy: str, host: str, port: int | None = None) -> bool:
@@ -573,6 +576,8 @@ def check_command(
     ca_bundle: str | os.PathLike[str] | None = None,
     insecure_http: bool = False,
     warn: Callable[[str], None] | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+    file_only: bool = False,
 ) -> tuple[int, str]:
     """Run ``tentacle-ha check CONFIG [--cluster FILE]``; return (exit code, stdout).
 
@@ -581,9 +586,13 @@ def check_command(
     cluster's layout that CONFIG does not poll (see `untrusted_results`),
     names the rows after the nodes, and checks the registration path (with
     the API key from the ``api_key_env`` environment variable when set,
-    through CONFIG's web proxy) and each node's ping. Exit code 0 when every
-    path is ok (draining is a warning unless ``strict``), else 1. The output
-    is the table, or JSON.
+    through CONFIG's web proxy) and each node's ping. With the API key it
+    also reads the server's node list and certificate (at the same time as
+    the checks) and adds the server-side drift rows of
+    `tentacle_ha.check.drift.drift_rows`; without one, or when the server
+    cannot be read, one ``skipped`` row says so. Exit code 0 when every path
+    is ok (draining and the other warnings pass unless ``strict`` for
+    draining), else 1. The output is the table, or JSON.
 
     HTTPS registration and pings are verified against ``ca_bundle`` (a PEM
     file of CA certificates), else the file named by ``REQUESTS_CA_BUNDLE``
@@ -595,6 +604,9 @@ def check_command(
     ``insecure_http``; then ``warn`` is called with a one-line warning. The
     system proxy is read from ``environ`` (when given) and skipped for the
     hosts ``no_proxy`` names, see `no_proxy_matches`.
+
+    What is checked is the effective configuration, as `run_check_command`
+    says (*env_file*, *file_only*).
 
     Proxy passwords come from the environment variables Tentacle itself reads,
     ``TENTACLE_POLLING_CUSTOM_PROXY_PASSWORD`` (polling) and
@@ -621,6 +633,8 @@ def check_command(
         ca_bundle=ca_bundle,
         insecure_http=insecure_http,
         warn=warn,
+        env_file=env_file,
+        file_only=file_only,
     )
     report = run.report
     return report.exit_code, render_json(report) if json_output else render_table(
@@ -674,6 +688,7 @@ def run_check_command(
     )
     polls = len(targets)
     gaps = [] if description is None else untrusted_results(doc, description)
+    key: Secret | None = None
     if description is not None:
         web_password = _env_secret(env, "OCTOPUS_PROXY_PASSWORD")
 
@@ -710,10 +725,72 @@ def run_check_command(
         raise CheckFailedError(
             "no polling servers to check (and no --cluster)", path=os.fspath(config)
         )
-    report = run_checks_sync(
+    api = next((t for t in targets if isinstance(t, ApiTarget)), None)
+    report, drift = asyncio.run(
+        _checks_and_drift(
+            targets,
+            api if description is not None and key is not None else None,
+            timeout=timeout,
+            concurrency=concurrency,
+            strict=strict,
+        )
+    )
+    rows = report.results
+    if description is not None:
+        found = _server_rows(doc, description, drift, api_key_env, os.fspath(config))
+        rows = (*rows[:polls], *gaps, *rows[polls:], *found)
+    report = attrs.evolve(report, results=rows)
+    return CheckRun(doc, description, report)
+
+
+def _server_rows(
+    doc: TentacleConfig,
+    description: Cluster,
+    drift: ServerState | str | None,
+    api_key_env: str,
+    config: str,
+) -> list[CheckResult]:
+    """The server-side drift rows, or the one row saying why they were skipped."""
+    if isinstance(drift, str):
+        return [skipped_row(description.server_url, drift)]
+    if drift is None:
+        why = (
+            f"no API key (${api_key_env} is not set), so the server's nodes "
+            "and certificate were not compared with the cluster file"
+        )
+        return [skipped_row(description.server_url, why)]
+    trusted = [
+        s.thumbprint
+        for s in doc.trusted_servers
+        if s.communication_style == CommunicationStyle.TENTACLE_ACTIVE
+    ]
+    return drift_rows(drift, description, dict.fromkeys(trusted), config=config)
+
+
+async def _checks_and_drift(
+    targets: list[CheckTarget],
+    server: ApiTarget | None,
+    *,
+    timeout: float,  # noqa: ASYNC109  (per-check limit, applied inside)
+    concurrency: int,
+    strict: bool,
+) -> tuple[CheckReport, ServerState | str | None]:
+    """The checks and, at the same time, the server read for the drift rows.
+
+    The read is None without a *server* to read, its failure in one line
+    when it fails.
+    """
+    checks = run_checks(
         targets, timeout=timeout, concurrency=concurrency, strict=strict
     )
-    if gaps:
-        rows = report.results
-        report = attrs.evolve(report, results=(*rows[:polls], *gaps, *rows[polls:]))
-    return CheckRun(doc, description, report)
+    if server is None:
+        return await checks, None
+
+    async def read() -> ServerState | str:
+        try:
+            return await read_server(server, timeout=timeout)
+        except ServerApiError as exc:
+            return f"cannot read the server: {exc}"
+
+    report, state = await asyncio.gather(checks, read())
+    return report, state

@@ -5,15 +5,21 @@ small fleet of Tentacle configs into a temporary folder (most healthy, some
 drifted, one broken, one cloned), and runs the real commands an admin would:
 the audit, the Tentacle commands for the per-node and load-balancer layouts,
 the fleet plan as diffs, the apply and its report, a second apply that changes
-nothing, and a connectivity check with one node draining. Everything it
-starts it stops; everything it writes it removes (unless ``--keep DIR``) but
-the HTML report of the audit, whose path it prints.
+nothing, a connectivity check with one node draining, a cluster file drawn
+from the fake server's API (``cluster init``) and a node that joins on the
+server, which ``check`` catches as server-side drift. The fake's API is HTTPS
+from a test CA and wants an API key, held in an environment variable for the
+demo's run only. Everything it starts it stops; everything it writes it
+removes (unless ``--keep DIR``) but the HTML report of the audit, whose path
+it prints.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import secrets
 import shlex
 import shutil
 import tempfile
@@ -34,6 +40,8 @@ __all__ = ["run_demo"]
 
 FLEET_SIZE = 50
 _RULE = "=" * 78
+#: Where the demo's API key is while it runs (never printed).
+_KEY_ENV = "TENTACLE_HA_DEMO_API_KEY"
 
 
 def _fleet_tentacles(paths: list[Path]) -> str:
@@ -105,6 +113,7 @@ class _Runner:
         self.main = main
         self.out = out
         self.cwd = cwd
+        self.last_stdout = ""
 
     def section(self, title: str, text: str = "") -> None:
         self.out.write(f"\n{_RULE}\n{title}\n{_RULE}\n")
@@ -119,6 +128,7 @@ class _Runner:
         self.out.write(f"\n$ tentacle-ha {shown}\n")
         stdout, stderr = io.StringIO(), io.StringIO()
         code = self.main(list(argv), stdout=stdout, stderr=stderr)
+        self.last_stdout = stdout.getvalue()
         text = stdout.getvalue() + stderr.getvalue()
         lines = text.splitlines()
         if limit is not None and len(lines) > limit:
@@ -232,8 +242,58 @@ def _show(  # noqa: PLR0917 -- one module's helper, called once
     fake.nodes[1].mode = NodeMode.DRAINING
     sample = next(p for p in sorted(fleet.rglob("*.config")) if "00049" in str(p))
     checked = html.with_name("check-" + html.name)
-    if runner.run("check", str(sample), "--cluster", cluster, "--html", str(checked)):
+    api = ("--ca-bundle", str(files["ca"]), "--api-key-env", _KEY_ENV)
+    if runner.run(
+        "check", str(sample), "--cluster", cluster, *api, "--html", str(checked)
+    ):
         failures.append("the check of a healthy Tentacle failed")
+    _show_server(runner, fake, files, sample, failures)
+
+
+def _show_server(
+    runner: _Runner,
+    fake: FakeOctopusCluster,
+    files: dict[str, Path],
+    sample: Path,
+    failures: list[str],
+) -> None:
+    """Steps 7 and 8: what the server API says, and drift against it."""
+    api = ("--ca-bundle", str(files["ca"]), "--api-key-env", _KEY_ENV)
+    runner.section(
+        "7. Draw a cluster file from the server",
+        "cluster init reads the root document, the node list and the comms "
+        "certificate (certificate-global) with the API key from the "
+        "environment. What the API cannot tell is left as <placeholders>, "
+        "which every command refuses until they are filled in.",
+    )
+    if runner.run("cluster", "init", "--server", fake.server_url, *api):
+        failures.append("cluster init failed")
+    drawn = runner.cwd / "cluster-drawn.toml"
+    drawn.write_text(runner.last_stdout, encoding="utf-8")
+    if runner.run("lb", "--cluster", str(drawn), "--format", "haproxy") != 1:
+        failures.append("the drawn cluster file was not refused before filling in")
+
+    runner.section(
+        "8. A node joins on the server: server-side drift",
+        "Node4 is added to the cluster on the server, but not to the cluster "
+        "file: no Tentacle polls it, so tasks queued there wait. check "
+        "compares the server's node list with the file and says so.",
+    )
+    fake.add_node("Node4")
+    code = runner.run(
+        "check", str(sample), "--cluster", str(files["unique-address"]), *api
+    )
+    if code != 1 or "server_node_missing" not in runner.last_stdout:
+        failures.append("check did not catch the node that joined on the server")
+
+
+def _required_ca(fake: FakeOctopusCluster) -> bytes:
+    """The PEM of the test CA behind the fake's HTTPS API."""
+    ca = fake.api_ca
+    if ca is None:  # pragma: no cover - the demo always asks for api_tls
+        msg = "the demo's fake cluster has no HTTPS API"
+        raise RuntimeError(msg)
+    return ca.cert_pem
 
 
 def run_demo(
@@ -262,8 +322,13 @@ def run_demo(
         html = place / "report.html"
     html.parent.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
+    key = f"API-DEMO{secrets.token_hex(12).upper()}"
+    before = os.environ.get(_KEY_ENV)
+    os.environ[_KEY_ENV] = key
     try:
-        with FakeOctopusCluster(3, load_balancer=True) as fake:
+        with FakeOctopusCluster(
+            3, load_balancer=True, api_key=key, api_tls=True
+        ) as fake:
             runner = _Runner(main, out, folder)
             files = {
                 layout: folder / f"cluster-{layout}.toml"
@@ -271,6 +336,8 @@ def run_demo(
             }
             for layout, path in files.items():
                 path.write_text(_cluster_toml(fake, layout=layout), encoding="utf-8")
+            files["ca"] = folder / "octopus-ca.pem"
+            files["ca"].write_bytes(_required_ca(fake))
             fleet = folder / "fleet"
             configs = write_fleet(
                 fleet,
@@ -286,6 +353,10 @@ def run_demo(
                 toml.write(_fleet_tentacles(configs))
             _show(runner, fake, files, fleet, failures, html)
     finally:
+        if before is None:
+            os.environ.pop(_KEY_ENV, None)
+        else:
+            os.environ[_KEY_ENV] = before
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
     elapsed = time.monotonic() - started

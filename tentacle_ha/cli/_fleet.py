@@ -35,6 +35,7 @@ from tentacle_ha import _lazy
 from tentacle_ha import fleet as _fleet
 from tentacle_ha.cli._util import add_backup_option
 from tentacle_ha.cli._util import add_machine_key_option
+from tentacle_ha.cli._util import add_server_api_options
 from tentacle_ha.cli._util import machine_key
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.errors import InvalidValueError
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     from tentacle_ha import report as _html
+    from tentacle_ha.check import drift as _drift
     from tentacle_ha.fleet import audit as _audit
     from tentacle_ha.fleet import discover as _discover
     from tentacle_ha.fleet import edits as _edits
@@ -62,6 +64,7 @@ else:
     _edits = _lazy.module("tentacle_ha.fleet.edits")
     _running = _lazy.module("tentacle_ha.fleet.running")
     _html = _lazy.module("tentacle_ha.report")  # Jinja2 only for --html
+    _drift = _lazy.module("tentacle_ha.check.drift")  # httpx only for --server
 
 
 __all__ = ["cmd_apply", "cmd_audit", "cmd_plan", "register"]
@@ -259,6 +262,15 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
         return _USAGE
     paths, problems = targets
     cluster = load_cluster(args.cluster) if args.cluster else None
+    server = None
+    if args.server:
+        server = _drift.read_command_server(
+            args.server,
+            api_key_env=args.api_key_env,
+            ca_bundle=args.ca_bundle,
+            insecure_http=args.insecure_http,
+            warn=io.err,
+        )
     progress = _progress(args, io, paths)
     files: set[str] = set()
     collector = _html.AuditCollector(cluster) if args.html else None
@@ -276,6 +288,7 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
         on_paths=None if collector is None else collector.paths,
         machine_key=None if args.machine_key is None else machine_key(args.machine_key),
         expiry_days=args.expiry_days,
+        server=server,
     )
     counts: collections.Counter[str] = collections.Counter()
     stream = _JSONStream(io.stdout, {}, "findings") if args.json else None
@@ -308,6 +321,7 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
     if collector is not None:
         command = ["tentacle-ha", "fleet", "audit", *args.paths]
         command += ["--cluster", args.cluster] if args.cluster else []
+        command += ["--server", args.server] if args.server else []
         report = collector.report(files=len(files), command=shlex.join(command))
         io.err(f"HTML report: {_html.write_html(report, args.html)}")
     if not files and not counts.total():
@@ -723,6 +737,12 @@ def register(sub: _Subparsers) -> None:
     audit.add_argument(
         "--cluster", metavar="FILE", help="check polling entries against a cluster file"
     )
+    audit.add_argument(
+        "--server", metavar="URL",
+        help="also compare with the Octopus Server API (nodes, certificate; "
+        "API key from $OCTOPUS_API_KEY); no Tentacle is contacted",
+    )  # fmt: skip
+    add_server_api_options(audit, when="with --server: ")
     audit.add_argument(
         "--fail-on",
         choices=[str(s) for s in Severity],

@@ -35,6 +35,7 @@ from tentacle_ha.cli._fleet import register as _register_fleet
 from tentacle_ha.cli._util import Out as _Out
 from tentacle_ha.cli._util import add_backup_option
 from tentacle_ha.cli._util import add_machine_key_option
+from tentacle_ha.cli._util import add_server_api_options
 from tentacle_ha.cli._util import machine_key
 from tentacle_ha.cluster import Cluster
 from tentacle_ha.cluster import TargetOS
@@ -76,14 +77,16 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from tentacle_ha import report as _report
+    from tentacle_ha.check import drift as _drift
     from tentacle_ha.check import targets as _targets
     from tentacle_ha.cli import _show
 else:
     # Only `check` needs the checks (asyncio, httpx, TLS) and only --html the
-    # report (Jinja2): loaded on use.
+    # report (Jinja2): loaded on use; `cluster init` reads the server API.
     _report = _lazy.module("tentacle_ha.report")
     _targets = _lazy.module("tentacle_ha.check.targets")
     _show = _lazy.module("tentacle_ha.cli._show")  # show --effective, check
+    _drift = _lazy.module("tentacle_ha.check.drift")
 
 __all__ = ["main"]
 
@@ -793,6 +796,22 @@ def _cmd_check(args: argparse.Namespace, io: _Out) -> int:
     return report.exit_code
 
 
+def _cmd_cluster_init(args: argparse.Namespace, io: _Out) -> int:
+    io.out(
+        _drift.init_command(
+            args.server,
+            api_key_env=args.api_key_env,
+            space=args.space,
+            ca_bundle=args.ca_bundle,
+            insecure_http=args.insecure_http,
+            json_output=args.json,
+            timeout=args.timeout,
+            warn=io.err,
+        ),
+    )
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, io: _Out) -> int:
     from tentacle_ha.cli._demo import run_demo  # noqa: PLC0415 -- starts servers; load on use
 
@@ -1113,6 +1132,35 @@ def _add_cluster_commands(sub: _Subparsers) -> None:
         help="check the file alone, even when the environment overrides it",
     )  # fmt: skip
     check.set_defaults(handler=_cmd_check)
+
+    cluster = sub.add_parser("cluster", help="cluster files drawn from the server")
+    csub = cluster.add_subparsers(
+        dest="cluster_command", metavar="ACTION", required=True
+    )
+    init = csub.add_parser(
+        "init",
+        help="print a cluster file drawn from the Octopus Server API",
+        description=(
+            "Read the server's root document (/api), node list and comms "
+            "certificate (certificate-global) with the API key from "
+            "$OCTOPUS_API_KEY (never from the command line), and print a "
+            "cluster TOML: server, thumbprint, one [[nodes]] per node and a "
+            "layout suggested from the version (load-balancer on 2026.4+). "
+            "What the API cannot tell (comms addresses, the load balancer) is "
+            "left as <placeholders> that every command refuses until filled in."
+        ),
+    )
+    init.add_argument("--server", required=True, metavar="URL", help="Octopus URL")
+    init.add_argument(
+        "--space", help="look this space up on the server; write it into [defaults]"
+    )
+    init.add_argument("--json", action="store_true", help="the same as JSON")
+    add_server_api_options(init)
+    init.add_argument(
+        "--timeout", type=float, default=_check.DEFAULT_TIMEOUT,
+        help=f"seconds per request (default {_check.DEFAULT_TIMEOUT:g})",
+    )  # fmt: skip
+    init.set_defaults(handler=_cmd_cluster_init)
 
 
 def _add_debug_everywhere(parser: argparse.ArgumentParser) -> None:

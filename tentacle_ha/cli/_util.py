@@ -14,7 +14,13 @@ from tentacle_ha.errors import InvalidValueError
 if TYPE_CHECKING:
     from typing import TextIO
 
-__all__ = ["Out", "add_backup_option", "add_machine_key_option", "machine_key"]
+__all__ = [
+    "Out",
+    "add_backup_option",
+    "add_machine_key_option",
+    "add_server_api_options",
+    "machine_key",
+]
 
 
 class Out:
@@ -100,4 +106,29 @@ def add_machine_key_option(
         help=help_text
         + " (auto: this machine's /etc/machine-id, else /etc/octopus/machinekey; "
         "FILE: a copy of a machine's /etc/machine-id or /etc/octopus/machinekey)",
+    )
+
+
+def add_server_api_options(parser: argparse.ArgumentParser, *, when: str = "") -> None:
+    """``--api-key-env``, ``--ca-bundle``, ``--insecure-http``: reading the server API.
+
+    The API key only ever comes from an environment variable; *when* starts
+    each help text (e.g. ``"with --server: "``).
+    """
+    parser.add_argument(
+        "--api-key-env",
+        default="OCTOPUS_API_KEY",
+        metavar="NAME",
+        help=f"{when}the variable holding the API key (default OCTOPUS_API_KEY; "
+        "never printed)",
+    )
+    parser.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help=f"{when}PEM CA certificates for HTTPS (as for check)",
+    )
+    parser.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help=f"{when}send the API key to an http:// server anyway",
     )

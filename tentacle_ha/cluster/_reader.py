@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from typing import Final
 from typing import TypeVar
 
+from tentacle_ha.cluster._draft import is_placeholder
 from tentacle_ha.cluster._model import DEFAULT_COMMS_PORT
 from tentacle_ha.cluster._model import Cluster
 from tentacle_ha.cluster._model import Layout
@@ -200,6 +201,9 @@ _TARGET_ONLY: Final = (
 )
 _PER_TENTACLE: Final = frozenset({"name", "config_path"})
 _TOP_KEYS: Final = ("cluster", "nodes", "defaults", "tentacles")
+# Where `tentacle-ha cluster init` writes placeholders for what the API cannot
+# tell; elsewhere (roles, names) angle brackets are ordinary text.
+_PLACEHOLDER_TABLES: Final = frozenset({"cluster", "nodes"})
 
 
 def _display(table: _Table, key: str | None) -> str:
@@ -300,8 +304,19 @@ class _Reader:
     ) -> _T:
         if key not in data:
             raise self.error(f"{_display(table, key)} is missing", table, None)
+        self.refuse_placeholder(data, table, key)
         with self.at(table, key):
             return convert(data[key])
+
+    def refuse_placeholder(
+        self, data: Mapping[str, object], table: _Table, key: str
+    ) -> None:
+        if table[0] in _PLACEHOLDER_TABLES and is_placeholder(data[key]):
+            msg = (
+                f"{_display(table, key)} is still the placeholder {data[key]!r} "
+                "(from tentacle-ha cluster init): fill it in"
+            )
+            raise self.error(msg, table, key)
 
     def value(
         self,
@@ -325,6 +340,7 @@ class _Reader:
         if not wanted:
             msg = f"the {layout} layout takes no cluster.load_balancer"
             raise self.error(msg, here, "load_balancer")
+        self.refuse_placeholder(top, here, "load_balancer")
         with self.at(here, "load_balancer"):
             host, port = as_endpoint(top["load_balancer"])
             if layout is Layout.UNIQUE_PORT and port is not None:

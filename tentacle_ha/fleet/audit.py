@@ -76,6 +76,18 @@ With a machine key (``machine_key=``, ``--machine-key``), from the decrypted
     ``certificate-undecryptable`` (warning: wrong key, Windows DPAPI, or not
     a PFX).
 
+Against the server API (``server=``, ``fleet audit --server URL``; no
+Tentacle is contacted)
+    ``server-thumbprint-changed`` (error, per file): the server's current
+    comms certificate is neither the cluster's nor one the file's polling
+    entries trust; the message holds the staged rotation that fixes it.
+    ``server-node-missing`` (error, once, about the cluster file): the server
+    lists a node the cluster file lacks, so every Tentacle misses it;
+    ``server-node-offline`` (warning) when the server has that node
+    offline. ``server-node-unknown`` (warning, once): the cluster file lists
+    a node the server does not. ``server-nodes-not-compared`` (info, once):
+    no cluster file, so the server's nodes were compared with nothing.
+
 Across files
     ``cloned-certificate`` (error): several configs share one certificate:
     its real thumbprint where the machine key decrypts it, else
@@ -120,8 +132,10 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from tentacle_ha.cluster import DriftCode
 from tentacle_ha.cluster import Layout
 from tentacle_ha.cluster import TentacleKind
+from tentacle_ha.cluster import server_drift
 from tentacle_ha.config import KEYS
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import effective_polling_connections
@@ -149,6 +163,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tentacle_ha.cluster import Cluster
+    from tentacle_ha.cluster import ServerState
     from tentacle_ha.config import MachineKey
 
 __all__ = [
@@ -656,6 +671,8 @@ class _FileAudit:
     certificate: tuple[str, int | None, int | None] | None = None
     subscriptions: tuple[tuple[str, int | None, int | None], ...] = ()
     paths: tuple[PathClass, ...] = ()
+    # The polling entries' thumbprints (in order) and where the list is.
+    trust: tuple[tuple[str, ...], int | None, int | None] = ((), None, None)
 
 
 def _identities(doc: TentacleConfig, real: str | None = None) -> _FileAudit:
@@ -679,7 +696,8 @@ def _identities(doc: TentacleConfig, real: str | None = None) -> _FileAudit:
         if sub and sub not in seen:
             seen.add(sub)
             subs.append((sub, *where))
-    return _FileAudit(doc.path, [], certificate, tuple(subs))
+    thumbs = tuple(dict.fromkeys(s.thumbprint for s in servers.polling()))
+    return _FileAudit(doc.path, [], certificate, tuple(subs), trust=(thumbs, *where))
 
 
 def _audit_one(
@@ -780,6 +798,7 @@ def audit_fleet(
     on_paths: Callable[[str, tuple[PathClass, ...]], None] | None = None,
     machine_key: MachineKey | None = None,
     expiry_days: int = DEFAULT_EXPIRY_DAYS,
+    server: ServerState | None = None,
 ) -> Iterator[Finding]:
     """Audit every Tentacle.config under *paths*, streaming the findings.
 
@@ -803,6 +822,11 @@ def audit_fleet(
             memory, in the workers): certificate findings, and clones by the
             real certificate.
         expiry_days: with *machine_key*: ``certificate-expiring`` below this.
+        server: what the server API says (`tentacle_ha.cluster.ServerState`):
+            each file gets ``server-thumbprint-changed`` when its polling
+            entries and the cluster trust another certificate; with
+            *cluster*, the node differences come once, after the cross-file
+            findings (codes: module docstring).
 
     .. versionadded:: 0.1.0
     """
@@ -823,6 +847,8 @@ def audit_fleet(
         path = result.path
         if path is None:
             continue
+        if server is not None:
+            yield from _server_findings(server, cluster, path, result.trust)
         if result.certificate is not None:
             certificates.add(result.certificate[0], path, *result.certificate[1:])
         for sub, line, col in result.subscriptions:
@@ -831,3 +857,55 @@ def audit_fleet(
             on_file(path)
     yield from certificates.findings()
     yield from subscriptions.findings()
+    if server is not None:
+        yield from _node_drift_findings(server, cluster)
+
+
+def _node_drift_findings(
+    server: ServerState, cluster: Cluster | None
+) -> Iterator[Finding]:
+    """The server's nodes against the cluster file's, about the cluster file."""
+    if cluster is None:
+        yield Finding(
+            severity=Severity.INFO,
+            code="server-nodes-not-compared",
+            path=None,
+            message=f"the server lists {len(server.nodes)} node(s); without a "
+            "cluster file they were not compared (give --cluster)",
+        )
+        return
+    for drift in server_drift(server, cluster):
+        if drift.code is not DriftCode.THUMBPRINT_CHANGED:
+            yield Finding(
+                severity=Severity.ERROR if drift.error else Severity.WARNING,
+                code=str(drift.code).replace("_", "-"),
+                path=cluster.path,
+                message=drift.message,
+                node=drift.node,
+            )
+
+
+def _server_findings(
+    server: ServerState,
+    cluster: Cluster | None,
+    path: str,
+    trust: tuple[tuple[str, ...], int | None, int | None],
+) -> Iterator[Finding]:
+    """``server-thumbprint-changed`` for one file, when its trust is stale."""
+    thumbs, line, col = trust
+    if not thumbs:
+        return  # listening only, or broken: nothing polls the server
+    for drift in server_drift(server, cluster, thumbs):
+        if drift.code is DriftCode.THUMBPRINT_CHANGED:
+            fix = (
+                f"tentacle-ha fleet apply PATHS --rotate {drift.old_thumbprint} "
+                f"{drift.new_thumbprint} --staged"
+            )
+            yield Finding(
+                severity=Severity.ERROR,
+                code="server-thumbprint-changed",
+                path=path,
+                message=f"{drift.message}; fix: {fix}",
+                line=line,
+                col=col,
+            )

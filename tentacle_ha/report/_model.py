@@ -470,12 +470,12 @@ def _check_finding(
     config = run.doc.path or "CONFIG"
     cluster = None if run.cluster is None else run.cluster.path
     on_poll = result.kind in {CheckKind.POLL, CheckKind.WEBSOCKET}
-    draining = result.status is CheckStatus.DRAINING and not run.report.strict
+    warning = result in run.report.warnings  # draining unless strict, skipped...
     line, col = position if on_poll else (None, None)
     label = f"{result.target} ({result.name})" if result.name else result.target
     return ReportFinding(
         code=str(result.status),
-        severity="warning" if draining else "error",
+        severity="warning" if warning else "error",
         path=config if on_poll or cluster is None else cluster,
         line=line,
         col=col,

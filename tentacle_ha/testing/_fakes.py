@@ -2,9 +2,16 @@
 
 `FakeOctopusNode` runs real servers on ``127.0.0.1`` (any free port):
 
-* a web API answering ``GET /api`` with a root-document-like JSON and
-  ``GET /api/octopusservernodes/ping`` with 200, 418 or 503 as `NodeMode` says
-  (switchable while running), plain HTTP by default or HTTPS signed by a test CA;
+* a web API answering ``GET /api`` with a root-document-like JSON (with the
+  ``Links`` Octopus.Client follows), ``GET /api/octopusservernodes`` with the
+  node list (every node of a `FakeOctopusCluster`, paged by ``take``/``skip``
+  with ``Links["Page.Next"]``), ``GET
+  /api/configuration/certificates/certificate-global`` with the comms
+  certificate's ``Thumbprint``, ``GET /api/spaces`` with the `spaces`, and
+  ``GET /api/octopusservernodes/ping``
+  with 200, 418 or 503 as `NodeMode` says (switchable while running), plain
+  HTTP by default or HTTPS signed by a test CA; with ``api_key`` every
+  ``/api`` document but the ping answers 401 without it;
 * a comms listener speaking just enough Halibut: TLS with a self-signed RSA-2048
   certificate, the ``HTTP/1.0 200`` page for any request that does not start
   with ``MX`` (so ``POST /handshake`` gets 200), and ``MX-SERVER 1.0`` after an
@@ -59,6 +66,7 @@ from tentacle_ha.testing._loopback import splice
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Callable
     from collections.abc import Iterator
     from collections.abc import Sequence
     from types import TracebackType
@@ -208,8 +216,9 @@ class FakeOctopusNode(_Service):
         mode: what the health ping answers; settable while running.
         comms_mode: how the comms port behaves; settable while running.
         certificate: the comms certificate; a new self-signed one when None.
-        api_key: when set, ``/api`` requires it (``X-Octopus-ApiKey`` or
-            ``Authorization: Bearer``); the ping never does.
+        api_key: when set, ``/api``, the node list and the certificate
+            document require it (``X-Octopus-ApiKey`` or ``Authorization:
+            Bearer``) and answer 401 without it; the ping never does.
         api_tls: serve the web API over HTTPS with a certificate from a test CA
             (see `api_ca`); plain HTTP otherwise.
         host: the loopback address to listen on.
@@ -219,6 +228,8 @@ class FakeOctopusNode(_Service):
             ``"2025.1.0"`` to test a server that lacks it.
         websocket_path: the path at which the comms port accepts WebSocket
             upgrades (see `websocket_address`).
+        spaces: the space names ``/api/spaces`` lists (the first is the
+            default space); settable while running.
 
     .. versionadded:: 0.1.0
     """
@@ -235,8 +246,10 @@ class FakeOctopusNode(_Service):
         host: str = "127.0.0.1",
         version: str = "2026.4.0",
         websocket_path: str = "/OctopusComms",
+        spaces: Sequence[str] = ("Default",),
     ) -> None:
         self.name = name
+        self.spaces = list(spaces)
         self.mode = NodeMode(mode)
         self.version = version
         self.websocket_path = websocket_path
@@ -247,6 +260,9 @@ class FakeOctopusNode(_Service):
         self._api_key = Secret(api_key) if isinstance(api_key, str) else api_key
         self._web_pki = WebPki.make(host) if api_tls else None
         self._subscriptions: list[str] = []
+        # What ``/api/octopusservernodes`` lists: this node alone, or a
+        # cluster's nodes (set by `FakeOctopusCluster`).
+        self._listed: Callable[[], Sequence[FakeOctopusNode]] = lambda: (self,)
         self._connections = Connections()
         self._runner: LoopThread | None = None
         self._own_runner = False
@@ -443,25 +459,36 @@ class FakeOctopusNode(_Service):
             await reader.readexactly(int(length))
         request = head[0].split()
         if len(request) == 3:  # noqa: PLR2004  (method, target, version)
-            answer = self._route(request[0], request[1].split("?")[0], fields)
+            path, _, query = request[1].partition("?")
+            answer = self._route(request[0], path, fields, query)
         else:
             answer = _json_response("400 Bad Request", {"ErrorMessage": "Bad request"})
         writer.write(answer)
         await writer.drain()
 
-    def _route(self, method: str, path: str, fields: dict[str, str]) -> bytes:
+    def _route(
+        self, method: str, path: str, fields: dict[str, str], query: str = ""
+    ) -> bytes:
         if method != "GET":
             return _json_response(
                 "405 Method Not Allowed", {"ErrorMessage": "GET only"}
             )
         if path == "/api/octopusservernodes/ping":
             return _json_response(_NODE_CODES[self.mode], self.node_json())
-        if path not in {"/api", "/api/"}:
+        documents: dict[str, Callable[[], dict[str, object]]] = {
+            "/api": self.root_document,
+            "/api/": self.root_document,
+            _NODES_PATH: lambda: self.node_list(_query(query)),
+            _SPACES_PATH: self.space_list,
+            _CERTIFICATE_PATH: self.certificate_document,
+        }
+        document = documents.get(path)
+        if document is None:
             return _json_response("404 Not Found", {"ErrorMessage": "Not found"})
         if not self._authorised(fields):
             message = "You must be logged in to perform this action."
             return _json_response("401 Unauthorized", {"ErrorMessage": message})
-        return _json_response("200 OK", self.root_document())
+        return _json_response("200 OK", document())
 
     def _authorised(self, fields: dict[str, str]) -> bool:
         if self._api_key is None:
@@ -484,6 +511,60 @@ class FakeOctopusNode(_Service):
             "Rank": "Leader" if self.name.endswith("1") else "Follower",
         }
 
+    def node_list(self, query: dict[str, str] | None = None) -> dict[str, object]:
+        """The JSON of ``GET /api/octopusservernodes``: a page of node resources.
+
+        Octopus's collection shape: ``Items`` (the nodes' `node_json`),
+        ``TotalResults``, ``ItemsPerPage`` and ``Links`` with ``Page.Next``
+        while more follow; ``take`` (default 30) and ``skip`` page it.
+
+        .. versionadded:: 0.1.0
+        """
+        query = query or {}
+        nodes = list(self._listed())
+        take = int(query["take"]) if query.get("take", "").isdigit() else 30
+        skip = int(query["skip"]) if query.get("skip", "").isdigit() else 0
+        take = max(take, 1)
+        links = {"Self": f"{_NODES_PATH}?skip={skip}&take={take}"}
+        if skip + take < len(nodes):
+            links["Page.Next"] = f"{_NODES_PATH}?skip={skip + take}&take={take}"
+        return {
+            "ItemType": "OctopusServerNode",
+            "TotalResults": len(nodes),
+            "ItemsPerPage": take,
+            "Items": [node.node_json() for node in nodes[skip : skip + take]],
+            "Links": links,
+        }
+
+    def space_list(self) -> dict[str, object]:
+        """The JSON of ``GET /api/spaces``: one page of every space in `spaces`.
+
+        .. versionadded:: 0.1.0
+        """
+        items = [
+            {"Id": f"Spaces-{number}", "Name": name, "IsDefault": number == 1}
+            for number, name in enumerate(self.spaces, 1)
+        ]
+        return {
+            "ItemType": "Space",
+            "TotalResults": len(items),
+            "Items": items,
+            "Links": {"Self": _SPACES_PATH},
+        }
+
+    def certificate_document(self) -> dict[str, object]:
+        """The JSON of ``certificate-global``: the comms certificate's thumbprint.
+
+        .. versionadded:: 0.1.0
+        """
+        return {
+            "Id": "certificate-global",
+            "Name": "Octopus Portal",
+            "Thumbprint": self._certificate.thumbprint,
+            "SignatureAlgorithm": "sha256RSA",
+            "Links": {"Self": _CERTIFICATE_PATH},
+        }
+
     def root_document(self) -> dict[str, object]:
         """The JSON ``GET /api`` answers: a trimmed Octopus root document.
 
@@ -504,6 +585,16 @@ class FakeOctopusNode(_Service):
             "InstallationId": str(uuid.uuid5(uuid.NAMESPACE_URL, self.name)),
             "Links": links,
         }
+
+
+_NODES_PATH: Final = "/api/octopusservernodes"
+_SPACES_PATH: Final = "/api/spaces"
+_CERTIFICATE_PATH: Final = "/api/configuration/certificates/certificate-global"
+
+
+def _query(text: str) -> dict[str, str]:
+    pairs = (part.partition("=") for part in text.split("&") if part)
+    return {name: value for name, _, value in pairs}
 
 
 def _json_response(status: str, body: dict[str, object]) -> bytes:
@@ -551,6 +642,7 @@ class FakeOctopusCluster(_Service):
         host: the loopback address to listen on.
         version: the Octopus Server version every node's root document reports
             (see `FakeOctopusNode`); each node's ``version`` can be changed later.
+        spaces: the space names every node's ``/api/spaces`` lists.
 
     .. versionadded:: 0.1.0
     """
@@ -566,26 +658,18 @@ class FakeOctopusCluster(_Service):
         load_balancer: bool = False,
         host: str = "127.0.0.1",
         version: str = "2026.4.0",
+        spaces: Sequence[str] = ("Default",),
     ) -> None:
         names = list(names) if names is not None else [f"Node{i + 1}" for i in range(n)]
         if not names or len(set(names)) != len(names):
             raise FakeServerError("a fake cluster needs one or more unique node names")
         self._certificate = certificate or generate_certificate("Octopus Portal")
-        pki = WebPki.make(host) if api_tls else None
-        self.nodes: tuple[FakeOctopusNode, ...] = tuple(
-            FakeOctopusNode(
-                name,
-                certificate=self._certificate,
-                api_key=api_key,
-                host=host,
-                version=version,
-            )
-            for name in names
-        )
-        for node in self.nodes:
-            node._web_pki = pki  # noqa: SLF001  (one CA and HTTPS cert for the cluster)
         self.host = host
-        self._pki = pki
+        self._pki = WebPki.make(host) if api_tls else None
+        self._api_key = api_key
+        self._version = version
+        self._spaces = tuple(spaces)
+        self.nodes: tuple[FakeOctopusNode, ...] = tuple(map(self._member, names))
         self._runner: LoopThread | None = None
         self._connections = Connections()
         self._balancer: Listener | None = None
@@ -652,6 +736,41 @@ class FakeOctopusCluster(_Service):
         if self._balancer is None:
             raise FakeServerError("this fake cluster runs no load balancer")
         return f"https://{format_authority(self.host, self._balancer.port)}"
+
+    def _member(self, name: str) -> FakeOctopusNode:
+        """A node of this cluster: our certificate, key, CA and node list."""
+        node = FakeOctopusNode(
+            name,
+            certificate=self._certificate,
+            api_key=self._api_key,
+            host=self.host,
+            version=self._version,
+            spaces=self._spaces,
+        )
+        node._web_pki = self._pki  # noqa: SLF001  (one CA and HTTPS cert for the cluster)
+        node._listed = lambda: self.nodes  # noqa: SLF001  (one node list, as one database)
+        return node
+
+    def add_node(self, name: str) -> FakeOctopusNode:
+        """Add a node to the cluster (started when the cluster runs) and return it.
+
+        It shares the comms certificate, API key and test CA, and every
+        node's ``/api/octopusservernodes`` lists it from now on: a node that
+        joined the cluster, e.g. for a drift test.
+
+        Raises:
+            FakeServerError: a node already has that name.
+
+        .. versionadded:: 0.1.0
+        """
+        if any(node.name == name for node in self.nodes):
+            raise FakeServerError(f"a fake node named {name!r} already exists")
+        node = self._member(name)
+        if self._runner is not None:
+            node._runner = self._runner  # noqa: SLF001  (nodes share our loop)
+            node.start()
+        self.nodes = (*self.nodes, node)
+        return node
 
     def node(self, name: str) -> FakeOctopusNode:
         """The node called ``name``.

@@ -537,7 +537,9 @@ def test_check_command_end_to_end(node: FakeOctopusNode, tmp_path: Path) -> None
         "poll",
         "registration",
         "node_health",
+        "server_drift",
     ]
+    assert data["results"][-1]["status"] == "ok"
     assert API_KEY not in text
     code, table = check_command(config, cluster=cluster, environ={})
     assert code == 1
@@ -832,7 +834,9 @@ def test_ca_bundle_option_and_environment(
                 ca_bundle=ca_bundle,
             )
             rows = json.loads(text)["results"]
-            return code, [r["status"] for r in rows if r["kind"] != "poll"]
+            return code, [
+                r["status"] for r in rows if r["kind"] not in {"poll", "server_drift"}
+            ]
 
         # Negative control: the system CAs do not know the internal CA.
         code, got = statuses({})
@@ -873,7 +877,7 @@ def test_check_command_honours_no_proxy(
             config, cluster=cluster, environ=env, insecure_http=True, warn=print
         )
         assert code == 0, text
-        return list(proxy.requests)
+        return sorted(proxy.requests)  # the drift read runs beside the checks
 
     # Negative control: without no_proxy every path goes through the proxy.
     through = run(base)

@@ -38,6 +38,14 @@ def test_demo_runs_as_a_process_and_leaves_nothing(tmp_path: Path) -> None:
     assert "clear-trusted-servers" in out
     assert "50 files: 0 changed, 49 unchanged, 1 failed" in out
     assert re.search(r"draining .*\(418\)", out)
+    # A cluster file drawn from the fake server, refused until filled in, and
+    # a node that joined on the server caught as drift (#13).
+    for step in ("7. Draw a cluster file", "8. A node joins on the server"):
+        assert step in out
+    assert '[[nodes]]\nname = "Node3"' in out
+    assert "is still the placeholder '<load balancer host[:port]>'" in out
+    assert re.search(r"\(Node4\) +server_drift +server_node_missing", out)
+    assert "API-DEMO" not in out  # the demo's API key is never shown
     assert "AQAA" not in out  # no certificate blob, no secret
     folder = re.search(r"written to\s+(\S+)/fleet", out)
     assert folder is not None
