@@ -35,6 +35,7 @@ from tentacle_ha._atomic import MAX_FILE_SIZE
 from tentacle_ha._atomic import read_regular
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
+from tentacle_ha.config import _fast
 from tentacle_ha.config import _source
 from tentacle_ha.config import _splice
 from tentacle_ha.config._values import KEYS
@@ -113,6 +114,7 @@ class TentacleConfig:
         "_changed",
         "_data",
         "_decoded",
+        "_fast",
         "_index",
         "_last_save",
         "_path",
@@ -141,22 +143,49 @@ class TentacleConfig:
                 f"file is {len(data)} bytes; the limit is {MAX_FILE_SIZE}", path=name
             )
         decoded = _source.decode(data, name)
-        root = _source.parse_tree(data, decoded.text, name)
-        self._scan = _source.scan(decoded.text, root, name)
         self._data = data
         self._decoded = decoded
-        self._style = _splice.Style.of(self._scan, decoded)
         self._cache: bytes | None = data
         self._changed: list[str] = []
         self._servers: TrustedServers | None = None
+        # The fast path (`_fast`) when the document allows it: spans, nodes
+        # on use; else (or once an edit needs more than a value splice) the
+        # general scan. Both read the same document the same way.
+        fast = _fast.scan(data, decoded.text, name) if _fast.ENABLED else None
+        index = fast.index() if fast is not None else None
+        if fast is not None and index is not None:
+            self._fast: _fast.Spans | None = fast
+            self._scan: _source.Scan | None = None
+            self._index = index
+            self._style = fast.style(decoded)
+            return
+        root = _source.parse_tree(data, decoded.text, name)
+        self._fast = None
+        self._scan = _source.scan(decoded.text, root, name)
+        self._style = _splice.Style.of(self._scan, decoded)
         self._reindex()
+
+    def _general(self) -> _source.Scan:
+        """The general scan, leaving the fast path for good (same document)."""
+        if self._scan is None:
+            assert self._fast is not None  # noqa: S101 -- one of the two is set
+            self._scan = self._fast.to_scan()
+            self._fast = None
+            self._reindex()
+        return self._scan
 
     def _reindex(self) -> None:
         index: dict[str, list[int]] = {}
-        for i, node in enumerate(self._scan.nodes):
+        for i, node in enumerate(self._general().nodes):
             if node.kind == _source.Node.SET:
                 index.setdefault(fold(node.key), []).append(i)
         self._index = index
+
+    def _node_at(self, index: int) -> _source.Node:
+        """The node an `_index` entry names (an ordinal on the fast path)."""
+        if self._fast is not None:
+            return self._fast.node(index)
+        return self._general().nodes[index]
 
     # -- identity ------------------------------------------------------------
 
@@ -203,7 +232,7 @@ class TentacleConfig:
     def __iter__(self) -> Iterator[str]:
         """Each key once, spelled as first written, in file order."""
         for indices in self._index.values():
-            yield self._scan.nodes[indices[0]].key
+            yield self._node_at(indices[0]).key
 
     def __len__(self) -> int:
         return len(self._index)
@@ -213,7 +242,7 @@ class TentacleConfig:
 
     def _node(self, key: str) -> _source.Node | None:
         indices = self._index.get(fold(key))
-        return self._scan.nodes[indices[-1]] if indices else None
+        return self._node_at(indices[-1]) if indices else None
 
     def __getitem__(self, key: str) -> str | Secret | None:
         """The value of *key* as Tentacle reads it: text, or None when empty.
@@ -520,11 +549,14 @@ class TentacleConfig:
         """Store *text* exactly as given ("" = an empty element)."""
         indices = self._index.get(fold(key))
         if indices and len(indices) == 1:
-            node = self._scan.nodes[indices[0]]
+            node = self._node_at(indices[0])
             if node.value == text or (not text and not node.value.strip()):
                 return False
         try:
-            if indices:
+            if indices and self._fast is not None:  # a pure value splice
+                _splice.write_value(self._fast.node(indices[0]), text, self._style)
+                self._fast.edited.add(indices[0])
+            elif indices:
                 self._update(indices, text)
             else:
                 self._insert(key, text)
@@ -541,14 +573,15 @@ class TentacleConfig:
             self._changed.append(key)
 
     def _update(self, indices: list[int], text: str) -> None:
-        _splice.write_value(self._scan.nodes[indices[0]], text, self._style)
+        nodes = self._general().nodes
+        _splice.write_value(nodes[indices[0]], text, self._style)
         if len(indices) > 1:
             for index in reversed(indices[1:]):
-                _splice.remove(self._scan.nodes, index)
+                _splice.remove(nodes, index)
             self._reindex()
 
     def _insert(self, key: str, text: str) -> None:
-        _splice.insert(self._scan, key, text, self._style)
+        _splice.insert(self._general(), key, text, self._style)
         self._reindex()
 
     def delete(self, key: str, *, missing_ok: bool = False) -> bool:
@@ -565,8 +598,10 @@ class TentacleConfig:
             if missing_ok:
                 return False
             raise KeyNotFoundError(f"no key {key!r}", path=self.name)
+        nodes = self._general().nodes
+        indices = self._index[fold(key)]  # node indices now
         for index in reversed(indices):
-            _splice.remove(self._scan.nodes, index)
+            _splice.remove(nodes, index)
         self._reindex()
         self._touched(key)
         return True
@@ -585,15 +620,28 @@ class TentacleConfig:
         """
         if self._cache is not None:
             return self._cache
-        text = self._scan.render()
-        data = self._decoded.encode(text)
-        self._verify(data, text)
+        if self._fast is not None:
+            # Value splices of text we escaped: well-formed by construction.
+            text = self._fast.render()
+            data = self._decoded.encode(text)
+            if _fast.VERIFY:
+                self._verify(data, text)
+        else:
+            text = self._general().render()
+            data = self._decoded.encode(text)
+            self._verify(data, text)
         self._cache = data
         return data
 
+    def _current_scan(self) -> _source.Scan:
+        """The general scan of the document as it stands, staying on the fast path."""
+        return self._fast.to_scan() if self._fast is not None else self._general()
+
     def _expected(self) -> list[tuple[str, str]]:
         return [
-            (n.key, n.value) for n in self._scan.nodes if n.kind == _source.Node.SET
+            (n.key, n.value)
+            for n in self._current_scan().nodes
+            if n.kind == _source.Node.SET
         ]
 
     def _verify(self, data: bytes, text: str) -> None:
@@ -612,8 +660,9 @@ class TentacleConfig:
 
     def redacted_text(self) -> str:
         """The document text with every secret value replaced by ``***``."""
-        parts = [self._scan.head]
-        for node in self._scan.nodes:
+        scan = self._current_scan()
+        parts = [scan.head]
+        for node in scan.nodes:
             if (
                 node.kind == _source.Node.SET
                 and node.content
@@ -622,7 +671,7 @@ class TentacleConfig:
                 parts.append(node.start_tag + REDACTED + "</set>")
             else:
                 parts.append(node.text)
-        parts.append(self._scan.tail)
+        parts.append(scan.tail)
         return "".join(parts)
 
     def diff(self, *, reveal: bool = False, context: int = 3) -> str:

@@ -286,14 +286,20 @@ def _parser_message(raw: str | None) -> str:
     return message
 
 
-def parse_tree(data: bytes, text: str, path: str) -> etree._Element:
+def parse_tree(
+    data: bytes, text: str, path: str, *, prolog_checked: bool = False
+) -> etree._Element:
     """Parse with hardened lxml and return the root element.
+
+    *prolog_checked*: the caller has matched the prolog and knows it holds no
+    DOCTYPE (the fast path's own regex), so the tokenizer need not look.
 
     Raises:
         UnsafeXMLError: a DOCTYPE or entity declaration.
         ConfigParseError: lxml rejects the document, or the root is wrong.
     """
-    _refuse_doctype(text, path)
+    if not prolog_checked:
+        _refuse_doctype(text, path)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
