@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import os
 import re
+from itertools import accumulate
+from operator import itemgetter
 from typing import Final
 
 from tentacle_ha.config import _source
@@ -44,26 +46,28 @@ VERIFY: bool = os.environ.get("TENTACLE_HA_VERIFY_EDITS", "") not in {"", "0"}
 """Re-parse fast-path output too (debugging; the general path always does)."""
 
 # The prolog as Tentacle writes it: an optional XML declaration, white space,
-# and the root's start tag (not self-closing, no '<' in an attribute).
+# and the root's start tag (not self-closing). Python's regex engine runs a
+# class of one excluded character (``[^"]*``, ``[^<]*``) at memchr-like
+# speed and any other class a character at a time, which matters for a 3 KB
+# certificate: the patterns use only the fast form for long runs, and what
+# they would let through is refused by plain C searches (`scan`) or by lxml.
 _HEAD: Final = re.compile(
-    r"""(?:<\?xml\s[^<>]*\?>)?[ \t\r\n]*<octopus-settings"""
-    r"""(?:\s+[^\s=/>]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))*\s*>"""
+    r"""(?:<\?xml\s[^>]*\?>)?[ \t\r\n]*<octopus-settings"""
+    r"""(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*>"""
 )
-# One plain <set> and the white space before it: its only attribute the key
-# (no tab or line break in it), its content text. The body it is run on
-# holds no '&' (checked first: one C search), so neither holds a reference;
-# ``[^<]*`` is the one character class the regex engine runs at memchr-like
-# speed, which matters for a 3 KB certificate. Groups: whole, white space,
-# opening (up to the closer), key ("..."), key ('...'), closer ('/>' or '>'
-# content end tag), content.
+# One plain <set> and the white space before it: its only attribute the key,
+# its content text. The body it runs on holds no '&' (so no reference), and
+# no key holds a tab or line break (lxml would read those as spaces); both
+# are checked in `scan`. Groups: whole, white space, opening (up to the
+# closer), key ("..."), key ('...'), closer ('/>', or '>' content end tag).
 _SET_PARTS: Final = re.compile(
-    r"""(([ \t\r\n]*)(<set\s+key\s*=\s*(?:"([^"<\t\r\n]*)"|'([^'<\t\r\n]*)')\s*)"""
-    r"""(/>|>([^<]*)</set\s*>))"""
+    r"""(([ \t\r\n]*)(<set\s+key\s*=\s*(?:"([^"]*)"|'([^']*)')\s*)"""
+    r"""(/>|>[^<]*</set\s*>))"""
 )
 _END: Final = re.compile(r"</octopus-settings\s*>")
 _ROOT_END: Final = "</octopus-settings"
 
-_Found = tuple[str, str, str, str, str, str, str]
+_Found = tuple[str, str, str, str, str, str]
 
 
 class Spans:
@@ -81,13 +85,15 @@ class Spans:
         "text",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 -- a plain record, built once per document
         self,
         text: str,
         head_end: int,
         body_end: int,
         tail_start: int,
         found: list[_Found],
+        keys: list[str],
+        offsets: list[int],
     ) -> None:
         self.text = text
         self.head_end = head_end
@@ -95,8 +101,8 @@ class Spans:
         self.body_end = body_end
         self.tail_start = tail_start
         self.found = found
-        self.keys = [f[3] or f[4] for f in found]
-        self.offsets: list[int] | None = None  # where each match starts, on use
+        self.keys = keys
+        self.offsets = offsets  # where each match starts
         self.nodes: dict[int, _source.Node] = {}
         self.edited: set[int] = set()
 
@@ -105,28 +111,18 @@ class Spans:
         index = {fold(key): [i] for i, key in enumerate(self.keys)}
         return index if len(index) == len(self.keys) else None
 
-    def _offset(self, ordinal: int) -> int:
-        offsets = self.offsets
-        if offsets is None:
-            offsets = []
-            pos = self.head_end
-            for found in self.found:
-                offsets.append(pos)
-                pos += len(found[0])
-            self.offsets = offsets
-        return offsets[ordinal]
-
     def node(self, ordinal: int) -> _source.Node:
         """The node of setting *ordinal*, built as the general scanner builds it."""
         node = self.nodes.get(ordinal)
         if node is None:
-            _, ws, opening, _, _, closer, raw = self.found[ordinal]
-            start = self._offset(ordinal) + len(ws)
+            _, ws, opening, _, _, closer = self.found[ordinal]
+            start = self.offsets[ordinal] + len(ws)
             key = self.keys[ordinal]
             if closer == "/>":
                 whole = opening + closer
                 node = _source.Node(_source.Node.SET, whole, start, key, whole)
             else:
+                raw = closer[1 : closer.rindex("</")]
                 value = raw.replace("\r\n", "\n").replace("\r", "\n")
                 node = _source.Node(
                     _source.Node.SET,
@@ -146,7 +142,7 @@ class Spans:
         No content holds a reference here, so none escapes quotes.
         """
         empty_style = " />"
-        for _, _, opening, _, _, closer, _ in self.found:
+        for _, _, opening, _, _, closer in self.found:
             if closer == "/>":
                 empty_style = " />" if opening.endswith(" ") else "/>"
                 break
@@ -164,7 +160,7 @@ class Spans:
         pos = 0
         for ordinal in sorted(self.edited):
             found = self.found[ordinal]
-            start = self._offset(ordinal) + len(found[1])
+            start = self.offsets[ordinal] + len(found[1])
             parts.append(text[pos:start])
             parts.append(self.nodes[ordinal].text)
             pos = start + len(found[2]) + len(found[5])
@@ -177,7 +173,7 @@ class Spans:
         for ordinal, found in enumerate(self.found):
             if found[1]:
                 nodes.append(
-                    _source.Node(_source.Node.WS, found[1], self._offset(ordinal))
+                    _source.Node(_source.Node.WS, found[1], self.offsets[ordinal])
                 )
             nodes.append(self.node(ordinal))
         text, end = self.text, self.tail_start
@@ -190,7 +186,7 @@ class Spans:
         )
 
 
-def scan(data: bytes, text: str, path: str) -> Spans | None:
+def scan(data: bytes, text: str, path: str) -> Spans | None:  # noqa: PLR0911 -- one exit per shape refused
     """The spans of a common document that lxml accepts; None: the general path.
 
     Raises:
@@ -211,10 +207,15 @@ def scan(data: bytes, text: str, path: str) -> Spans | None:
         return None
     found: list[_Found] = _SET_PARTS.findall(text, pos, body_end)
     # The settings found must cover the body, with nothing between them.
-    if sum(len(f[0]) for f in found) != body_end - pos:
+    offsets = list(accumulate(map(len, map(itemgetter(0), found)), initial=pos))
+    if offsets.pop() != body_end:
+        return None
+    keys = [f[3] or f[4] for f in found]
+    joined = "".join(keys)
+    if "\t" in joined or "\n" in joined or "\r" in joined or "<" in joined:
         return None
     # No DOCTYPE before the root (the prolog above has none): lxml may parse.
     root = _source.parse_tree(data, text, path, prolog_checked=True)
     if root.tag != _source.ROOT or len(root) != len(found):
         return None
-    return Spans(text, pos, body_end, tail_start, found)
+    return Spans(text, pos, body_end, tail_start, found, keys, offsets)

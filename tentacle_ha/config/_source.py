@@ -665,7 +665,8 @@ def escape_text(
     Raises:
         ValueError: *value* holds a character XML 1.0 does not allow.
     """
-    bad = _NOT_XML.search(value)
+    # Printable ASCII holds no control character: skip the per-character class.
+    bad = None if value.isascii() and value.isprintable() else _NOT_XML.search(value)
     if bad:
         msg = f"character U+{ord(bad.group()):04X} is not allowed in XML"
         raise ValueError(msg)

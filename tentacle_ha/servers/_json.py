@@ -85,10 +85,54 @@ def _json_value(value: object) -> str:
         return value.token
     if type(value) is str:
         text = encode_basestring(value)
-        if _NEWTONSOFT_ESCAPED.search(text):  # rare: line separators
+        if not text.isascii() and _NEWTONSOFT_ESCAPED.search(text):  # rare
             text = _NEWTONSOFT_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
         return text
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# Tentacle's compact form of plain entries, in one C call (json's encoder
+# escapes as Newtonsoft does, but for the three line breaks in `_newtonsoft`).
+_COMPACT: Final = json.JSONEncoder(
+    ensure_ascii=False, check_circular=False, separators=(",", ":")
+)
+
+
+def _newtonsoft(text: str) -> str:
+    """*text* (JSON) with U+0085, U+2028 and U+2029 escaped, as Newtonsoft does."""
+    if text.isascii() or _NEWTONSOFT_ESCAPED.search(text) is None:
+        return text
+    return _NEWTONSOFT_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _compact(servers: Sequence[TrustedServer]) -> str | None:
+    """The compact array of *servers* in one encoder call; None if one is unusual.
+
+    Unusual: unknown fields (kept as their source text), or a field that is
+    not a string or null. The text is the one `Layout.render` writes.
+    """
+    plain = []
+    for server in servers:
+        thumbprint, address = server.thumbprint, server.address
+        squid, sub = server.squid, server.subscription_id
+        if (
+            server.extra
+            or type(thumbprint) is not str
+            or (address is not None and type(address) is not str)
+            or (squid is not None and type(squid) is not str)
+            or (sub is not None and type(sub) is not str)
+        ):
+            return None
+        plain.append(
+            {
+                "Thumbprint": thumbprint,
+                "CommunicationStyle": int(server.communication_style),
+                "Address": address,
+                "Squid": squid,
+                "SubscriptionId": sub,
+            }
+        )
+    return _newtonsoft(_COMPACT.encode(plain))
 
 
 def _fields(server: TrustedServer) -> list[tuple[str, str]]:
@@ -122,6 +166,10 @@ class Layout:
     def render(self, servers: Sequence[TrustedServer]) -> str:
         if not servers:
             return "[]"
+        if self == _TENTACLE_FORM:
+            compact = _compact(servers)
+            if compact is not None:
+                return compact
         entries = [
             "{"
             + self.entry_open
@@ -133,6 +181,9 @@ class Layout:
             for s in servers
         ]
         return "[" + self.open + self.sep.join(entries) + self.close + "]"
+
+
+_TENTACLE_FORM: Final = Layout()
 
 
 def _object_layout(text: str, start: int) -> dict[str, str]:
@@ -166,8 +217,8 @@ _JSON_WS = re.compile(r"[ \t\r\n]")
 
 def has_layout(text: str) -> bool:
     """Whether *text* has whitespace outside its strings (else: Tentacle's form)."""
-    if _JSON_WS.search(text) is None:
-        return False  # the usual case: no whitespace at all
+    if " " not in text and "\t" not in text and "\n" not in text and "\r" not in text:
+        return False  # the usual case: no whitespace at all (four C searches)
     return _JSON_WS.search(_STRINGS.sub("", text)) is not None
 
 
@@ -260,13 +311,17 @@ def _plain_entry(pairs: dict[str, Any]) -> TrustedServer | None:
         type(thumbprint) is not str
         or not thumbprint.strip()
         or type(style) is not _Number
-        or style.token not in _PLAIN_STYLES
-        or not all(v is None or type(v) is str for v in (address, squid, sub))
+        or (address is not None and type(address) is not str)
+        or (squid is not None and type(squid) is not str)
+        or (sub is not None and type(sub) is not str)
     ):
+        return None
+    plain_style = _PLAIN_STYLES.get(style.token)
+    if plain_style is None:
         return None
     return TrustedServer(
         thumbprint=thumbprint.strip(),
-        communication_style=_PLAIN_STYLES[style.token],
+        communication_style=plain_style,
         address=address,
         squid=squid,
         subscription_id=sub,

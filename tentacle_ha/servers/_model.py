@@ -244,6 +244,9 @@ class TrustedServers(Sequence[TrustedServer]):
     def __iter__(self) -> Iterator[TrustedServer]:
         return iter(self._servers)
 
+    def __contains__(self, value: object) -> bool:
+        return value in self._servers  # as Sequence's, in one C call
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, TrustedServers):
             return self._servers == other._servers
