@@ -157,7 +157,7 @@ class TentacleConfig:
             self._fast: _fast.Spans | None = fast
             self._scan: _source.Scan | None = None
             self._index = index
-            self._style = fast.style(decoded)
+            self._style: _splice.Style | None = None  # on first use
             return
         root = _source.parse_tree(data, decoded.text, name)
         self._fast = None
@@ -169,10 +169,18 @@ class TentacleConfig:
         """The general scan, leaving the fast path for good (same document)."""
         if self._scan is None:
             assert self._fast is not None  # noqa: S101 -- one of the two is set
+            self._styled()  # read from the spans, before they go
             self._scan = self._fast.to_scan()
             self._fast = None
             self._reindex()
         return self._scan
+
+    def _styled(self) -> _splice.Style:
+        """What new text copies from this document (read once, from the input)."""
+        if self._style is None:
+            assert self._fast is not None  # noqa: S101 -- the general path sets it
+            self._style = self._fast.style(self._decoded)
+        return self._style
 
     def _reindex(self) -> None:
         index: dict[str, list[int]] = {}
@@ -212,7 +220,7 @@ class TentacleConfig:
     @property
     def newline(self) -> str:
         """The file's main line ending (``"\\r\\n"``, ``"\\n"``, ``"\\r"``, or "")."""
-        return self._style.newline
+        return self._styled().newline
 
     @property
     def changed_keys(self) -> tuple[str, ...]:
@@ -475,9 +483,7 @@ class TentacleConfig:
         if not servers and KEYS.TRUSTED_SERVERS not in self:
             return  # absent reads as empty: writing [] would change nothing real
         current = self._servers_or_empty()
-        for server in servers:
-            if server in current:
-                continue
+        for server in servers._not_in(current):  # noqa: SLF001 -- compares unbuilt rows
             normalize_thumbprint(server.thumbprint)  # new entries must be valid
             if server.thumbprint != normalize_thumbprint(server.thumbprint):
                 msg = (
@@ -554,7 +560,7 @@ class TentacleConfig:
                 return False
         try:
             if indices and self._fast is not None:  # a pure value splice
-                _splice.write_value(self._fast.node(indices[0]), text, self._style)
+                _splice.write_value(self._fast.node(indices[0]), text, self._styled())
                 self._fast.edited.add(indices[0])
             elif indices:
                 self._update(indices, text)
@@ -574,14 +580,14 @@ class TentacleConfig:
 
     def _update(self, indices: list[int], text: str) -> None:
         nodes = self._general().nodes
-        _splice.write_value(nodes[indices[0]], text, self._style)
+        _splice.write_value(nodes[indices[0]], text, self._styled())
         if len(indices) > 1:
             for index in reversed(indices[1:]):
                 _splice.remove(nodes, index)
             self._reindex()
 
     def _insert(self, key: str, text: str) -> None:
-        _splice.insert(self._general(), key, text, self._style)
+        _splice.insert(self._general(), key, text, self._styled())
         self._reindex()
 
     def delete(self, key: str, *, missing_ok: bool = False) -> bool:

@@ -74,6 +74,7 @@ class Spans:
     """A document on the fast path: its text and the spans of its settings."""
 
     __slots__ = (
+        "ascii_keys",
         "body_end",
         "edited",
         "found",
@@ -94,6 +95,8 @@ class Spans:
         found: list[_Found],
         keys: list[str],
         offsets: list[int],
+        *,
+        ascii_keys: bool,
     ) -> None:
         self.text = text
         self.head_end = head_end
@@ -102,13 +105,17 @@ class Spans:
         self.tail_start = tail_start
         self.found = found
         self.keys = keys
+        self.ascii_keys = ascii_keys
         self.offsets = offsets  # where each match starts
         self.nodes: dict[int, _source.Node] = {}
         self.edited: set[int] = set()
 
     def index(self) -> dict[str, list[int]] | None:
         """Folded key -> [ordinal]; None when two keys are equal ignoring case."""
-        index = {fold(key): [i] for i, key in enumerate(self.keys)}
+        if self.ascii_keys:  # `fold` of ASCII is upper case, without its cache
+            index = {key.upper(): [i] for i, key in enumerate(self.keys)}
+        else:
+            index = {fold(key): [i] for i, key in enumerate(self.keys)}
         return index if len(index) == len(self.keys) else None
 
     def node(self, ordinal: int) -> _source.Node:
@@ -218,4 +225,13 @@ def scan(data: bytes, text: str, path: str) -> Spans | None:  # noqa: PLR0911 --
     root = _source.parse_tree(data, text, path, prolog_checked=True)
     if root.tag != _source.ROOT or len(root) != len(found):
         return None
-    return Spans(text, pos, body_end, tail_start, found, keys, offsets)
+    return Spans(
+        text,
+        pos,
+        body_end,
+        tail_start,
+        found,
+        keys,
+        offsets,
+        ascii_keys=joined.isascii(),
+    )

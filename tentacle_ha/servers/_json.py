@@ -41,11 +41,16 @@ __all__ = [
     "MAX_DEPTH",
     "Layout",
     "LocatedError",
+    "Row",
     "check",
+    "compact_rows",
     "detect_layout",
     "has_layout",
     "parse",
     "parse_fast",
+    "parse_rows",
+    "row_of",
+    "server_of",
 ]
 
 # Json.NET's default MaxDepth: it refuses deeper documents, and a Tentacle
@@ -93,9 +98,34 @@ def _json_value(value: object) -> str:
 
 # Tentacle's compact form of plain entries, in one C call (json's encoder
 # escapes as Newtonsoft does, but for the three line breaks in `_newtonsoft`).
+# `json.JSONEncoder.encode` builds its C encoder on every call; this one is
+# built once (the same arguments `encode` passes it), with `encode` as the
+# fallback where the C accelerator is missing.
 _COMPACT: Final = json.JSONEncoder(
     ensure_ascii=False, check_circular=False, separators=(",", ":")
 )
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_C_COMPACT: Final = (
+    _c_make_encoder(
+        None,  # markers: no circular check (plain dicts of strings)
+        _COMPACT.default,
+        encode_basestring,
+        None,  # indent
+        ":",
+        ",",
+        False,  # noqa: FBT003 -- sort_keys, positional in the C signature
+        False,  # noqa: FBT003 -- skipkeys
+        True,  # noqa: FBT003 -- allow_nan
+    )
+    if _c_make_encoder is not None
+    else None
+)
+
+
+def _encode_compact(value: object) -> str:
+    if _C_COMPACT is None:  # pragma: no cover - CPython has the accelerator
+        return _COMPACT.encode(value)
+    return "".join(_C_COMPACT(value, 0))
 
 
 def _newtonsoft(text: str) -> str:
@@ -105,34 +135,61 @@ def _newtonsoft(text: str) -> str:
     return _NEWTONSOFT_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _compact(servers: Sequence[TrustedServer]) -> str | None:
-    """The compact array of *servers* in one encoder call; None if one is unusual.
+# An entry of Tentacle's own form, not yet built: thumbprint, style, address,
+# squid, subscription ID (each str or None, no unknown fields).
+Row = tuple[str, CommunicationStyle, str | None, str | None, str | None]
 
-    Unusual: unknown fields (kept as their source text), or a field that is
-    not a string or null. The text is the one `Layout.render` writes.
-    """
-    plain = []
+
+def server_of(row: Row) -> TrustedServer:
+    """The entry a row stands for."""
+    return TrustedServer(
+        thumbprint=row[0],
+        communication_style=row[1],
+        address=row[2],
+        squid=row[3],
+        subscription_id=row[4],
+    )
+
+
+def row_of(server: TrustedServer) -> Row | None:
+    """*server* as a row, or None if it is unusual (unknown fields, odd types)."""
+    thumbprint, address = server.thumbprint, server.address
+    squid, sub = server.squid, server.subscription_id
+    if (
+        server.extra
+        or type(thumbprint) is not str
+        or (address is not None and type(address) is not str)
+        or (squid is not None and type(squid) is not str)
+        or (sub is not None and type(sub) is not str)
+    ):
+        return None
+    return (thumbprint, server.communication_style, address, squid, sub)
+
+
+def compact_rows(rows: Sequence[Row]) -> str:
+    """The compact array of *rows* in one encoder call: what `Layout.render` writes."""
+    plain = [
+        {
+            "Thumbprint": thumbprint,
+            "CommunicationStyle": int(style),
+            "Address": address,
+            "Squid": squid,
+            "SubscriptionId": sub,
+        }
+        for thumbprint, style, address, squid, sub in rows
+    ]
+    return _newtonsoft(_encode_compact(plain))
+
+
+def _compact(servers: Sequence[TrustedServer]) -> str | None:
+    """The compact array of *servers* in one encoder call; None if one is unusual."""
+    rows = []
     for server in servers:
-        thumbprint, address = server.thumbprint, server.address
-        squid, sub = server.squid, server.subscription_id
-        if (
-            server.extra
-            or type(thumbprint) is not str
-            or (address is not None and type(address) is not str)
-            or (squid is not None and type(squid) is not str)
-            or (sub is not None and type(sub) is not str)
-        ):
+        row = row_of(server)
+        if row is None:
             return None
-        plain.append(
-            {
-                "Thumbprint": thumbprint,
-                "CommunicationStyle": int(server.communication_style),
-                "Address": address,
-                "Squid": squid,
-                "SubscriptionId": sub,
-            }
-        )
-    return _newtonsoft(_COMPACT.encode(plain))
+        rows.append(row)
+    return compact_rows(rows)
 
 
 def _fields(server: TrustedServer) -> list[tuple[str, str]]:
@@ -304,6 +361,12 @@ _PLAIN_STYLES: Final = {str(int(style)): style for style in CommunicationStyle}
 
 def _plain_entry(pairs: dict[str, Any]) -> TrustedServer | None:
     """The common case, Tentacle's own five fields with plain values, fast."""
+    row = _plain_row(pairs)
+    return None if row is None else server_of(row)
+
+
+def _plain_row(pairs: dict[str, Any]) -> Row | None:
+    """`_plain_entry`, not built yet."""
     if tuple(pairs) != _CANONICAL:
         return None
     thumbprint, style, address, squid, sub = pairs.values()
@@ -319,13 +382,7 @@ def _plain_entry(pairs: dict[str, Any]) -> TrustedServer | None:
     plain_style = _PLAIN_STYLES.get(style.token)
     if plain_style is None:
         return None
-    return TrustedServer(
-        thumbprint=thumbprint.strip(),
-        communication_style=plain_style,
-        address=address,
-        squid=squid,
-        subscription_id=sub,
-    )
+    return (thumbprint.strip(), plain_style, address, squid, sub)
 
 
 # One field of an object: name, value, and its source text (None: render it).
@@ -432,6 +489,27 @@ def check(text: str) -> None:
             "text, and Tentacle could not write it back"
         )
         raise LocatedError(msg, lone)
+
+
+def parse_rows(text: str) -> tuple[Row, ...] | None:
+    """The commonest case in one C call: every entry in Tentacle's own form.
+
+    The entries are not built (`server_of` builds one on use); None sends the
+    text to `parse_fast`. *text* must have passed `check`.
+
+    Raises:
+        ValueError: not JSON (`parse` says where).
+    """
+    value = _DECODER.decode(text)
+    if type(value) is not list:
+        return None
+    rows = []
+    for item in value:
+        row = _plain_row(item) if type(item) is dict else None
+        if row is None:
+            return None
+        rows.append(row)
+    return tuple(rows)
 
 
 def parse_fast(text: str) -> tuple[TrustedServer, ...] | None:
