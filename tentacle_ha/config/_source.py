@@ -218,7 +218,9 @@ def decode(data: bytes, path: str) -> Decoded:
             line=line,
             col=col,
         ) from None
-    if text.encode(codec) != body:
+    # Strict UTF-8 decoding is one-to-one (no overlong forms, no encoded
+    # surrogates), so only the other codecs need the check.
+    if codec != "utf-8" and text.encode(codec) != body:
         raise ConfigEncodingError(
             f"encoding {codec!r} does not round-trip byte for byte",
             path=path,

@@ -252,7 +252,7 @@ class TrustedServers(Sequence[TrustedServer]):
                 an object or has no Thumbprint, an unknown style, nesting deeper
                 than 64 levels, a lone surrogate in a string.
         """
-        if text is None or not text.strip():
+        if text is None or not text or text.isspace():  # as `not text.strip()`
             return cls(_source=text, _parsed=())
 
         try:
@@ -290,11 +290,13 @@ class TrustedServers(Sequence[TrustedServer]):
         if self._source is not None and self._unchanged():
             return self._source
         if self._layout is None:
-            self._layout = _json.Layout()
+            self._layout = _TENTACLE_FORM  # frozen: one shared instance
             source = self._source
-            if source is not None and source.strip() and _json.has_layout(source):
+            if source and not source.isspace() and _json.has_layout(source):
                 self._layout = _json.detect_layout(source, _json.parse(source)[1])
-        if self._rows is not None and self._layout == _TENTACLE_FORM:
+        if self._rows is not None and (
+            self._layout is _TENTACLE_FORM or self._layout == _TENTACLE_FORM
+        ):
             return _json.compact_rows(self._rows)
         return self._layout.render(self._servers)
 
