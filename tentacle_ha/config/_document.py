@@ -5,7 +5,11 @@ per setting. `TentacleConfig` keeps the file's own text and splices edits into
 it, so an untouched document comes back byte for byte and an edit changes only
 the bytes of the setting it edits. lxml parses every input first (hardened: no
 DTD, no entities, no network) and re-parses every output before it is returned
-or written; the two views must agree.
+or written; the two views must agree. The one exception is the fast path
+(`tentacle_ha.config._fast`): a common file edited only by value splices of
+text escaped here, whose output is well-formed by construction; the property
+tests run it against the general path, re-parsing its output, on every
+generated document (``TENTACLE_HA_VERIFY_EDITS=1`` re-parses it at run time).
 
 Keys follow Tentacle's rules: lookup ignores case and keeps the first spelling;
 when two elements differ only in case the last one's value counts, and editing
@@ -575,7 +579,7 @@ class TentacleConfig:
         self._cache = None
         if fold(key) == fold(KEYS.TRUSTED_SERVERS):
             self._servers = None
-        if all(fold(k) != fold(key) for k in self._changed):
+        if not self._changed or all(fold(k) != fold(key) for k in self._changed):
             self._changed.append(key)
 
     def _update(self, indices: list[int], text: str) -> None:
@@ -618,7 +622,8 @@ class TentacleConfig:
         """The document as bytes: exactly the input when nothing was edited.
 
         Every edited output is re-parsed by lxml and must agree with this
-        model before it is returned.
+        model before it is returned, but for value splices on the fast path
+        (see the module docstring), which are well-formed by construction.
 
         Raises:
             InternalError: the output does not read back as intended (a bug

@@ -465,6 +465,8 @@ class TrustedServers(Sequence[TrustedServer]):
             out = self._with(
                 s for s in self._servers if not hit(s.thumbprint, s.address)
             )
+        if allow_empty or not leaves_orphaned(self, out):
+            return out  # the usual case: no message to word
         what = " and ".join(
             f"{name} {value}"
             for name, value in (("thumbprint", thumbprint), ("address", address))
