@@ -156,11 +156,10 @@ class TentacleConfig:
         # on use; else (or once an edit needs more than a value splice) the
         # general scan. Both read the same document the same way.
         fast = _fast.scan(data, decoded.text, name) if _fast.ENABLED else None
-        index = fast.index() if fast is not None else None
-        if fast is not None and index is not None:
+        if fast is not None:
             self._fast: _fast.Spans | None = fast
             self._scan: _source.Scan | None = None
-            self._index = index
+            self._index = fast.index
             self._style: _splice.Style | None = None  # on first use
             return
         root = _source.parse_tree(data, decoded.text, name)

@@ -74,11 +74,11 @@ class Spans:
     """A document on the fast path: its text and the spans of its settings."""
 
     __slots__ = (
-        "ascii_keys",
         "body_end",
         "edited",
         "found",
         "head_end",
+        "index",
         "keys",
         "nodes",
         "offsets",
@@ -95,8 +95,7 @@ class Spans:
         found: list[_Found],
         keys: list[str],
         offsets: list[int],
-        *,
-        ascii_keys: bool,
+        index: dict[str, list[int]],
     ) -> None:
         self.text = text
         self.head_end = head_end
@@ -105,18 +104,10 @@ class Spans:
         self.tail_start = tail_start
         self.found = found
         self.keys = keys
-        self.ascii_keys = ascii_keys
+        self.index = index  # folded key -> [ordinal]
         self.offsets = offsets  # where each match starts
         self.nodes: dict[int, _source.Node] = {}
         self.edited: set[int] = set()
-
-    def index(self) -> dict[str, list[int]] | None:
-        """Folded key -> [ordinal]; None when two keys are equal ignoring case."""
-        if self.ascii_keys:  # `fold` of ASCII is upper case, without its cache
-            index = {key.upper(): [i] for i, key in enumerate(self.keys)}
-        else:
-            index = {fold(key): [i] for i, key in enumerate(self.keys)}
-        return index if len(index) == len(self.keys) else None
 
     def node(self, ordinal: int) -> _source.Node:
         """The node of setting *ordinal*, built as the general scanner builds it."""
@@ -221,17 +212,15 @@ def scan(data: bytes, text: str, path: str) -> Spans | None:  # noqa: PLR0911 --
     joined = "".join(keys)
     if "\t" in joined or "\n" in joined or "\r" in joined or "<" in joined:
         return None
+    # Folded key -> [ordinal]; two keys equal ignoring case: general path.
+    if joined.isascii():  # `fold` of ASCII is upper case, without its cache
+        index = {key.upper(): [i] for i, key in enumerate(keys)}
+    else:
+        index = {fold(key): [i] for i, key in enumerate(keys)}
+    if len(index) != len(keys):
+        return None
     # No DOCTYPE before the root (the prolog above has none): lxml may parse.
     root = _source.parse_tree(data, text, path, prolog_checked=True)
     if root.tag != _source.ROOT or len(root) != len(found):
         return None
-    return Spans(
-        text,
-        pos,
-        body_end,
-        tail_start,
-        found,
-        keys,
-        offsets,
-        ascii_keys=joined.isascii(),
-    )
+    return Spans(text, pos, body_end, tail_start, found, keys, offsets, index)
