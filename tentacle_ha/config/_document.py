@@ -5,7 +5,11 @@ per setting. `TentacleConfig` keeps the file's own text and splices edits into
 it, so an untouched document comes back byte for byte and an edit changes only
 the bytes of the setting it edits. lxml parses every input first (hardened: no
 DTD, no entities, no network) and re-parses every output before it is returned
-or written; the two views must agree.
+or written; the two views must agree. The one exception is the fast path
+(`tentacle_ha.config._fast`): a common file edited only by value splices of
+text escaped here, whose output is well-formed by construction; the property
+tests run it against the general path, re-parsing its output, on every
+generated document (``TENTACLE_HA_VERIFY_EDITS=1`` re-parses it at run time).
 
 Keys follow Tentacle's rules: lookup ignores case and keeps the first spelling;
 when two elements differ only in case the last one's value counts, and editing
@@ -35,6 +39,7 @@ from tentacle_ha._atomic import MAX_FILE_SIZE
 from tentacle_ha._atomic import read_regular
 from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
+from tentacle_ha.config import _fast
 from tentacle_ha.config import _source
 from tentacle_ha.config import _splice
 from tentacle_ha.config._values import KEYS
@@ -113,6 +118,7 @@ class TentacleConfig:
         "_changed",
         "_data",
         "_decoded",
+        "_fast",
         "_index",
         "_last_save",
         "_path",
@@ -141,22 +147,56 @@ class TentacleConfig:
                 f"file is {len(data)} bytes; the limit is {MAX_FILE_SIZE}", path=name
             )
         decoded = _source.decode(data, name)
-        root = _source.parse_tree(data, decoded.text, name)
-        self._scan = _source.scan(decoded.text, root, name)
         self._data = data
         self._decoded = decoded
-        self._style = _splice.Style.of(self._scan, decoded)
         self._cache: bytes | None = data
         self._changed: list[str] = []
         self._servers: TrustedServers | None = None
+        # The fast path (`_fast`) when the document allows it: spans, nodes
+        # on use; else (or once an edit needs more than a value splice) the
+        # general scan. Both read the same document the same way.
+        fast = _fast.scan(data, decoded.text, name) if _fast.ENABLED else None
+        if fast is not None:
+            self._fast: _fast.Spans | None = fast
+            self._scan: _source.Scan | None = None
+            self._index = fast.index
+            self._style: _splice.Style | None = None  # on first use
+            return
+        root = _source.parse_tree(data, decoded.text, name)
+        self._fast = None
+        self._scan = _source.scan(decoded.text, root, name)
+        self._style = _splice.Style.of(self._scan, decoded)
         self._reindex()
+
+    def _general(self) -> _source.Scan:
+        """The general scan, leaving the fast path for good (same document)."""
+        if self._scan is None:
+            assert self._fast is not None  # noqa: S101 -- one of the two is set
+            self._styled()  # read from the spans, before they go
+            self._scan = self._fast.to_scan()
+            self._fast = None
+            self._reindex()
+        return self._scan
+
+    def _styled(self) -> _splice.Style:
+        """What new text copies from this document (read once, from the input)."""
+        if self._style is None:
+            assert self._fast is not None  # noqa: S101 -- the general path sets it
+            self._style = self._fast.style(self._decoded)
+        return self._style
 
     def _reindex(self) -> None:
         index: dict[str, list[int]] = {}
-        for i, node in enumerate(self._scan.nodes):
+        for i, node in enumerate(self._general().nodes):
             if node.kind == _source.Node.SET:
                 index.setdefault(fold(node.key), []).append(i)
         self._index = index
+
+    def _node_at(self, index: int) -> _source.Node:
+        """The node an `_index` entry names (an ordinal on the fast path)."""
+        if self._fast is not None:
+            return self._fast.node(index)
+        return self._general().nodes[index]
 
     # -- identity ------------------------------------------------------------
 
@@ -183,7 +223,7 @@ class TentacleConfig:
     @property
     def newline(self) -> str:
         """The file's main line ending (``"\\r\\n"``, ``"\\n"``, ``"\\r"``, or "")."""
-        return self._style.newline
+        return self._styled().newline
 
     @property
     def changed_keys(self) -> tuple[str, ...]:
@@ -203,7 +243,7 @@ class TentacleConfig:
     def __iter__(self) -> Iterator[str]:
         """Each key once, spelled as first written, in file order."""
         for indices in self._index.values():
-            yield self._scan.nodes[indices[0]].key
+            yield self._node_at(indices[0]).key
 
     def __len__(self) -> int:
         return len(self._index)
@@ -213,7 +253,7 @@ class TentacleConfig:
 
     def _node(self, key: str) -> _source.Node | None:
         indices = self._index.get(fold(key))
-        return self._scan.nodes[indices[-1]] if indices else None
+        return self._node_at(indices[-1]) if indices else None
 
     def __getitem__(self, key: str) -> str | Secret | None:
         """The value of *key* as Tentacle reads it: text, or None when empty.
@@ -446,9 +486,7 @@ class TentacleConfig:
         if not servers and KEYS.TRUSTED_SERVERS not in self:
             return  # absent reads as empty: writing [] would change nothing real
         current = self._servers_or_empty()
-        for server in servers:
-            if server in current:
-                continue
+        for server in servers._not_in(current):  # noqa: SLF001 -- compares unbuilt rows
             normalize_thumbprint(server.thumbprint)  # new entries must be valid
             if server.thumbprint != normalize_thumbprint(server.thumbprint):
                 msg = (
@@ -520,11 +558,14 @@ class TentacleConfig:
         """Store *text* exactly as given ("" = an empty element)."""
         indices = self._index.get(fold(key))
         if indices and len(indices) == 1:
-            node = self._scan.nodes[indices[0]]
+            node = self._node_at(indices[0])
             if node.value == text or (not text and not node.value.strip()):
                 return False
         try:
-            if indices:
+            if indices and self._fast is not None:  # a pure value splice
+                _splice.write_value(self._fast.node(indices[0]), text, self._styled())
+                self._fast.edited.add(indices[0])
+            elif indices:
                 self._update(indices, text)
             else:
                 self._insert(key, text)
@@ -537,18 +578,19 @@ class TentacleConfig:
         self._cache = None
         if fold(key) == fold(KEYS.TRUSTED_SERVERS):
             self._servers = None
-        if all(fold(k) != fold(key) for k in self._changed):
+        if not self._changed or all(fold(k) != fold(key) for k in self._changed):
             self._changed.append(key)
 
     def _update(self, indices: list[int], text: str) -> None:
-        _splice.write_value(self._scan.nodes[indices[0]], text, self._style)
+        nodes = self._general().nodes
+        _splice.write_value(nodes[indices[0]], text, self._styled())
         if len(indices) > 1:
             for index in reversed(indices[1:]):
-                _splice.remove(self._scan.nodes, index)
+                _splice.remove(nodes, index)
             self._reindex()
 
     def _insert(self, key: str, text: str) -> None:
-        _splice.insert(self._scan, key, text, self._style)
+        _splice.insert(self._general(), key, text, self._styled())
         self._reindex()
 
     def delete(self, key: str, *, missing_ok: bool = False) -> bool:
@@ -565,8 +607,10 @@ class TentacleConfig:
             if missing_ok:
                 return False
             raise KeyNotFoundError(f"no key {key!r}", path=self.name)
+        nodes = self._general().nodes
+        indices = self._index[fold(key)]  # node indices now
         for index in reversed(indices):
-            _splice.remove(self._scan.nodes, index)
+            _splice.remove(nodes, index)
         self._reindex()
         self._touched(key)
         return True
@@ -577,7 +621,8 @@ class TentacleConfig:
         """The document as bytes: exactly the input when nothing was edited.
 
         Every edited output is re-parsed by lxml and must agree with this
-        model before it is returned.
+        model before it is returned, but for value splices on the fast path
+        (see the module docstring), which are well-formed by construction.
 
         Raises:
             InternalError: the output does not read back as intended (a bug
@@ -585,15 +630,28 @@ class TentacleConfig:
         """
         if self._cache is not None:
             return self._cache
-        text = self._scan.render()
-        data = self._decoded.encode(text)
-        self._verify(data, text)
+        if self._fast is not None:
+            # Value splices of text we escaped: well-formed by construction.
+            text = self._fast.render()
+            data = self._decoded.encode(text)
+            if _fast.VERIFY:
+                self._verify(data, text)
+        else:
+            text = self._general().render()
+            data = self._decoded.encode(text)
+            self._verify(data, text)
         self._cache = data
         return data
 
+    def _current_scan(self) -> _source.Scan:
+        """The general scan of the document as it stands, staying on the fast path."""
+        return self._fast.to_scan() if self._fast is not None else self._general()
+
     def _expected(self) -> list[tuple[str, str]]:
         return [
-            (n.key, n.value) for n in self._scan.nodes if n.kind == _source.Node.SET
+            (n.key, n.value)
+            for n in self._current_scan().nodes
+            if n.kind == _source.Node.SET
         ]
 
     def _verify(self, data: bytes, text: str) -> None:
@@ -612,8 +670,9 @@ class TentacleConfig:
 
     def redacted_text(self) -> str:
         """The document text with every secret value replaced by ``***``."""
-        parts = [self._scan.head]
-        for node in self._scan.nodes:
+        scan = self._current_scan()
+        parts = [scan.head]
+        for node in scan.nodes:
             if (
                 node.kind == _source.Node.SET
                 and node.content
@@ -622,7 +681,7 @@ class TentacleConfig:
                 parts.append(node.start_tag + REDACTED + "</set>")
             else:
                 parts.append(node.text)
-        parts.append(self._scan.tail)
+        parts.append(scan.tail)
         return "".join(parts)
 
     def diff(self, *, reveal: bool = False, context: int = 3) -> str:

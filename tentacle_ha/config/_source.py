@@ -218,7 +218,9 @@ def decode(data: bytes, path: str) -> Decoded:
             line=line,
             col=col,
         ) from None
-    if text.encode(codec) != body:
+    # Strict UTF-8 decoding is one-to-one (no overlong forms, no encoded
+    # surrogates), so only the other codecs need the check.
+    if codec != "utf-8" and text.encode(codec) != body:
         raise ConfigEncodingError(
             f"encoding {codec!r} does not round-trip byte for byte",
             path=path,
@@ -286,14 +288,20 @@ def _parser_message(raw: str | None) -> str:
     return message
 
 
-def parse_tree(data: bytes, text: str, path: str) -> etree._Element:
+def parse_tree(
+    data: bytes, text: str, path: str, *, prolog_checked: bool = False
+) -> etree._Element:
     """Parse with hardened lxml and return the root element.
+
+    *prolog_checked*: the caller has matched the prolog and knows it holds no
+    DOCTYPE (the fast path's own regex), so the tokenizer need not look.
 
     Raises:
         UnsafeXMLError: a DOCTYPE or entity declaration.
         ConfigParseError: lxml rejects the document, or the root is wrong.
     """
-    _refuse_doctype(text, path)
+    if not prolog_checked:
+        _refuse_doctype(text, path)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
@@ -659,7 +667,8 @@ def escape_text(
     Raises:
         ValueError: *value* holds a character XML 1.0 does not allow.
     """
-    bad = _NOT_XML.search(value)
+    # Printable ASCII holds no control character: skip the per-character class.
+    bad = None if value.isascii() and value.isprintable() else _NOT_XML.search(value)
     if bad:
         msg = f"character U+{ord(bad.group()):04X} is not allowed in XML"
         raise ValueError(msg)

@@ -267,6 +267,8 @@ def same_address(a: str | None, b: str | None) -> bool:
 
 
 def _to_style(value: object) -> CommunicationStyle:
+    if type(value) is CommunicationStyle:  # the usual case, without a lookup
+        return value
     return CommunicationStyle.parse(value)
 
 

@@ -41,11 +41,16 @@ __all__ = [
     "MAX_DEPTH",
     "Layout",
     "LocatedError",
+    "Row",
     "check",
+    "compact_rows",
     "detect_layout",
     "has_layout",
     "parse",
     "parse_fast",
+    "parse_rows",
+    "row_of",
+    "server_of",
 ]
 
 # Json.NET's default MaxDepth: it refuses deeper documents, and a Tentacle
@@ -85,10 +90,106 @@ def _json_value(value: object) -> str:
         return value.token
     if type(value) is str:
         text = encode_basestring(value)
-        if _NEWTONSOFT_ESCAPED.search(text):  # rare: line separators
+        if not text.isascii() and _NEWTONSOFT_ESCAPED.search(text):  # rare
             text = _NEWTONSOFT_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
         return text
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# Tentacle's compact form of plain entries, in one C call (json's encoder
+# escapes as Newtonsoft does, but for the three line breaks in `_newtonsoft`).
+# `json.JSONEncoder.encode` builds its C encoder on every call; this one is
+# built once (the same arguments `encode` passes it), with `encode` as the
+# fallback where the C accelerator is missing.
+_COMPACT: Final = json.JSONEncoder(
+    ensure_ascii=False, check_circular=False, separators=(",", ":")
+)
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_C_COMPACT: Final = (
+    _c_make_encoder(
+        None,  # markers: no circular check (plain dicts of strings)
+        _COMPACT.default,
+        encode_basestring,
+        None,  # indent
+        ":",
+        ",",
+        False,  # noqa: FBT003 -- sort_keys, positional in the C signature
+        False,  # noqa: FBT003 -- skipkeys
+        True,  # noqa: FBT003 -- allow_nan
+    )
+    if _c_make_encoder is not None
+    else None
+)
+
+
+def _encode_compact(value: object) -> str:
+    if _C_COMPACT is None:  # pragma: no cover - CPython has the accelerator
+        return _COMPACT.encode(value)
+    return "".join(_C_COMPACT(value, 0))
+
+
+def _newtonsoft(text: str) -> str:
+    """*text* (JSON) with U+0085, U+2028 and U+2029 escaped, as Newtonsoft does."""
+    if text.isascii() or _NEWTONSOFT_ESCAPED.search(text) is None:
+        return text
+    return _NEWTONSOFT_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+# An entry of Tentacle's own form, not yet built: thumbprint, style, address,
+# squid, subscription ID (each str or None, no unknown fields).
+Row = tuple[str, CommunicationStyle, str | None, str | None, str | None]
+
+
+def server_of(row: Row) -> TrustedServer:
+    """The entry a row stands for."""
+    return TrustedServer(
+        thumbprint=row[0],
+        communication_style=row[1],
+        address=row[2],
+        squid=row[3],
+        subscription_id=row[4],
+    )
+
+
+def row_of(server: TrustedServer) -> Row | None:
+    """*server* as a row, or None if it is unusual (unknown fields, odd types)."""
+    thumbprint, address = server.thumbprint, server.address
+    squid, sub = server.squid, server.subscription_id
+    if (
+        server.extra
+        or type(thumbprint) is not str
+        or (address is not None and type(address) is not str)
+        or (squid is not None and type(squid) is not str)
+        or (sub is not None and type(sub) is not str)
+    ):
+        return None
+    return (thumbprint, server.communication_style, address, squid, sub)
+
+
+def compact_rows(rows: Sequence[Row]) -> str:
+    """The compact array of *rows* in one encoder call: what `Layout.render` writes."""
+    plain = [
+        {
+            "Thumbprint": thumbprint,
+            "CommunicationStyle": int(style),
+            "Address": address,
+            "Squid": squid,
+            "SubscriptionId": sub,
+        }
+        for thumbprint, style, address, squid, sub in rows
+    ]
+    return _newtonsoft(_encode_compact(plain))
+
+
+def _compact(servers: Sequence[TrustedServer]) -> str | None:
+    """The compact array of *servers* in one encoder call; None if one is unusual."""
+    rows = []
+    for server in servers:
+        row = row_of(server)
+        if row is None:
+            return None
+        rows.append(row)
+    return compact_rows(rows)
 
 
 def _fields(server: TrustedServer) -> list[tuple[str, str]]:
@@ -122,6 +223,10 @@ class Layout:
     def render(self, servers: Sequence[TrustedServer]) -> str:
         if not servers:
             return "[]"
+        if self == _TENTACLE_FORM:
+            compact = _compact(servers)
+            if compact is not None:
+                return compact
         entries = [
             "{"
             + self.entry_open
@@ -133,6 +238,9 @@ class Layout:
             for s in servers
         ]
         return "[" + self.open + self.sep.join(entries) + self.close + "]"
+
+
+_TENTACLE_FORM: Final = Layout()
 
 
 def _object_layout(text: str, start: int) -> dict[str, str]:
@@ -166,8 +274,8 @@ _JSON_WS = re.compile(r"[ \t\r\n]")
 
 def has_layout(text: str) -> bool:
     """Whether *text* has whitespace outside its strings (else: Tentacle's form)."""
-    if _JSON_WS.search(text) is None:
-        return False  # the usual case: no whitespace at all
+    if " " not in text and "\t" not in text and "\n" not in text and "\r" not in text:
+        return False  # the usual case: no whitespace at all (four C searches)
     return _JSON_WS.search(_STRINGS.sub("", text)) is not None
 
 
@@ -253,6 +361,12 @@ _PLAIN_STYLES: Final = {str(int(style)): style for style in CommunicationStyle}
 
 def _plain_entry(pairs: dict[str, Any]) -> TrustedServer | None:
     """The common case, Tentacle's own five fields with plain values, fast."""
+    row = _plain_row(pairs)
+    return None if row is None else server_of(row)
+
+
+def _plain_row(pairs: dict[str, Any]) -> Row | None:
+    """`_plain_entry`, not built yet."""
     if tuple(pairs) != _CANONICAL:
         return None
     thumbprint, style, address, squid, sub = pairs.values()
@@ -260,17 +374,15 @@ def _plain_entry(pairs: dict[str, Any]) -> TrustedServer | None:
         type(thumbprint) is not str
         or not thumbprint.strip()
         or type(style) is not _Number
-        or style.token not in _PLAIN_STYLES
-        or not all(v is None or type(v) is str for v in (address, squid, sub))
+        or (address is not None and type(address) is not str)
+        or (squid is not None and type(squid) is not str)
+        or (sub is not None and type(sub) is not str)
     ):
         return None
-    return TrustedServer(
-        thumbprint=thumbprint.strip(),
-        communication_style=_PLAIN_STYLES[style.token],
-        address=address,
-        squid=squid,
-        subscription_id=sub,
-    )
+    plain_style = _PLAIN_STYLES.get(style.token)
+    if plain_style is None:
+        return None
+    return (thumbprint.strip(), plain_style, address, squid, sub)
 
 
 # One field of an object: name, value, and its source text (None: render it).
@@ -377,6 +489,27 @@ def check(text: str) -> None:
             "text, and Tentacle could not write it back"
         )
         raise LocatedError(msg, lone)
+
+
+def parse_rows(text: str) -> tuple[Row, ...] | None:
+    """The commonest case in one C call: every entry in Tentacle's own form.
+
+    The entries are not built (`server_of` builds one on use); None sends the
+    text to `parse_fast`. *text* must have passed `check`.
+
+    Raises:
+        ValueError: not JSON (`parse` says where).
+    """
+    value = _DECODER.decode(text)
+    if type(value) is not list:
+        return None
+    rows = []
+    for item in value:
+        row = _plain_row(item) if type(item) is dict else None
+        if row is None:
+            return None
+        rows.append(row)
+    return tuple(rows)
 
 
 def parse_fast(text: str) -> tuple[TrustedServer, ...] | None:

@@ -42,6 +42,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
+from typing import Final
 from typing import overload
 
 import attrs
@@ -60,6 +61,8 @@ from tentacle_ha.servers._entry import thumbprint_key
 
 __all__ = ["TrustedServers", "leaves_orphaned", "refuse_orphaning"]
 
+_TENTACLE_FORM: Final = _json.Layout()
+
 
 def leaves_orphaned(
     before: Sequence[TrustedServer], after: Sequence[TrustedServer]
@@ -74,9 +77,15 @@ def leaves_orphaned(
 
     .. versionadded:: 0.1.0
     """
-    if any(s.is_polling for s in before) and not any(s.is_polling for s in after):
+    if _polls(before) and not _polls(after):
         return True
     return bool(before) and not after
+
+
+def _polls(servers: Sequence[TrustedServer]) -> bool:
+    if isinstance(servers, TrustedServers):
+        return servers._polls()  # noqa: SLF001 -- its own rows, unbuilt
+    return any(s.is_polling for s in servers)
 
 
 def refuse_orphaning(
@@ -134,10 +143,15 @@ class TrustedServers(Sequence[TrustedServer]):
     ones that were parsed, and otherwise renders as Tentacle would (keeping a
     multi-line layout, see the module docstring).
 
+    A list read from Tentacle's own form keeps its entries as rows (a tuple
+    of the five fields) and builds the `TrustedServer` objects only when one
+    is asked for: `remove`, `to_json`, `len` and the orphaning check work on
+    the rows, so a round trip that removes an entry builds none.
+
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_layout", "_parsed", "_servers", "_source")
+    __slots__ = ("_built", "_layout", "_parsed", "_parsed_rows", "_rows", "_source")
 
     def __init__(
         self,
@@ -147,15 +161,75 @@ class TrustedServers(Sequence[TrustedServer]):
         _parsed: tuple[TrustedServer, ...] | None = None,
         _layout: _json.Layout | None = None,
     ) -> None:
-        self._servers = tuple(servers)
-        items: tuple[object, ...] = self._servers
+        built = tuple(servers)
+        items: tuple[object, ...] = built
         for server in items:
             if not isinstance(server, TrustedServer):
                 msg = f"TrustedServers holds TrustedServer, not {type(server).__name__}"
                 raise TypeError(msg)
+        self._built: tuple[TrustedServer, ...] | None = built
+        self._rows: tuple[_json.Row, ...] | None = None
+        self._parsed_rows: tuple[_json.Row, ...] | None = None
         self._source = _source
         self._parsed = _parsed
         self._layout = _layout
+
+    @classmethod
+    def _of_rows(
+        cls,
+        rows: tuple[_json.Row, ...],
+        *,
+        source: str | None,
+        parsed_rows: tuple[_json.Row, ...] | None,
+        parsed: tuple[TrustedServer, ...] | None = None,
+        layout: _json.Layout | None = None,
+    ) -> TrustedServers:
+        out = cls(_source=source, _parsed=parsed, _layout=layout)
+        out._built = None
+        out._rows = rows
+        out._parsed_rows = parsed_rows
+        return out
+
+    @property
+    def _servers(self) -> tuple[TrustedServer, ...]:
+        """The entries, built from the rows on first use."""
+        built = self._built
+        if built is None:
+            assert self._rows is not None  # noqa: S101 -- one of the two is set
+            built = self._built = tuple(map(_json.server_of, self._rows))
+        return built
+
+    def _polls(self) -> bool:
+        """Whether an entry is polling (`TrustedServer.is_polling`)."""
+        if self._rows is None:
+            return any(s.is_polling for s in self._servers)
+        return any(
+            style is CommunicationStyle.TENTACLE_ACTIVE
+            or (style is CommunicationStyle.KUBERNETES_TENTACLE and address is not None)
+            for _, style, address, _, _ in self._rows
+        )
+
+    def _not_in(self, other: TrustedServers) -> Iterator[TrustedServer]:
+        """The entries of this list that *other* does not hold."""
+        if self._rows is not None and other._rows is not None:
+            # A row is equal to another exactly when the entries built are.
+            theirs = other._rows
+            for row in self._rows:
+                if row not in theirs:
+                    yield _json.server_of(row)
+            return
+        for server in self._servers:
+            if server not in other:
+                yield server
+
+    def _unchanged(self) -> bool:
+        """Whether the entries are the ones parsed from `_source`."""
+        if self._rows is not None and self._parsed_rows is not None:
+            return self._rows == self._parsed_rows
+        parsed = self._parsed
+        if parsed is None and self._parsed_rows is not None:
+            parsed = self._parsed = tuple(map(_json.server_of, self._parsed_rows))
+        return self._servers == parsed
 
     # -- reading and writing -------------------------------------------------
 
@@ -178,15 +252,19 @@ class TrustedServers(Sequence[TrustedServer]):
                 an object or has no Thumbprint, an unknown style, nesting deeper
                 than 64 levels, a lone surrogate in a string.
         """
-        if text is None or not text.strip():
+        if text is None or not text or text.isspace():  # as `not text.strip()`
             return cls(_source=text, _parsed=())
 
         try:
             _json.check(text)
+            servers = None
             try:
+                rows = _json.parse_rows(text)
+                if rows is not None:
+                    return cls._of_rows(rows, source=text, parsed_rows=rows)
                 servers = _json.parse_fast(text)
             except (ValueError, TypeError):
-                servers = None
+                pass  # `parse` says where
             if servers is not None:
                 return cls(servers, _source=text, _parsed=servers)
             servers, spans = _json.parse(text)
@@ -209,13 +287,17 @@ class TrustedServers(Sequence[TrustedServer]):
 
     def to_json(self) -> str:
         """The JSON text to store: the original text when nothing changed."""
-        if self._source is not None and self._servers == self._parsed:
+        if self._source is not None and self._unchanged():
             return self._source
         if self._layout is None:
-            self._layout = _json.Layout()
+            self._layout = _TENTACLE_FORM  # frozen: one shared instance
             source = self._source
-            if source is not None and source.strip() and _json.has_layout(source):
+            if source and not source.isspace() and _json.has_layout(source):
                 self._layout = _json.detect_layout(source, _json.parse(source)[1])
+        if self._rows is not None and (
+            self._layout is _TENTACLE_FORM or self._layout == _TENTACLE_FORM
+        ):
+            return _json.compact_rows(self._rows)
         return self._layout.render(self._servers)
 
     def to_list(self) -> list[dict[str, Any]]:
@@ -223,8 +305,19 @@ class TrustedServers(Sequence[TrustedServer]):
         return [server.to_dict() for server in self._servers]
 
     def _with(self, servers: Iterable[TrustedServer]) -> TrustedServers:
-        return TrustedServers(
+        out = TrustedServers(
             servers, _source=self._source, _parsed=self._parsed, _layout=self._layout
+        )
+        out._parsed_rows = self._parsed_rows
+        return out
+
+    def _with_rows(self, rows: tuple[_json.Row, ...]) -> TrustedServers:
+        return TrustedServers._of_rows(
+            rows,
+            source=self._source,
+            parsed_rows=self._parsed_rows,
+            parsed=self._parsed,
+            layout=self._layout,
         )
 
     # -- sequence protocol ---------------------------------------------------
@@ -239,10 +332,13 @@ class TrustedServers(Sequence[TrustedServer]):
         return self._servers[index]
 
     def __len__(self) -> int:
-        return len(self._servers)
+        return len(self._rows) if self._rows is not None else len(self._servers)
 
     def __iter__(self) -> Iterator[TrustedServer]:
         return iter(self._servers)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._servers  # as Sequence's, in one C call
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, TrustedServers):
@@ -356,12 +452,21 @@ class TrustedServers(Sequence[TrustedServer]):
             raise InvalidValueError(msg)
         wanted = thumbprint.strip().upper() if thumbprint is not None else None
 
-        def hit(server: TrustedServer) -> bool:
-            if wanted is not None and server.thumbprint.upper() != wanted:
+        def hit(thumb: str, at: str | None) -> bool:
+            if wanted is not None and thumb.upper() != wanted:
                 return False
-            return address is None or same_address(server.address, address)
+            return address is None or same_address(at, address)
 
-        out = self._with(s for s in self._servers if not hit(s))
+        if self._rows is not None:  # the same test on the unbuilt rows
+            out = self._with_rows(
+                tuple(row for row in self._rows if not hit(row[0], row[2]))
+            )
+        else:
+            out = self._with(
+                s for s in self._servers if not hit(s.thumbprint, s.address)
+            )
+        if allow_empty or not leaves_orphaned(self, out):
+            return out  # the usual case: no message to word
         what = " and ".join(
             f"{name} {value}"
             for name, value in (("thumbprint", thumbprint), ("address", address))
