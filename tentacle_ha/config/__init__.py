@@ -3,6 +3,8 @@
 `TentacleConfig` (`load`, `loads`, `dumps`, `save`), Tentacle's keys and typed
 values, and the secrets among them. Inside: ``_document`` (the model),
 ``_source`` (decoding, the hardened lxml parse and the span scanner),
+``_fast`` (the fast read path for files as Tentacle writes them: regex spans
+checked against lxml; anything unusual takes the general path),
 ``_splice`` (replacing, inserting and removing ``<set>`` elements in the
 original text) and ``_values`` (the key names and value rules) and ``_keys`` (the keys
 Tentacle knows, did-you-mean), ``_restart`` (which changes need a restart),
