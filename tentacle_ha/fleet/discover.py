@@ -436,6 +436,20 @@ class _Found(NamedTuple):
     """It was a symlink when found (else a symlink there later is refused)."""
     roots: tuple[str, ...] | None = None
     """Resolved folders it must stay inside (None: no such rule)."""
+    temps: tuple[str, ...] | None = None
+    """Its temporary files (``.<name>.*.tentacle-ha-tmp``) in the crawl's
+    listing of its folder; None when it was not crawled (named explicitly)."""
+
+
+def _temps_by_owner(names: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The temporary files in a folder's listing, by the config they belong to."""
+    suffix = _atomic.TEMP_SUFFIX
+    owners: dict[str, list[str]] = {}
+    for name in names:
+        if name.startswith(".") and name.endswith(suffix):
+            owner = name[1 : -len(suffix)].rpartition(".")[0]
+            owners.setdefault(owner, []).append(name)
+    return {owner: tuple(temps) for owner, temps in owners.items()}
 
 
 def _classify(path: str, head: bytes, *, explicit: bool) -> Finding | bool:
@@ -547,6 +561,7 @@ def _crawl(
             yield _unreadable(folder, exc, "list")
             continue
         subfolders: list[str] = []
+        temps = _temps_by_owner(e.name for e in entries)
         for entry in entries:
             kind, problem = _entry_kind(entry, real_top, roots, follow=follow)
             if problem is not None:
@@ -564,6 +579,7 @@ def _crawl(
                     explicit=False,
                     link=entry.is_symlink(),
                     roots=None if follow else (real_top, *roots),
+                    temps=temps.get(entry.name, ()),
                 )
         stack.extend(reversed(subfolders))
 
