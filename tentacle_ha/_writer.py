@@ -270,7 +270,7 @@ def _open_resolved(shown: str) -> tuple[str, str, int] | None:
     """
     if not _PROC_FD or not _atomic.DIR_FD:
         return None
-    folder, name = os.path.split(os.path.normpath(Path(shown).absolute()))
+    folder, name = os.path.split(os.path.abspath(shown))  # noqa: PTH100 -- hot path
     try:
         dir_fd = _atomic.open_folder(folder, follow=True)
     except OSError:
@@ -318,7 +318,7 @@ def locked_config(
         folder, name, dir_fd = opened
     else:
         folder, name = resolve(shown, follow_symlinks=follow_symlinks)
-    real = str(Path(folder, name))
+    real = os.path.join(folder, name)  # noqa: PTH118 -- hot path, plain strings
     if roots is not None and not _inside(real, roots):
         if opened is not None:
             os.close(opened[2])

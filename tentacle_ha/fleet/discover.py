@@ -462,7 +462,7 @@ def _classify(path: str, head: bytes, *, explicit: bool) -> Finding | bool:
     if explicit or kind == "config":
         return True
     # A broken Tentacle.config is taken: loading it says what is wrong.
-    return kind == "other" and _is_tentacle_name(Path(path).name)
+    return kind == "other" and _is_tentacle_name(os.path.basename(path))  # noqa: PTH119 -- as in _app_config
 
 
 def _checked(found: _Found) -> Path | Finding | None:
@@ -589,7 +589,9 @@ _APP_CONFIG: Final = "tentacle.exe.config"
 
 def _app_config(path: str) -> Finding | None:
     """An info finding for ``Tentacle.exe.config``: .NET's file, not Tentacle's."""
-    if Path(path).name.lower() != _APP_CONFIG:
+    # os.path, not Path: pathlib interns every path part for good, so a Path
+    # per crawled file grows memory with the size of the fleet.
+    if os.path.basename(path).lower() != _APP_CONFIG:  # noqa: PTH119 -- see above
         return None
     return _finding(
         Severity.INFO,
