@@ -4,18 +4,16 @@
 must say at the end which ones share a certificate thumbprint or a
 SubscriptionId, naming the others. Python objects per file (a str per value
 and path, a tuple and a list per place, a dict slot) cost ~0.7 KiB a config;
-here each place is a few machine words in flat arrays, values and paths
-are bytes in one buffer each (paths front-coded: consecutive paths of a
-crawl share most of their text), and the groups are found by sorting the
-64-bit hashes once at the end. A hash collision is no clone: places are
-grouped by their value bytes, not by the hash.
+here each place is a few machine words in flat arrays (a 64-bit hash of
+its value, a file index, line and column), paths are bytes in one buffer
+(front-coded: consecutive paths of a crawl share most of their text), and a
+value's text is kept only once a second place has it.
 """
 
 from __future__ import annotations
 
 import array
 import hashlib
-import itertools
 from typing import TYPE_CHECKING
 from typing import Final
 
@@ -33,7 +31,9 @@ _NONE: Final = -1
 
 
 def _hash(value: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(value, digest_size=8).digest(), "little")
+    """64 bits of BLAKE2b, never 0 (the empty slot of `_HashSet`)."""
+    digest = int.from_bytes(hashlib.blake2b(value, digest_size=8).digest(), "little")
+    return digest or 1
 
 
 class _Texts:
@@ -41,7 +41,7 @@ class _Texts:
 
     def __init__(self) -> None:
         self.data = bytearray()
-        self.ends = array.array("Q")
+        self.ends = array.array("I")  # a 4 GiB buffer is far off
 
     def add(self, text: bytes) -> int:
         self.data += text
@@ -51,6 +51,39 @@ class _Texts:
     def __getitem__(self, index: int) -> bytes:
         start = self.ends[index - 1] if index else 0
         return bytes(self.data[start : self.ends[index]])
+
+
+class _HashSet:
+    """A set of 64-bit hashes in one flat table (open addressing, linear probing)."""
+
+    def __init__(self) -> None:
+        self.table = array.array("Q", bytes(8 * 1024))
+        self.used = 0
+
+    def add(self, digest: int) -> bool:
+        """Add *digest* (not 0); whether it was there already."""
+        table = self.table
+        mask = len(table) - 1
+        slot = digest & mask
+        while True:
+            here = table[slot]
+            if here == digest:
+                return True
+            if not here:
+                table[slot] = digest
+                self.used += 1
+                if self.used * 2 > len(table):
+                    self._grow()
+                return False
+            slot = (slot + 1) & mask
+
+    def _grow(self) -> None:
+        old = self.table
+        self.table = array.array("Q", bytes(16 * len(old)))
+        self.used = 0
+        for digest in old:
+            if digest:
+                self.add(digest)
 
 
 class _Paths:
@@ -87,49 +120,53 @@ class _Paths:
 
 
 class Clones:
-    """The places of one kind of identity; findings for those several files share."""
+    """The places of one kind of identity; findings for those several files share.
 
-    def __init__(self, code: str, what: str) -> None:
+    Each place is its value's 64-bit hash, its file (an index into front-coded
+    paths, shared with *like*) and its line and column: about 28 bytes a
+    place. A value's text is kept only once a second place has it; two values
+    with the same hash (odds about n^2 / 2^65) would be taken for one.
+    """
+
+    def __init__(self, code: str, what: str, *, like: Clones | None = None) -> None:
         self.code = code
         self.what = what
-        self._paths = _Paths()
-        self._values = _Texts()
+        self.paths: _Paths = like.paths if like is not None else _Paths()
+        self._seen = _HashSet()
+        self._repeated: dict[int, str] = {}
         self._hashes = array.array("Q")
         self._files = array.array("I")
-        self._lines = array.array("i")
+        self._lines = array.array("i")  # configs are <= 16 MiB
         self._cols = array.array("i")
 
     def add(self, value: str, path: str, line: int | None, col: int | None) -> None:
         """Remember that *path* (at *line*:*col*) uses *value*."""
-        raw = value.encode("utf-8", "surrogateescape")
-        self._values.add(raw)
-        self._hashes.append(_hash(raw))
-        self._files.append(self._paths.add(path))
+        digest = _hash(value.encode("utf-8", "surrogateescape"))
+        if self._seen.add(digest):
+            self._repeated.setdefault(digest, value)
+        self._hashes.append(digest)
+        self._files.append(self.paths.add(path))
         self._lines.append(_NONE if line is None else line)
         self._cols.append(_NONE if col is None else col)
 
-    def _groups(self) -> list[list[int]]:
-        """Places sharing a value with a place of another file, by first place."""
-        ordered = sorted(self._hashes)
-        repeated = {a for a, b in itertools.pairwise(ordered) if a == b}
-        del ordered
-        by_value: dict[bytes, list[int]] = {}
+    def _groups(self) -> list[tuple[str, list[int]]]:
+        """Values that several files use, with their places, by first place."""
+        by_hash: dict[int, list[int]] = {}
         for place, digest in enumerate(self._hashes):
-            if digest in repeated:
-                by_value.setdefault(self._values[place], []).append(place)
+            if digest in self._repeated:
+                by_hash.setdefault(digest, []).append(place)
         return [
-            places
-            for places in by_value.values()
-            if len({self._paths[self._files[p]] for p in places}) > 1
+            (self._repeated[digest], places)
+            for digest, places in by_hash.items()
+            if len({self.paths[self._files[p]] for p in places}) > 1
         ]
 
     def findings(self) -> Iterator[Finding]:
         """One error per place of every value that several files use."""
-        for places in self._groups():
-            value = self._values[places[0]].decode("utf-8", "surrogateescape")
-            paths = list(dict.fromkeys(self._paths[self._files[p]] for p in places))
+        for value, places in self._groups():
+            paths = list(dict.fromkeys(self.paths[self._files[p]] for p in places))
             for place in places:
-                path = self._paths[self._files[place]]
+                path = self.paths[self._files[place]]
                 others = [p for p in paths if p != path]
                 shown = ", ".join(others[:_SHOWN])
                 if len(others) > _SHOWN:

@@ -675,7 +675,7 @@ def audit_fleet(
     """
 
     certificates = _Clones("cloned-certificate", "certificate thumbprint")
-    subscriptions = _Clones("cloned-subscription", "SubscriptionId")
+    subscriptions = _Clones("cloned-subscription", "SubscriptionId", like=certificates)
     items = (
         Done(_FileAudit(None, [item])) if isinstance(item, Finding) else item
         for item in _walk(paths, follow_symlinks=follow_symlinks)
