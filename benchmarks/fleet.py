@@ -1,27 +1,38 @@
-"""Fleet throughput and memory: plan, apply with fsync against a floor, peak RSS.
+"""Fleet apply, plan and audit against floors measured in the same run.
 
 Generates realistic configs (3-node HA; Windows BOM+CRLF and Linux LF, some
 with an indented JSON array; a certificate blob of real size) in a temporary
-folder and measures, in one run:
+folder and measures, each as min / median / max over interleaved rounds:
 
-- plan (no writes): files/s; target >= 5,000 on 2 cores;
-- the floor: a bare single-process loop that reads each file, parses it with
-  lxml, edits the JSON, serialises it and writes it with temp + fsync +
-  rename (no lock, no verification, not lossless);
-- apply with fsync: files/s, and its ratio to the floor; target >= 1.0x;
-- peak RSS of apply over N and over 5N files, each in a fresh subprocess
-  (fsync off there: it changes time, not memory); target: within 20 %.
+- **apply** (wall time, fsync on) against a parallel floor that does what
+  apply must do per file and nothing else: the same number of worker
+  processes, each writing the same number of files at once, reading the
+  file, parsing and editing it with lxml, then temp + fsync + rename +
+  folder fsync (no lock, no re-read, no verification, not lossless). Each
+  round syncs every file of both copies, to the replaced node and back in
+  turn, so every round writes every file. Target: apply >= 0.9x the floor's
+  files/s.
+- **plan**: ``tentacle-ha fleet plan --sync CLUSTER --json`` over the
+  configs as a whole CLI process, start-up included (its workers may use
+  every core), against a single-process loop here that reads and
+  lxml-parses the same files. Target: <= 2.0x the loop's wall time (CPU
+  time is printed too).
+- **audit memory**: peak RSS of ``tentacle-ha fleet audit --json`` over 2k
+  and 10k configs (and 50k with ``--big``), each a fresh CLI process
+  started from a small launcher, read with ``wait4`` (the largest of its
+  processes). Target: 10k within 1.2x of 2k, 50k within 1.2x of 10k.
 
-The edit syncs every config to a cluster whose third node was replaced, so
-every file changes. Prints each figure and ratio on its own line.
-
-Run: python benchmarks/fleet.py [--files 10000] [--rss-files 10000 50000]
+Run: python benchmarks/fleet.py [--files 2000] [--plan-files 5000]
+[--rounds 5] [--big]
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import itertools
 import json
+import multiprocessing
 import os
 import resource
 import shutil
@@ -36,24 +47,29 @@ from lxml import etree
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _paired import rounds  # noqa: E402 -- after the path set-up
+from _paired import show  # noqa: E402 -- after the path set-up
+from _paired import spread  # noqa: E402 -- after the path set-up
 
 from tentacle_ha import fleet  # noqa: E402 -- after the path set-up
 from tentacle_ha.cluster import loads_cluster  # noqa: E402 -- after the path set-up
 from tentacle_ha.fleet import edits  # noqa: E402 -- after the path set-up
-from tentacle_ha.fleet._fleetgen import ADDRESSES  # noqa: E402 -- after the path set-up
 from tentacle_ha.fleet._fleetgen import THUMBPRINT  # noqa: E402 -- after the path set-up
 from tentacle_ha.fleet._fleetgen import write_fleet  # noqa: E402 -- after the path set-up
 from tentacle_ha.fleet._pipeline import default_jobs  # noqa: E402 -- after the path set-up
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from collections.abc import Iterable
+    from collections.abc import Sequence
 
-PLAN_TARGET = 5000.0
-APPLY_TARGET = 1.0
+APPLY_TARGET = 0.9
+PLAN_TARGET = 2.0
 RSS_TARGET = 1.2
+IO_THREADS = 4  # as tentacle_ha.fleet._plan_apply._IO_THREADS
+CHUNK = 32  # as tentacle_ha.fleet._pipeline._CHUNK
 KEY = "Tentacle.Communication.TrustedOctopusServers"
-NEW_NODE = "https://node4.octopus.example.com:10943"
+CLI = [sys.executable, "-m", "tentacle_ha"]
 
 CLUSTER = f"""
 [cluster]
@@ -70,174 +86,238 @@ name = "node2"
 address = "node2.octopus.example.com"
 
 [[nodes]]
-name = "node4"
-address = "node4.octopus.example.com"
+name = "NAME"
+address = "NAME.octopus.example.com"
 """
 
 
-def _edit() -> edits.SyncToCluster:
-    return edits.SyncToCluster(loads_cluster(CLUSTER, path="bench-cluster.toml"))
+def _cluster(third: str) -> str:
+    return CLUSTER.replace("NAME", third)
 
 
-def _floor(paths: list[Path]) -> None:
-    """Read, lxml-parse, edit the JSON, serialise, write temp + fsync + rename."""
+def _edit(third: str) -> edits.SyncToCluster:
+    return edits.SyncToCluster(loads_cluster(_cluster(third), path="bench.toml"))
+
+
+# -- the apply floor: a parallel pool doing only what apply must do -----------------
+
+
+def _floor_file(path: str, third: str) -> None:
+    """Read, lxml-parse, edit, serialise; temp + fsync + rename + folder fsync."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    for path in paths:
-        data = path.read_bytes()
-        root = etree.fromstring(data, parser)
-        for element in root:
-            if element.get("key") == KEY:
-                servers = json.loads(element.text or "[]")
-                servers = [s for s in servers if s["Address"] != ADDRESSES[2]]
-                servers.append({**servers[0], "Address": NEW_NODE})
-                element.text = json.dumps(servers, separators=(",", ":"))
-        out = etree.tostring(root, xml_declaration=True, encoding="utf-8")
-        tmp = path.with_name(path.name + ".floor-tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, out)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        tmp.replace(path)
+    with open(path, "rb") as file:  # noqa: PTH123 -- the plainest read
+        data = file.read()
+    root = etree.fromstring(data, parser)
+    old, new = ("node3", "node4") if third == "node4" else ("node4", "node3")
+    for element in root:
+        if element.get("key") == KEY:
+            servers = json.loads(element.text or "[]")
+            for server in servers:
+                server["Address"] = server["Address"].replace(old, new)
+            element.text = json.dumps(servers, separators=(",", ":"))
+    out = etree.tostring(root, xml_declaration=True, encoding="utf-8")
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.floor-tmp")  # noqa: PTH118 -- plain strings
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, out)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)  # noqa: PTH105 -- plain strings, as the floor is
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
-def _own_peak_kib() -> int:
-    """This process's peak RSS since it started its program.
-
-    ``ru_maxrss`` would not do: Linux carries it over ``exec`` from the
-    process that spawned us, so it would report the benchmark's own size.
-    ``VmHWM`` belongs to this program's memory map alone.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+_THREADS: list[concurrent.futures.ThreadPoolExecutor] = []
+_FORK = multiprocessing.get_context("fork")
 
 
-def _rss_child(folder: str, jobs: int) -> int:
-    """Apply over *folder* (fsync off) and print the peak RSS figures as JSON."""
-    count = sum(1 for _ in fleet.apply([folder], _edit(), jobs=jobs, fsync=False))
-    own = _own_peak_kib()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"files": count, "self_kib": own, "children_kib": children}))
-    return 0
+def _floor_chunk(paths: list[str], third: str) -> int:
+    if not _THREADS:
+        _THREADS.append(concurrent.futures.ThreadPoolExecutor(IO_THREADS))
+    list(_THREADS[0].map(_floor_file, paths, itertools.repeat(third)))
+    return len(paths)
 
 
-def _peak_rss(folder: Path, jobs: int) -> dict[str, int]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--rss-child", str(folder), "--jobs", str(jobs)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, int] = json.loads(done.stdout)
-    return result
+def _floor(pool: concurrent.futures.Executor, paths: list[str], third: str) -> int:
+    chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    return sum(pool.map(_floor_chunk, chunks, itertools.repeat(third)))
+
+
+def _changed(results: Sequence[fleet.FilePlan | fleet.FileOutcome]) -> int:
+    return sum(1 for r in results if r.status is fleet.Status.CHANGED)
 
 
 def _cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (the workers)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _measure(label: str, count: int, run: Callable[[], int]) -> float:
-    """Run one phase from a synced disk; print files/s and CPU; return files/s."""
-    os.sync()  # nothing left to write back from earlier phases
-    cpu, start = _cpu_seconds(), time.perf_counter()
-    done = run()
-    seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
-    if done != count:
-        raise SystemExit(f"{label}: only {done} of {count} files changed")
-    rate = count / seconds
-    per_file = cpu / count * 1e6
-    print(
-        f"{label}: {rate:.0f} files/s ({per_file:.0f} us CPU a file, all "
-        f"processes; CPU-bound ceiling on {os.cpu_count()} cores: "
-        f"{(os.cpu_count() or 1) * 1e6 / per_file:.0f} files/s)"
-    )
-    return rate
-
-
-def _changed(results: Iterable[fleet.FilePlan | fleet.FileOutcome]) -> int:
-    return sum(1 for r in results if r.status is fleet.Status.CHANGED)
-
-
-def _throughput(work: Path, count: int, jobs: int) -> None:
-    edit = _edit()
+def _apply_rounds(work: Path, count: int, jobs: int, count_rounds: int) -> None:
     ours = work / "ours"
     write_fleet(ours, count, seed=1)
-    floor_paths = write_fleet(work / "floor", count, seed=1)
-    print(f"files: {count} (jobs {jobs}, cpus {os.cpu_count()})")
-    print(f"average size: {sum(p.stat().st_size for p in floor_paths) // count} bytes")
-    plan_rate = _measure(
-        "plan", count, lambda: _changed(fleet.plan([ours], edit, jobs=jobs))
-    )
-    print(
-        f"plan vs target: {plan_rate / PLAN_TARGET:.2f}x of {PLAN_TARGET:.0f} files/s"
-    )
+    floor_paths = [str(p) for p in write_fleet(work / "floor", count, seed=1)]
+    print(f"apply: {count} files a round, jobs {jobs} x {IO_THREADS} at once")
+    turn = {"ours": 0, "floor": 0}
 
-    def floor() -> int:
-        _floor(floor_paths)
-        return count
+    def third(who: str) -> str:
+        turn[who] += 1
+        return "node4" if turn[who] % 2 else "node3"
 
-    floor_rate = _measure("floor (1 process, lxml, temp+fsync+rename)", count, floor)
-    apply_rate = _measure(
-        "apply (fsync, locks, re-checks)",
-        count,
-        lambda: _changed(fleet.apply([ours], edit, jobs=jobs)),
-    )
-    print(
-        f"apply/floor ratio: {apply_rate / floor_rate:.2f}x "
-        f"(target >= {APPLY_TARGET:.1f}x)"
-    )
-    back = edits.SyncToCluster(loads_cluster(CLUSTER.replace("node4", "node3")))
-    again_rate = _measure(
-        "apply again (sync back)",
-        count,
-        lambda: _changed(fleet.apply([ours], back, jobs=jobs)),
-    )
-    print(f"apply again/floor ratio: {again_rate / floor_rate:.2f}x")
+    def run_ours() -> tuple[float, ...]:
+        edit = _edit(third("ours"))
+        os.sync()
+        cpu, started = _cpu_seconds(), time.perf_counter()
+        done = _changed(list(fleet.apply([ours], edit, jobs=jobs)))
+        seconds = time.perf_counter() - started
+        if done != count:
+            raise SystemExit(f"apply changed {done} of {count} files")
+        return count / seconds, (_cpu_seconds() - cpu) / count * 1e6
+
+    def run_floor() -> tuple[float, ...]:
+        # A fresh pool each round, as apply starts its own, and forked as
+        # apply's is (no thread left running here between rounds).
+        name = third("floor")
+        os.sync()
+        cpu, started = _cpu_seconds(), time.perf_counter()
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=_FORK) as pool:
+            done = _floor(pool, floor_paths, name)
+        seconds = time.perf_counter() - started
+        return done / seconds, (_cpu_seconds() - cpu) / done * 1e6
+
+    ours_r, floor_r = rounds([run_ours, run_floor], count_rounds)
+    rates = [o[0] for o in ours_r]
+    floors = [f[0] for f in floor_r]
+    ratios = [o / f for o, f in zip(rates, floors, strict=True)]
+    cpu_ours, cpu_floor = [o[1] for o in ours_r], [f[1] for f in floor_r]
+    print(f"  apply (locks, re-reads, checks): {show(rates, '{:.0f}')} files/s, "
+          f"CPU {show(cpu_ours, '{:.0f}')} us a file (all processes)")  # fmt: skip
+    print(f"  floor (same pool, lxml, temp+fsync+rename+dir fsync): "
+          f"{show(floors, '{:.0f}')} files/s, "
+          f"CPU {show(cpu_floor, '{:.0f}')} us a file")  # fmt: skip
+    verdict = "meets" if spread(ratios)[1] >= APPLY_TARGET else "MISSES"
+    print(f"  apply/floor: {show(ratios)}x per round ({verdict} >= {APPLY_TARGET}x)")
     shutil.rmtree(ours)
     shutil.rmtree(work / "floor")
 
 
-def _memory(work: Path, counts: tuple[int, int], jobs: int) -> None:
-    figures = []
-    for count in counts:
-        folder = work / f"rss-{count}"
-        write_fleet(folder, count, seed=2)
-        rss = _peak_rss(folder, jobs)
-        shutil.rmtree(folder)
-        figures.append(rss)
-        print(
-            f"peak RSS of apply over {rss['files']} files: main "
-            f"{rss['self_kib'] / 1024:.1f} MiB, largest worker "
-            f"{rss['children_kib'] / 1024:.1f} MiB"
-        )
-    ratio = figures[1]["self_kib"] / figures[0]["self_kib"]
-    worker_ratio = figures[1]["children_kib"] / figures[0]["children_kib"]
-    print(
-        f"peak RSS ratio {counts[1]}/{counts[0]} files: main {ratio:.2f}x, "
-        f"workers {worker_ratio:.2f}x (target <= {RSS_TARGET:.1f}x)"
+# -- plan: the whole CLI against a bare read + parse loop ---------------------------
+
+
+def _parse_loop(paths: list[Path]) -> int:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    total = 0
+    for path in paths:
+        total += len(etree.fromstring(path.read_bytes(), parser))
+    return total
+
+
+def _plan_rounds(work: Path, count: int, jobs: int, count_rounds: int) -> None:
+    folder = work / "plan"
+    paths = write_fleet(folder, count, seed=3)
+    cluster = work / "cluster.toml"
+    cluster.write_text(_cluster("node4"))
+    command = [*CLI, "fleet", "plan", "--quiet", "--json", "--jobs", str(jobs)]
+    command += ["--sync", str(cluster), str(folder)]
+    print(f"plan: {count} files, the CLI (jobs {jobs}) vs a 1-process parse loop")
+    _parse_loop(paths)  # warm the page cache for both
+
+    def run_cli() -> tuple[float, ...]:
+        cpu, started = _cpu_seconds(), time.perf_counter()
+        done = subprocess.run(command, check=False, capture_output=True, cwd=ROOT)
+        seconds = time.perf_counter() - started
+        if done.returncode not in {0, 1}:
+            raise SystemExit(done.stderr.decode(errors="replace"))
+        files = json.loads(done.stdout)["files"]
+        if len(files) != count:
+            raise SystemExit(f"plan gave {len(files)} of {count} files")
+        return seconds, _cpu_seconds() - cpu
+
+    def run_loop() -> tuple[float, ...]:
+        cpu, started = _cpu_seconds(), time.perf_counter()
+        _parse_loop(paths)
+        return time.perf_counter() - started, _cpu_seconds() - cpu
+
+    cli_r, loop_r = rounds([run_cli, run_loop], count_rounds)
+    wall = [c[0] / f[0] for c, f in zip(cli_r, loop_r, strict=True)]
+    cpu = [c[1] / f[1] for c, f in zip(cli_r, loop_r, strict=True)]
+    print(f"  CLI wall {show([c[0] for c in cli_r], '{:.2f}')} s, "
+          f"CPU {show([c[1] for c in cli_r], '{:.2f}')} s (all processes)")  # fmt: skip
+    print(f"  loop wall {show([f[0] for f in loop_r], '{:.2f}')} s, "
+          f"CPU {show([f[1] for f in loop_r], '{:.2f}')} s")  # fmt: skip
+    verdict = "meets" if spread(wall)[1] <= PLAN_TARGET else "MISSES"
+    print(f"  CLI/loop wall: {show(wall)}x ({verdict} <= {PLAN_TARGET}x); "
+          f"CPU: {show(cpu)}x")  # fmt: skip
+    shutil.rmtree(folder)
+
+
+# -- audit memory ------------------------------------------------------------------
+
+_LAUNCHER = """
+import json, os, sys
+env = dict(os.environ, PYTHONPATH=sys.argv[-1])
+pid = os.posix_spawn(sys.argv[1], sys.argv[1:-1], env)
+_, status, usage = os.wait4(pid, 0)
+print(json.dumps({"status": status, "maxrss_kib": usage.ru_maxrss}))
+"""
+
+
+def _audit_rss(folder: Path, jobs: int) -> int:
+    """Peak RSS (KiB) of ``fleet audit`` over *folder*: its largest process."""
+    command = [*CLI, "fleet", "audit", "--quiet", "--json", "--jobs", str(jobs)]
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *command, str(folder), str(ROOT)],
+        check=True,
+        capture_output=True,
+        text=True,
     )
+    result = json.loads(done.stdout.splitlines()[-1])
+    return int(result["maxrss_kib"])
+
+
+def _memory(work: Path, counts: Sequence[int], jobs: int, count_rounds: int) -> None:
+    peaks: dict[int, list[int]] = {}
+    for count in counts:
+        folder = work / f"audit-{count}"
+        write_fleet(folder, count, seed=2)
+        peaks[count] = [_audit_rss(folder, jobs) for _ in range(count_rounds)]
+        shutil.rmtree(folder)
+        mib = [p / 1024 for p in peaks[count]]
+        print(f"audit peak RSS over {count} files: {show(mib, '{:.1f}')} MiB")
+    for small, large in itertools.pairwise(counts):
+        ratio = spread(peaks[large])[1] / spread(peaks[small])[1]
+        verdict = "meets" if ratio <= RSS_TARGET else "MISSES"
+        print(f"  audit RSS {large}/{small}: {ratio:.2f}x of the medians "
+              f"({verdict} <= {RSS_TARGET}x)")  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=10_000)
-    parser.add_argument("--rss-files", type=int, nargs=2, default=(10_000, 50_000))
+    parser.add_argument("--files", type=int, default=2_000, help="apply, per round")
+    parser.add_argument("--plan-files", type=int, default=5_000)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=default_jobs())
-    parser.add_argument("--rss-child", metavar="FOLDER", help=argparse.SUPPRESS)
+    parser.add_argument("--big", action="store_true", help="audit 50k files too")
+    parser.add_argument(
+        "--only", choices=("apply", "plan", "audit"), action="append", default=[]
+    )
     args = parser.parse_args()
-    if args.rss_child:
-        return _rss_child(args.rss_child, args.jobs)
+    parts = args.only or ["apply", "plan", "audit"]
+    counts = (2_000, 10_000, 50_000) if args.big else (2_000, 10_000)
+    print(f"cpus {os.cpu_count()}, rounds {args.rounds}")
     with tempfile.TemporaryDirectory(prefix="tentacle-ha-bench-") as tmp:
-        _throughput(Path(tmp), args.files, args.jobs)
-        _memory(Path(tmp), tuple(args.rss_files), args.jobs)
+        work = Path(tmp)
+        if "apply" in parts:
+            _apply_rounds(work, args.files, args.jobs, args.rounds)
+        if "plan" in parts:
+            _plan_rounds(work, args.plan_files, args.jobs, args.rounds)
+        if "audit" in parts:
+            _memory(work, counts, args.jobs, args.rounds)
     return 0
 
 

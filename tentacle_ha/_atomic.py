@@ -75,8 +75,13 @@ _BINARY: Final = getattr(os, "O_BINARY", 0)
 _CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
 _DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
 
-DIR_FD: Final = os.open in os.supports_dir_fd and os.replace in os.supports_dir_fd
-"""Whether opens and renames can be made relative to a folder descriptor."""
+DIR_FD: Final = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd
+"""Whether opens and renames can be made relative to a folder descriptor.
+
+(``os.supports_dir_fd`` lists `os.rename`, never `os.replace`, although both
+are ``renameat`` and take the same ``src_dir_fd``/``dst_dir_fd``.)"""
+
+_PREAD: Final = hasattr(os, "pread")
 
 
 def describe(exc: OSError) -> str:
@@ -121,11 +126,13 @@ def read_fd(
         raise FileTooLargeError(
             f"file is {info.st_size} bytes; the limit is {limit}", path=shown
         )
-    os.lseek(fd, 0, os.SEEK_SET)
+    if not _PREAD:  # pragma: no cover - Windows: no pread
+        os.lseek(fd, 0, os.SEEK_SET)
     chunks: list[bytes] = []
     size = 0
     while size <= limit:
-        chunk = os.read(fd, max(info.st_size + 1 - size, 65536))
+        want = max(info.st_size + 1 - size, 65536)
+        chunk = os.pread(fd, want, size) if _PREAD else os.read(fd, want)
         if not chunk:
             break
         chunks.append(chunk)
@@ -178,15 +185,17 @@ def read_bytes(path: str | os.PathLike[str], *, limit: int = MAX_FILE_SIZE) -> b
 # -- writing -----------------------------------------------------------------
 
 
-def open_folder(folder: str) -> int | None:
+def open_folder(folder: str, *, follow: bool = False) -> int | None:
     """A descriptor of the (already resolved) *folder*, or None without dir_fd.
 
     ``O_NOFOLLOW``: a folder replaced by a symlink since it was resolved is
-    refused (ELOOP) rather than followed.
+    refused (ELOOP) rather than followed. *follow*: the folder is not
+    resolved yet; the caller asks the kernel what was opened.
     """
     if not DIR_FD:  # pragma: no cover - Windows: paths, as before
         return None
-    return os.open(folder, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
+    nofollow = 0 if follow else _NOFOLLOW
+    return os.open(folder, os.O_RDONLY | _DIRECTORY | nofollow | _CLOEXEC)
 
 
 def _at(folder: str, name: str, dir_fd: int | None) -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Final
 
+from tentacle_ha.errors import ConflictError
 from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import NotRegularFileError
 from tentacle_ha.errors import WriteError
@@ -58,11 +59,15 @@ def _sidecar(real: Path) -> Path:
     return real.with_name(f".{real.name}{LOCK_SUFFIX}")
 
 
-def _open(target: Path, shown: str, dir_fd: int | None = None) -> int:
+def _open(
+    target: Path, shown: str, dir_fd: int | None = None, link_error: str | None = None
+) -> tuple[int, os.stat_result | None]:
     """Open the file to lock: never following a symlink, never blocking.
 
     POSIX: the config itself (relative to *dir_fd* when given), which must
-    be a regular file; a FIFO or device is refused at once.
+    be a regular file; a FIFO or device is refused at once. Returns the fd
+    and its ``fstat`` (None for a sidecar). A symlink there is a
+    `ConflictError` saying *link_error*, when given.
     """
     nofollow = getattr(os, "O_NOFOLLOW", 0)
     nonblock = getattr(os, "O_NONBLOCK", 0)
@@ -74,19 +79,21 @@ def _open(target: Path, shown: str, dir_fd: int | None = None) -> int:
                 where, os.O_RDONLY | nofollow | nonblock | cloexec, dir_fd=dir_fd
             )
         except OSError as exc:
+            if link_error is not None and exc.errno == errno.ELOOP:
+                raise ConflictError(link_error, path=shown) from exc
             raise _lock_error(exc, target, shown) from exc
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             os.close(fd)
             raise _not_regular(info.st_mode, shown)
-        return fd
+        return fd, info
     try:
-        return os.open(target, os.O_RDWR | os.O_CREAT | nofollow, 0o600)
+        return os.open(target, os.O_RDWR | os.O_CREAT | nofollow, 0o600), None
     except PermissionError as denied:
         # Created by someone else and not writable by us: a read-only
         # descriptor still takes the lock.
         try:
-            return os.open(target, os.O_RDONLY | nofollow)
+            return os.open(target, os.O_RDONLY | nofollow), None
         except FileNotFoundError:
             raise _lock_error(denied, target, shown) from denied
         except OSError as exc:
@@ -100,11 +107,12 @@ def _not_regular(mode: int, shown: str) -> NotRegularFileError:
     return NotRegularFileError(f"is {what}; not locked, not read", path=shown)
 
 
-def _still_there(fd: int, target: Path, dir_fd: int | None = None) -> bool:
-    """Whether *fd* is still the file at *target* (not replaced meanwhile)."""
-    if _SIDECAR:
+def _still_there(
+    held: os.stat_result | None, target: Path, dir_fd: int | None = None
+) -> bool:
+    """Whether *held* (the fd's ``fstat``) is still the file at *target*."""
+    if _SIDECAR or held is None:
         return True
-    held = os.fstat(fd)
     try:
         if dir_fd is not None:
             now = os.stat(target.name, dir_fd=dir_fd, follow_symlinks=False)
@@ -183,7 +191,12 @@ def file_lock(
 
 @contextlib.contextmanager
 def hold(
-    real: Path, *, shown: str, timeout: float = 60.0, dir_fd: int | None = None
+    real: Path,
+    *,
+    shown: str,
+    timeout: float = 60.0,
+    dir_fd: int | None = None,
+    link_error: str | None = None,
 ) -> Iterator[int]:
     """Hold the lock of the config at *real* (resolved); yield the locked fd.
 
@@ -193,12 +206,13 @@ def hold(
     once locked. Windows: the sidecar's fd.
 
     Raises:
+        ConflictError: with *link_error*: the file is a symlink (not followed).
         as `file_lock`.
     """
     target = _sidecar(real) if _SIDECAR else real
     deadline = time.monotonic() + timeout
     while True:
-        fd = _open(target, shown, None if _SIDECAR else dir_fd)
+        fd, info = _open(target, shown, None if _SIDECAR else dir_fd, link_error)
         try:
             wait = _FIRST_WAIT
             while not _try_lock(fd):
@@ -210,7 +224,7 @@ def hold(
                     )
                 time.sleep(wait)
                 wait = min(wait * 2, _MAX_WAIT)
-            if not _still_there(fd, target, dir_fd):
+            if not _still_there(info, target, dir_fd):
                 # Replaced while we waited: we hold the old file's lock.
                 _unlock(fd)
                 continue

@@ -8,7 +8,10 @@ Ansible writer on targets mirrors the same contract, step by step:
    target is what gets replaced; the link stays); the folder is then opened
    once with ``O_DIRECTORY | O_NOFOLLOW`` and every later open, rename and
    unlink is relative to that descriptor (``dir_fd=``), so a folder or file
-   swapped for a symlink meanwhile cannot redirect the write. (Windows: no
+   swapped for a symlink meanwhile cannot redirect the write. When the file
+   itself must not be followed (fleet apply), Linux opens its folder first
+   and asks ``/proc/self/fd`` where that descriptor is: the kernel's one
+   lookup instead of a ``lstat`` per path part, with no gap between them. (Windows: no
    ``dir_fd``/``O_NOFOLLOW``; the same steps run on paths.) Callers that must
    not follow a link (fleet apply) say so: a file that became a symlink is
    a `ConflictError`, never followed.
@@ -45,6 +48,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Final
@@ -174,7 +178,23 @@ class Locked:
         self._dir_fd = dir_fd
         self._fd = fd
         self._fsync = fsync
-        self.current, self.info = _atomic.read_fd(fd, shown)
+        self._read: tuple[bytes, os.stat_result] | None = None
+
+    @property
+    def current(self) -> bytes:
+        """The bytes read under the lock (read on first use; see `reread`)."""
+        if self._read is None:
+            self.reread()
+        assert self._read is not None  # noqa: S101 -- set by reread
+        return self._read[0]
+
+    @property
+    def info(self) -> os.stat_result:
+        """The ``fstat`` of the locked file, as of the last read."""
+        if self._read is None:
+            self.reread()
+        assert self._read is not None  # noqa: S101 -- set by reread
+        return self._read[1]
 
     @property
     def path(self) -> str:
@@ -182,9 +202,9 @@ class Locked:
         return str(Path(self.folder, self.name))
 
     def reread(self) -> bytes:
-        """Read the locked file again (a writer ignoring the lock may write)."""
-        self.current, self.info = _atomic.read_fd(self._fd, self.shown)
-        return self.current
+        """Read the locked file (again: a writer ignoring the lock may write)."""
+        self._read = _atomic.read_fd(self._fd, self.shown)
+        return self._read[0]
 
     def _check_still_ours(self) -> None:
         where = self.name if self._dir_fd is not None else self.path
@@ -236,6 +256,36 @@ def resolve(path: str, *, follow_symlinks: bool) -> tuple[str, str]:
     return os.path.realpath(folder), name
 
 
+_PROC_FD: Final = sys.platform == "linux"
+"""``/proc/self/fd/N`` names what descriptor N has open (when /proc is mounted)."""
+
+
+def _open_resolved(shown: str) -> tuple[str, str, int] | None:
+    """Open the folder of *shown* once; its real path from the kernel (Linux).
+
+    The folder is opened following any symlink on the way, as `resolve`
+    would, and ``/proc/self/fd`` then says what was opened: one lookup that
+    no swap can slip between (`os.path.realpath` is a ``lstat`` per part,
+    then a second open). None where ``/proc`` cannot tell (then `resolve`).
+    """
+    if not _PROC_FD or not _atomic.DIR_FD:
+        return None
+    folder, name = os.path.split(os.path.abspath(shown))  # noqa: PTH100 -- hot path
+    try:
+        dir_fd = _atomic.open_folder(folder, follow=True)
+    except OSError:
+        return None  # the slow path says why
+    assert dir_fd is not None  # noqa: S101 -- DIR_FD is set
+    try:
+        real = os.readlink(f"/proc/self/fd/{dir_fd}")  # noqa: PTH115 -- a str, no Path
+    except OSError:
+        real = ""
+    if not real.startswith("/") or real.endswith(" (deleted)"):
+        os.close(dir_fd)
+        return None
+    return real, name, dir_fd
+
+
 @contextlib.contextmanager
 def locked_config(
     path: str | os.PathLike[str],
@@ -262,21 +312,33 @@ def locked_config(
         FleetError: the lock was held by another process beyond *timeout*.
     """
     shown = os.fspath(path)
-    folder, name = resolve(shown, follow_symlinks=follow_symlinks)
-    real = str(Path(folder, name))
+    opened = None if follow_symlinks else _open_resolved(shown)
+    dir_fd: int | None = None
+    if opened is not None:
+        folder, name, dir_fd = opened
+    else:
+        folder, name = resolve(shown, follow_symlinks=follow_symlinks)
+    real = os.path.join(folder, name)  # noqa: PTH118 -- hot path, plain strings
     if roots is not None and not _inside(real, roots):
+        if opened is not None:
+            os.close(opened[2])
         msg = f"resolves outside the given folders now, to {real}; left alone"
         raise ConflictError(msg, path=shown)
+    if opened is None:
+        try:
+            dir_fd = _atomic.open_folder(folder)
+        except OSError as exc:
+            raise WriteError(
+                f"cannot open its folder: {_atomic.describe(exc)}", path=shown
+            ) from exc
     try:
-        dir_fd = _atomic.open_folder(folder)
-    except OSError as exc:
-        raise WriteError(
-            f"cannot open its folder: {_atomic.describe(exc)}", path=shown
-        ) from exc
-    try:
-        if not follow_symlinks:
+        if not follow_symlinks and dir_fd is None:  # pragma: no cover - no dir_fd
             _refuse_symlink(folder, name, dir_fd, shown)
-        with _lock.hold(Path(real), shown=shown, timeout=timeout, dir_fd=dir_fd) as fd:
+        link_error = None if follow_symlinks else _BECAME_SYMLINK
+        with _lock.hold(
+            Path(real), shown=shown, timeout=timeout, dir_fd=dir_fd,
+            link_error=link_error,
+        ) as fd:  # fmt: skip
             if _lock.SIDECAR:  # pragma: no cover - Windows: read the config itself
                 with open(real, "rb", buffering=0) as file:  # noqa: PTH123 -- an fd
                     locked = Locked(
@@ -295,12 +357,19 @@ def locked_config(
             os.close(dir_fd)
 
 
+_BECAME_SYMLINK: Final = "became a symlink since it was found; not followed, left alone"
+
+
 def _refuse_symlink(folder: str, name: str, dir_fd: int | None, shown: str) -> None:
+    """Without ``dir_fd`` (Windows): a symlink at the name is refused here.
+
+    With it, the lock's ``O_NOFOLLOW`` open refuses it (ELOOP), in the same
+    lookup that opens the file.
+    """
     where = name if dir_fd is not None else str(Path(folder, name))
     with contextlib.suppress(FileNotFoundError):
         if stat.S_ISLNK(os.stat(where, dir_fd=dir_fd, follow_symlinks=False).st_mode):
-            msg = "became a symlink since it was found; not followed, left alone"
-            raise ConflictError(msg, path=shown)
+            raise ConflictError(_BECAME_SYMLINK, path=shown)
 
 
 def _inside(real: str, roots: tuple[str, ...]) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tentacle_ha import _atomic
 from tentacle_ha import _writer
 from tentacle_ha import config
 from tentacle_ha._lock import file_lock
@@ -220,3 +221,50 @@ def test_save_waits_for_the_lock_fleet_apply_holds(cfg: Path) -> None:
         release.set()
         thread.join()
     assert config.load(cfg)["Octopus.Home"] == "/mine"
+
+
+def _move_folder_mid_edit(tmp_path: Path, *, follow: bool) -> _writer.Locked:
+    """Lock sub/Tentacle.config, move sub away, put a decoy at its path, write."""
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    cfg = folder / "Tentacle.config"
+    cfg.write_bytes(SAMPLE)
+    with _writer.locked_config(cfg, follow_symlinks=follow, fsync=False) as held:
+        assert held.current == SAMPLE
+        folder.rename(tmp_path / "moved")
+        folder.mkdir()
+        (folder / "Tentacle.config").write_bytes(LOOT)
+        held.replace(b"new bytes")
+    return held
+
+
+@pytest.mark.skipif(not hasattr(os, "O_NOFOLLOW"), reason="POSIX: dir_fd")
+@pytest.mark.parametrize("follow", [False, True])
+def test_the_write_lands_in_the_folder_held_not_the_path(
+    tmp_path: Path, *, follow: bool
+) -> None:
+    """A folder moved away mid-edit and a decoy put at its path: the decoy is
+    untouched, the write goes to the folder held open (``dir_fd``)."""
+    held = _move_folder_mid_edit(tmp_path, follow=follow)
+    assert (tmp_path / "sub" / "Tentacle.config").read_bytes() == LOOT
+    assert (tmp_path / "moved" / "Tentacle.config").read_bytes() == b"new bytes"
+    assert held.folder == str(tmp_path / "sub")  # as resolved when opened
+
+
+def test_negative_control_without_dir_fd_the_write_goes_by_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test above can fail: with paths instead of ``dir_fd`` (as before the
+    fix, when ``os.replace`` was looked up in ``os.supports_dir_fd``), the
+    write goes by path, so only the inode check stops it (a conflict) and the
+    folder held open never gets the new bytes."""
+    monkeypatch.setattr(_atomic, "DIR_FD", False)
+    with pytest.raises(ConflictError):
+        _move_folder_mid_edit(tmp_path, follow=False)
+    assert (tmp_path / "moved" / "Tentacle.config").read_bytes() == SAMPLE
+    assert (tmp_path / "sub" / "Tentacle.config").read_bytes() == LOOT
+
+
+def test_dir_fd_is_used_where_the_os_has_it() -> None:
+    """Linux and macOS rename relative to a folder descriptor."""
+    assert (os.rename in os.supports_dir_fd) == _atomic.DIR_FD

@@ -255,6 +255,27 @@ def _targets(
 # -- audit -------------------------------------------------------------------------
 
 
+class _Distinct:
+    """How many distinct paths were added, remembering them only if needed.
+
+    One folder or file is walked without meeting a path twice, so a count
+    is enough; several (which may overlap) keep a set of the paths.
+    """
+
+    def __init__(self, *, repeats: bool) -> None:
+        self._seen: set[str] | None = set() if repeats else None
+        self._count = 0
+
+    def add(self, path: str) -> None:
+        if self._seen is None:
+            self._count += 1
+        else:
+            self._seen.add(path)
+
+    def __len__(self) -> int:
+        return self._count if self._seen is None else len(self._seen)
+
+
 def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
     """``fleet audit``: findings on stdout; exit 1 at or above ``--fail-on``."""
     targets = _targets(args, io)
@@ -272,7 +293,7 @@ def cmd_audit(args: argparse.Namespace, io: _IO) -> int:
             warn=io.err,
         )
     progress = _progress(args, io, paths)
-    files: set[str] = set()
+    files = _Distinct(repeats=len(paths) > 1 or bool(args.instances))
     collector = _html.AuditCollector(cluster) if args.html else None
 
     def checked(path: str) -> None:

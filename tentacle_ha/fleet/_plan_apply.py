@@ -367,6 +367,7 @@ class _ApplyTask(NamedTuple):
     link: bool = False
     roots: tuple[str, ...] | None = None
     planned: str | None = None  # the after-hash of a reviewed plan
+    temps: tuple[str, ...] | None = None  # from the crawl's listing (None: list)
 
 
 _LISTINGS: collections.OrderedDict[str, dict[str, list[str]]] = (
@@ -397,13 +398,28 @@ def _stale_temps(folder: str, name: str) -> list[str]:
     return list(listing.get(name, ()))
 
 
-def _clean_stale(held: _writer.Locked, ctx: _ApplyContext) -> None:
-    """Remove the config's leftover temporary files; *held* is its lock."""
+def _clean_stale(held: _writer.Locked, task: _ApplyTask, ctx: _ApplyContext) -> None:
+    """Remove the config's leftover temporary files; *held* is its lock.
+
+    A crawled file's candidates come from the crawl's own listing of its
+    folder; a file named explicitly has its folder listed once here.
+    """
+    if task.temps is not None:
+        held.remove_stale_temps(task.temps, older_than=ctx.started)
+        return
     held.remove_stale_temps(
         _stale_temps(held.folder, held.name), older_than=ctx.started
     )
     with _LISTINGS_LOCK:
         _LISTINGS.get(held.folder, {}).pop(held.name, None)
+
+
+def _has_temps(task: _ApplyTask) -> bool:
+    """Whether the file has temporary files to look at (no listing if crawled)."""
+    if task.temps is not None:
+        return bool(task.temps)
+    folder, name = _writer.resolve(task.path, follow_symlinks=task.link)
+    return bool(_stale_temps(folder, name))
 
 
 def _outcome(  # noqa: PLR0917 -- a record, built positionally in one module
@@ -468,15 +484,14 @@ def _apply_file(task: _ApplyTask, ctx: _ApplyContext) -> FileOutcome | None:  # 
     edited = _edit_bytes(path, data, ctx.edit)
     try:
         if edited.status is not Status.CHANGED:
-            folder, name = _writer.resolve(path, follow_symlinks=task.link)
-            if ctx.lock and _stale_temps(folder, name):
+            if ctx.lock and _has_temps(task):
                 with _locked(task, ctx) as held:
-                    _clean_stale(held, ctx)
+                    _clean_stale(held, task, ctx)
             return _outcome(path, edited.status, edited.reason, data, edited.after)
         if not ctx.lock:  # the tests' negative control: what the lock prevents
             return _write_unlocked(path, data, edited, task, ctx)
         with _locked(task, ctx) as held:
-            _clean_stale(held, ctx)
+            _clean_stale(held, task, ctx)
             return _write_locked(path, data, edited, task, ctx, held)
     except ConflictError as exc:
         return _outcome(path, Status.CONFLICT, exc.message, data)
@@ -623,7 +638,9 @@ def apply(
         else (
             Done(_found_outcome(item))
             if isinstance(item, Finding)
-            else _ApplyTask(item.path, item.explicit, None, item.link, item.roots)
+            else _ApplyTask(
+                item.path, item.explicit, None, item.link, item.roots, None, item.temps
+            )
             for item in found
         )
     )
@@ -675,6 +692,7 @@ class _Reviewed:
                     item.link,
                     item.roots,
                     self.after.get(key),
+                    item.temps,
                 )
             else:
                 yield Done(

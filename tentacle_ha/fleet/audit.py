@@ -144,6 +144,7 @@ from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.fleet._certificates import DEFAULT_EXPIRY_DAYS
 from tentacle_ha.fleet._certificates import CertificateCheck
 from tentacle_ha.fleet._certificates import certificate_findings
+from tentacle_ha.fleet._clones import Clones as _Clones
 from tentacle_ha.fleet._pipeline import Done
 from tentacle_ha.fleet._pipeline import pipeline
 from tentacle_ha.fleet.discover import _Found
@@ -753,41 +754,6 @@ def audit_file(
     return result.findings if result is not None else []
 
 
-_SHOWN: Final = 3
-
-
-class _Clones:
-    """Which files share an identity; one small tuple per file is kept."""
-
-    def __init__(self, code: str, what: str) -> None:
-        self.code = code
-        self.what = what
-        self.seen: dict[str, list[tuple[str, int | None, int | None]]] = {}
-
-    def add(self, value: str, path: str, line: int | None, col: int | None) -> None:
-        self.seen.setdefault(value, []).append((path, line, col))
-
-    def findings(self) -> Iterator[Finding]:
-        for value, places in self.seen.items():
-            paths = list(dict.fromkeys(p for p, _, _ in places))
-            if len(paths) == 1:
-                continue
-            for path, line, col in places:
-                others = [p for p in paths if p != path]
-                shown = ", ".join(others[:_SHOWN])
-                if len(others) > _SHOWN:
-                    shown += ", ..."
-                yield Finding(
-                    severity=Severity.ERROR,
-                    code=self.code,
-                    path=path,
-                    message=f"{self.what} {value} is also used by {len(others)} "
-                    f"other config(s): {shown} (cloned machine?)",
-                    line=line,
-                    col=col,
-                )
-
-
 def audit_fleet(
     paths: Iterable[str | os.PathLike[str]],
     *,
@@ -832,7 +798,7 @@ def audit_fleet(
     """
 
     certificates = _Clones("cloned-certificate", "certificate thumbprint")
-    subscriptions = _Clones("cloned-subscription", "SubscriptionId")
+    subscriptions = _Clones("cloned-subscription", "SubscriptionId", like=certificates)
     items = (
         Done(_FileAudit(None, [item])) if isinstance(item, Finding) else item
         for item in _walk(paths, follow_symlinks=follow_symlinks)

@@ -436,6 +436,20 @@ class _Found(NamedTuple):
     """It was a symlink when found (else a symlink there later is refused)."""
     roots: tuple[str, ...] | None = None
     """Resolved folders it must stay inside (None: no such rule)."""
+    temps: tuple[str, ...] | None = None
+    """Its temporary files (``.<name>.*.tentacle-ha-tmp``) in the crawl's
+    listing of its folder; None when it was not crawled (named explicitly)."""
+
+
+def _temps_by_owner(names: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The temporary files in a folder's listing, by the config they belong to."""
+    suffix = _atomic.TEMP_SUFFIX
+    owners: dict[str, list[str]] = {}
+    for name in names:
+        if name.startswith(".") and name.endswith(suffix):
+            owner = name[1 : -len(suffix)].rpartition(".")[0]
+            owners.setdefault(owner, []).append(name)
+    return {owner: tuple(temps) for owner, temps in owners.items()}
 
 
 def _classify(path: str, head: bytes, *, explicit: bool) -> Finding | bool:
@@ -448,7 +462,7 @@ def _classify(path: str, head: bytes, *, explicit: bool) -> Finding | bool:
     if explicit or kind == "config":
         return True
     # A broken Tentacle.config is taken: loading it says what is wrong.
-    return kind == "other" and _is_tentacle_name(Path(path).name)
+    return kind == "other" and _is_tentacle_name(os.path.basename(path))  # noqa: PTH119 -- as in _app_config
 
 
 def _checked(found: _Found) -> Path | Finding | None:
@@ -547,6 +561,7 @@ def _crawl(
             yield _unreadable(folder, exc, "list")
             continue
         subfolders: list[str] = []
+        temps = _temps_by_owner(e.name for e in entries)
         for entry in entries:
             kind, problem = _entry_kind(entry, real_top, roots, follow=follow)
             if problem is not None:
@@ -564,6 +579,7 @@ def _crawl(
                     explicit=False,
                     link=entry.is_symlink(),
                     roots=None if follow else (real_top, *roots),
+                    temps=temps.get(entry.name, ()),
                 )
         stack.extend(reversed(subfolders))
 
@@ -573,7 +589,9 @@ _APP_CONFIG: Final = "tentacle.exe.config"
 
 def _app_config(path: str) -> Finding | None:
     """An info finding for ``Tentacle.exe.config``: .NET's file, not Tentacle's."""
-    if Path(path).name.lower() != _APP_CONFIG:
+    # os.path, not Path: pathlib interns every path part for good, so a Path
+    # per crawled file grows memory with the size of the fleet.
+    if os.path.basename(path).lower() != _APP_CONFIG:  # noqa: PTH119 -- see above
         return None
     return _finding(
         Severity.INFO,
