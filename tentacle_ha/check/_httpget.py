@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 __all__ = ["http_get", "json_object"]
 
 _HTTP_PROXY_AUTH: Final = 407
+#: The most of an answer that is read: Octopus's root document and a page of
+#: nodes are a few KB; anything this large is not an Octopus answer.
+MAX_BODY: Final = 8 * 2**20
 # The far end accepted the connection, then closed or reset it unanswered.
 _CLOSED: Final = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError, EOFError)
 _CLOSED_TEXT: Final = (
@@ -105,8 +108,11 @@ async def http_get(
         follow_redirects=False,
     )
     try:
-        async with client:
-            response = await client.get(url, headers=dict(headers))
+        async with client, client.stream("GET", url, headers=dict(headers)) as got:
+            body = await _capped_body(got)
+            response = httpx.Response(
+                got.status_code, headers=got.headers, content=body, request=got.request
+            )
     except httpx.HTTPError as exc:
         raise _httpx_failure(exc, proxied=proxy is not None) from exc
     if proxy is not None and response.status_code == _HTTP_PROXY_AUTH:
@@ -118,9 +124,27 @@ async def http_get(
     return response
 
 
+async def _capped_body(response: httpx.Response) -> bytes:
+    """The body, refused past `MAX_BODY` (a server is not trusted to be small)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Stop(
+                CheckStatus.HTTP_ERROR,
+                f"the answer is larger than {MAX_BODY // 2**20} MiB; not read further",
+                response.status_code,
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def json_object(response: httpx.Response) -> dict[str, object] | None:
+    """The body as a JSON object, or None: not JSON, not an object, or nested
+    deeper than the JSON decoder's recursion allows (a hostile answer)."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return body if isinstance(body, dict) else None

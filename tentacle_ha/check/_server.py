@@ -50,6 +50,31 @@ __all__ = ["read_server", "read_server_sync"]
 MAX_PAGES: Final = 100
 _HTTP_OK: Final = 200
 _HINTS: Final = {401: ": API key missing or rejected", 403: ": API key not allowed"}
+# A version as Octopus writes one (2026.4.1, 2025.3.12345-hotfix): anything
+# else (control characters, TOML, a novel) is "unknown", never copied out.
+_VERSION: Final = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+-]{0,63}")
+_SHOWN_MAX: Final = 60
+_NAMES_SHOWN: Final = 10
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
+
+
+def _shown(value: object) -> str:
+    """A server's value for a one-line message: at most 60 characters; a
+    string as it is when printable, anything else as its repr."""
+    if isinstance(value, str) and value.isprintable():
+        return _clip(value)
+    return _clip(repr(value))
+
+
+def _version(value: object) -> str | None:
+    if isinstance(value, str) and _VERSION.fullmatch(value.strip()):
+        return value.strip()
+    return None
+
+
 _EXPRESSION: Final = re.compile(r"\{([/?&]?)([^}]*)\}")
 
 
@@ -172,8 +197,10 @@ class _Reader:
         for name in names:
             if name.strip().lower() == wanted.strip().lower():
                 return str(name).strip()
-        known = ", ".join(map(str, names)) or "none"
-        msg = f"no space named {wanted.strip()!r} (the server has: {known})"
+        known = ", ".join(_shown(n) for n in names[:_NAMES_SHOWN]) or "none"
+        extra = len(names) - _NAMES_SHOWN
+        more = f" and {extra} more" if extra > 0 else ""
+        msg = f"no space named {wanted.strip()!r} (the server has: {known}{more})"
         raise ServerApiError(msg, path=_strip_userinfo(self.target.server_url + "/api"))
 
     async def thumbprint(self, link: object) -> str:
@@ -186,7 +213,7 @@ class _Reader:
         try:
             return normalize_thumbprint(value if isinstance(value, str) else "")
         except InvalidValueError:
-            msg = f"certificate-global has no SHA-1 Thumbprint ({value!r})"
+            msg = f"certificate-global has no SHA-1 Thumbprint ({_clip(repr(value))})"
             raise ServerApiError(msg, path=_strip_userinfo(url)) from None
 
 
@@ -199,7 +226,7 @@ def _node(item: object, url: str) -> ServerNode:
     fields: dict[str, object] = item if isinstance(item, dict) else {}
     name = fields.get("Name")
     if not isinstance(name, str) or not name.strip():
-        msg = f"a node in the list has no Name: {item!r}"[:200]
+        msg = f"a node in the list has no Name: {_clip(repr(item))}"
         raise ServerApiError(msg, path=_strip_userinfo(url))
     return ServerNode(
         name=name.strip(),
@@ -245,7 +272,7 @@ async def read_server(
     version = root.get("Version")
     return ServerState(
         server_url=_strip_userinfo(target.server_url),
-        version=version if isinstance(version, str) else None,
+        version=_version(version),
         thumbprint=thumbprint,
         nodes=nodes,
         space=found_space,

@@ -495,3 +495,74 @@ def test_read_server_refuses_odd_answers(path: str, body: object, message: str) 
         )
     assert str(raised.value).startswith("http://server/")
     assert "\n" not in str(raised.value)
+
+
+def _answering(path: str, answer: httpx.Response) -> httpx.MockTransport:
+    """The `_mock` server, but *path* answers *answer*."""
+    good = _mock(1)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(path):
+            return answer
+        return good.handle_request(request)
+
+    return httpx.MockTransport(handle)
+
+
+def _read(transport: httpx.MockTransport) -> object:
+    return asyncio.run(read_server(target("http://server"), transport=transport))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "the answer is not a JSON object"),
+        (b'{"Links": "' + b"x" * (9 * 2**20) + b'"}', "larger than 8 MiB"),
+    ],
+    ids=["nested-too-deep", "too-large"],
+)
+def test_hostile_answers_are_one_line(content: bytes, message: str) -> None:
+    """JSON nested past the decoder's recursion and an answer of 9 MiB are each
+    one ServerApiError line, not a RecursionError or a read of everything
+    (control: the same server with a normal root document reads)."""
+    with pytest.raises(ServerApiError, match=message) as raised:
+        _read(_answering("/api", httpx.Response(200, content=content)))
+    assert "\n" not in str(raised.value)
+    assert len(str(raised.value)) < 200
+    assert _read(_mock(1)) is not None
+
+
+def test_server_values_in_messages_are_clipped() -> None:
+    """A server's value quoted in an error is at most 60 characters, so it
+    cannot carry a page of text (or what a request sent) into the message."""
+    thumbprint = "API-" + "K" * 500
+    answer = httpx.Response(200, json={"Thumbprint": thumbprint})
+    with pytest.raises(ServerApiError, match="has no SHA-1 Thumbprint") as raised:
+        _read(_answering("certificate-global", answer))
+    assert "K" * 60 not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("2026.4.1", "2026.4.1"),
+        (" 2025.3.12345-hotfix ", "2025.3.12345-hotfix"),
+        ('2026.4\n[[nodes]]\nname = "evil"', None),
+        ("x" * 65, None),
+    ],
+)
+def test_only_a_version_shaped_version_is_kept(written: str, read: str | None) -> None:
+    """The root document's Version is kept only when it looks like a version:
+    anything else is unknown and never reaches the drafted TOML's comments."""
+    good = _mock(1)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        response = good.handle_request(request)
+        if request.url.path.endswith("/api"):
+            body = json.loads(response.read())
+            body["Version"] = written
+            return httpx.Response(200, json=body)
+        return response
+
+    state = _read(httpx.MockTransport(handle))
+    assert getattr(state, "version", "missing") == read
