@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tentacle_ha.fleet import running
 from tentacle_ha.fleet.findings import Severity
 from tentacle_ha.fleet.running import SLACK
 from tentacle_ha.fleet.running import RunningAgents
@@ -198,6 +199,29 @@ def test_systemd_not_active_falls_back_to_processes(
     """An inactive unit (or odd output) says nothing; then /proc decides."""
     systemctl = _script(tmp_path, "systemctl", f"print({output!r}, end='')\n")
     assert RunningAgents(systemctl=str(systemctl)).start_of(instance) is None
+
+
+def test_a_hanging_systemctl_is_asked_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A systemctl that does not answer costs one timeout, not one per instance
+    (control: one that answers is asked for each instance)."""
+    monkeypatch.setattr(running, "_SYSTEMCTL_TIMEOUT", 0.5)
+    calls = tmp_path / "calls"
+    body = (
+        "import sys, time\n"
+        f"open({str(calls)!r}, 'a').write(sys.argv[-1] + '\\n')\n"
+        "time.sleep(30 if 'hang' in sys.argv[0].rsplit('/', 1)[-1] else 0)\n"
+    )
+    hanging = RunningAgents(systemctl=str(_script(tmp_path, "hang-systemctl", body)))
+    for instance in ("A", "B", "C"):
+        assert hanging.start_of(instance) is None
+    assert calls.read_text().split() == ["A.service"]
+    calls.unlink()
+    answering = RunningAgents(systemctl=str(_script(tmp_path, "systemctl", body)))
+    for instance in ("A", "B"):
+        assert answering.start_of(instance) is None
+    assert calls.read_text().split() == ["A.service", "B.service"]
 
 
 @pytest.mark.parametrize(
