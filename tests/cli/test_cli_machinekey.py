@@ -93,6 +93,7 @@ def test_show_json(tmp_path: Path) -> None:
         "matches_thumbprint": True,
     }
     assert data["certificate_error"] is None
+    assert data["certificate_findings"] == []
     _no_secrets(out + err, pfx, stored)
 
 
@@ -100,10 +101,88 @@ def test_show_flags_a_thumbprint_that_is_not_the_certificates(tmp_path: Path) ->
     config, key, _pfx, stored = _setup(tmp_path)
     other = "0123456789ABCDEF0123456789ABCDEF01234567"
     config.write_bytes(linux_config(stored, other))
-    _code, out, _err = run_cli("show", str(config), "--machine-key", str(key))
-    assert "warning     not the Tentacle.CertificateThumbprint" in out
-    _code, out, _err = run_cli("show", str(config), "--json", "--machine-key", str(key))
-    assert json.loads(out)["certificate"]["matches_thumbprint"] is False
+    code, out, _err = run_cli("show", str(config), "--machine-key", str(key))
+    assert code == 1
+    assert f"{config}:5:3: error: Tentacle.Certificate is " in out
+    assert out.rstrip().endswith("[certificate-thumbprint-mismatch]")
+    code, out, _err = run_cli("show", str(config), "--json", "--machine-key", str(key))
+    assert code == 1
+    data = json.loads(out)
+    assert data["certificate"]["matches_thumbprint"] is False
+    assert [f["code"] for f in data["certificate_findings"]] == [
+        "certificate-thumbprint-mismatch"
+    ]
+
+
+def _finding_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.endswith("]")]
+
+
+def test_show_reports_an_expired_certificate(tmp_path: Path) -> None:
+    """Fleet audit's finding, in fleet audit's form; an error: exit 1."""
+    config, key, pfx, stored = _setup(tmp_path, days=-2)
+    code, out, err = run_cli("show", str(config), "--machine-key", str(key))
+    assert code == 1, err
+    (line,) = _finding_lines(out)
+    assert line.startswith(f"{config}:4:3: error: the Tentacle certificate ")
+    assert f"expired on {pfx.not_valid_after.date().isoformat()}" in line
+    assert line.endswith("[certificate-expired]")
+    code, out, err = run_cli("show", str(config), "--json", "--machine-key", str(key))
+    assert code == 1
+    (finding,) = json.loads(out)["certificate_findings"]
+    assert finding["code"] == "certificate-expired"
+    assert finding["severity"] == "error"
+    assert (finding["path"], finding["line"], finding["col"]) == (str(config), 4, 3)
+    _no_secrets(out + err, pfx, stored)
+
+
+def test_show_warns_of_an_expiring_certificate(tmp_path: Path) -> None:
+    """10 days left: a warning (exit 0), "in 10 day(s)"; --expiry-days moves it."""
+    config, key, pfx, stored = _setup(tmp_path, days=10)
+    argv = ["show", str(config), "--machine-key", str(key)]
+    code, out, err = run_cli(*argv)
+    assert code == 0, err
+    (line,) = _finding_lines(out)
+    assert line.startswith(f"{config}:4:3: warning: ")
+    assert ", in 10 day(s);" in line
+    assert line.endswith("[certificate-expiring]")
+    _no_secrets(out + err, pfx, stored)
+    code, out, _err = run_cli(*argv, "--expiry-days", "11", "--json")
+    assert [f["code"] for f in json.loads(out)["certificate_findings"]] == [
+        "certificate-expiring"
+    ]
+    _no_secrets(out, pfx, stored)
+    for days in ("10", "5", "0"):  # the control: fewer than N days is the rule
+        code, out, _err = run_cli(*argv, "--expiry-days", days, "--json")
+        assert code == 0
+        assert json.loads(out)["certificate_findings"] == []
+
+
+def test_show_expiry_days_0_still_reports_the_expired(tmp_path: Path) -> None:
+    config, key, _pfx, _stored = _setup(tmp_path, days=-2)
+    argv = ["show", str(config), "--machine-key", str(key), "--expiry-days", "0"]
+    code, out, _err = run_cli(*argv)
+    assert code == 1
+    assert _finding_lines(out)[0].endswith("[certificate-expired]")
+
+
+@pytest.mark.parametrize("days", ["-1", "soon"])
+def test_show_bad_expiry_days_is_a_usage_error(
+    tmp_path: Path, days: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, key, _pfx, _stored = _setup(tmp_path)
+    argv = ["show", str(config), "--machine-key", str(key), "--expiry-days", days]
+    code, _out, _err = run_cli(*argv)
+    assert code == 2
+    assert "not a whole number of days" in capsys.readouterr().err
+
+
+def test_show_good_certificate_has_no_findings(tmp_path: Path) -> None:
+    """The control for the three above: 200 days, matching thumbprint."""
+    config, key, _pfx, _stored = _setup(tmp_path)
+    code, out, err = run_cli("show", str(config), "--json", "--machine-key", str(key))
+    assert code == 0, err
+    assert json.loads(out)["certificate_findings"] == []
 
 
 def test_show_with_the_wrong_key_is_one_clean_line(tmp_path: Path) -> None:
