@@ -18,10 +18,12 @@ from helpers.machinekey import MACHINE_ID
 from helpers.machinekey import OPENSSL
 from helpers.machinekey import TENTACLE_IV
 from helpers.machinekey import Pfx
+from helpers.machinekey import key_file_text
 from helpers.machinekey import linux_config
 from helpers.machinekey import make_pfx
 from helpers.machinekey import openssl_enc
 from helpers.machinekey import tentacle_encrypt
+from helpers.machinekey import usable_machine_id
 
 from tentacle_ha.config import MachineKey
 from tentacle_ha.config import load
@@ -233,10 +235,42 @@ def test_show_auto_without_a_key_on_this_machine_is_an_error(
     assert "no machine key on this machine" in err
 
 
-@pytest.mark.skipif(
-    not Path("/etc/machine-id").exists(), reason="this machine has no machine-id"
-)
+def test_show_auto_falls_back_past_an_empty_machine_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image's empty machine-id: ``auto`` uses /etc/octopus/machinekey;
+    with that unusable too, one clean line naming both."""
+    from tentacle_ha.config import _machinekey  # noqa: PLC0415 -- patched below
+
+    key, iv = bytes(range(32)), bytes(range(100, 116))
+    pfx = make_pfx()
+    stored = tentacle_encrypt(pfx.base64, key, iv)
+    config = tmp_path / "Tentacle.config"
+    config.write_bytes(linux_config(stored, pfx.thumbprint))
+    machine_id, key_file = tmp_path / "machine-id", tmp_path / "machinekey"
+    machine_id.write_text("", encoding="ascii")
+    key_file.write_text(key_file_text(key, iv), encoding="ascii")
+    monkeypatch.setattr(_machinekey, "MACHINE_ID_PATH", str(machine_id))
+    monkeypatch.setattr(_machinekey, "MACHINE_KEY_PATH", str(key_file))
+    code, out, err = run_cli("show", str(config), "--machine-key", "auto")
+    assert code == 0, err
+    assert f"(machine key from {key_file}):" in out
+    assert f"  thumbprint  {pfx.thumbprint}" in out
+    _no_secrets(out + err, pfx, stored, key_file_text(key, iv))
+    key_file.write_text("not a key", encoding="ascii")  # the control
+    code, out, err = run_cli("show", str(config), "--machine-key", "auto")
+    assert code == 1
+    assert err == (
+        f"{config}: no machine key on this machine: {machine_id} is empty; "
+        f"{key_file} is "
+        "not a machine key file (expected base64(key).base64(iv))\n"
+    )
+    assert "Tentacle certificate" not in out
+
+
+@pytest.mark.skipif(not usable_machine_id(), reason="no usable /etc/machine-id here")
 def test_show_auto_uses_this_machines_id(tmp_path: Path) -> None:
+    """The real /etc/machine-id on purpose: ``auto`` reads this machine's."""
     pfx = make_pfx()
     mine = Path("/etc/machine-id").read_text(encoding="ascii").strip()
     config = tmp_path / "Tentacle.config"
