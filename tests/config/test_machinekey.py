@@ -307,6 +307,21 @@ def test_negative_control_an_unusable_machine_id_is_not_used(tmp_path: Path) -> 
     assert both.decrypt(tentacle_encrypt("x", ID_KEY)).reveal() == "x"
 
 
+def test_the_tests_machine_id_is_not_this_machines() -> None:
+    """MACHINE_ID is synthetic: data made with it must not open with ``auto``."""
+    try:
+        real = Path("/etc/machine-id").read_text(encoding="ascii").strip().lower()
+    except (OSError, UnicodeDecodeError):
+        real = ""
+    assert real != MACHINE_ID.lower()
+    try:
+        here = MachineKey.auto()
+    except MachineKeyError:
+        return  # no key on this machine: nothing could open it
+    with pytest.raises(MachineKeyError, match="cannot decrypt"):
+        here.decrypt(tentacle_encrypt("made with the test id", ID_KEY))
+
+
 @pytest.mark.skipif(not usable_machine_id(), reason="no usable /etc/machine-id here")
 def test_auto_on_this_machine() -> None:
     key = MachineKey.auto()

@@ -45,8 +45,12 @@ __all__ = [
     "usable_machine_id",
 ]
 
-MACHINE_ID = "3d1219c7c4c5404aaa1f6d2a48adfda4"
-"""A machine-id as systemd writes it (32 lower-case hex digits)."""
+MACHINE_ID = "deadbeef" * 4
+"""A machine-id in systemd's form (32 lower-case hex digits), plainly synthetic.
+
+Never a real machine's: a test that expects ``--machine-key auto`` (this
+machine's key) to fail on data made with it must not pass by accident.
+"""
 TENTACLE_IV = b"743677397A244326"
 OPENSSL = shutil.which("openssl")
 
