@@ -116,6 +116,17 @@ def test_show_flags_a_thumbprint_that_is_not_the_certificates(tmp_path: Path) ->
     ]
 
 
+def test_show_says_when_the_file_has_no_stored_thumbprint(tmp_path: Path) -> None:
+    """No Tentacle.CertificateThumbprint: a note, not a mismatch (exit 0)."""
+    config, key, pfx, stored = _setup(tmp_path)
+    config.write_bytes(linux_config(stored, None))
+    code, out, err = run_cli("show", str(config), "--machine-key", str(key))
+    assert code == 0, err
+    assert "  warning     no Tentacle.CertificateThumbprint in the file" in out
+    assert "[certificate-thumbprint-mismatch]" not in out
+    _no_secrets(out + err, pfx, stored)
+
+
 def _finding_lines(out: str) -> list[str]:
     return [line for line in out.splitlines() if line.endswith("]")]
 
