@@ -34,12 +34,12 @@ from typing import TextIO
 from tentacle_ha import _lazy
 from tentacle_ha import fleet as _fleet
 from tentacle_ha.cli._util import add_backup_option
+from tentacle_ha.cli._util import add_expiry_days_option
 from tentacle_ha.cli._util import add_machine_key_option
 from tentacle_ha.cli._util import add_server_api_options
 from tentacle_ha.cli._util import machine_key
 from tentacle_ha.cluster import load_cluster
 from tentacle_ha.errors import InvalidValueError
-from tentacle_ha.fleet._certificates import DEFAULT_EXPIRY_DAYS
 from tentacle_ha.fleet.findings import Severity
 
 if TYPE_CHECKING:
@@ -780,14 +780,7 @@ def register(sub: _Subparsers) -> None:
         help_text="decrypt each Tentacle.Certificate in memory with this Linux "
         "machine key: expiry, thumbprint and clones by the real certificate",
     )
-    audit.add_argument(
-        "--expiry-days",
-        type=_jobs,
-        default=DEFAULT_EXPIRY_DAYS,
-        metavar="N",
-        help="with --machine-key: certificate-expiring under N days "
-        f"(default {DEFAULT_EXPIRY_DAYS})",
-    )
+    add_expiry_days_option(audit)
     audit.set_defaults(handler=cmd_audit)
 
     plan = actions.add_parser(

@@ -34,6 +34,7 @@ from tentacle_ha._secret import Secret
 from tentacle_ha.cli._fleet import register as _register_fleet
 from tentacle_ha.cli._util import Out as _Out
 from tentacle_ha.cli._util import add_backup_option
+from tentacle_ha.cli._util import add_expiry_days_option
 from tentacle_ha.cli._util import add_machine_key_option
 from tentacle_ha.cli._util import add_server_api_options
 from tentacle_ha.cli._util import machine_key
@@ -65,7 +66,10 @@ from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import MachineKeyError
 from tentacle_ha.errors import NothingMatchedError
 from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.fleet._certificates import CertificateCheck
+from tentacle_ha.fleet._certificates import summary_findings
 from tentacle_ha.fleet.edits import guard_servers_setting
+from tentacle_ha.fleet.findings import Severity
 from tentacle_ha.servers import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServers
@@ -323,7 +327,7 @@ def _cmd_show(args: argparse.Namespace, io: _Out) -> int:
     errors = [e for e in (servers_error, certificate.error) if e]
     for error in errors:
         io.err(error)
-    return 1 if errors else 0
+    return 1 if errors or certificate.failing else 0
 
 
 def _show_text(
@@ -355,17 +359,22 @@ def _show_effective(args: argparse.Namespace, io: _Out) -> int:
 
 @attrs.frozen
 class _CertificateView:
-    """What ``show --machine-key`` adds: JSON fields, text lines, or an error."""
+    """What ``show --machine-key`` adds: JSON fields, text lines, or an error.
+
+    *failing*: a finding is an error (expired, thumbprint mismatch): exit 1.
+    """
 
     fields: dict[str, Any] = attrs.Factory(dict)
     lines: list[str] = attrs.Factory(list)
     error: str | None = None
+    failing: bool = False
 
 
 def _certificate(args: argparse.Namespace, doc: TentacleConfig) -> _CertificateView:
-    """``show --machine-key``: the decrypted certificate's summary, or the error.
+    """``show --machine-key``: the decrypted certificate's summary and findings.
 
     Decrypted in memory only; only the thumbprint, subject and expiry leave.
+    The findings are fleet audit's (`summary_findings`), printed as it does.
     """
     if args.machine_key is None:
         return _CertificateView()
@@ -376,26 +385,45 @@ def _certificate(args: argparse.Namespace, doc: TentacleConfig) -> _CertificateV
     except MachineKeyError as exc:
         if exc.path is None:
             exc.path = doc.path
-        fields = {"certificate": None, "certificate_error": str(exc)}
-        return _CertificateView(fields, error=str(exc))
+        failed: dict[str, Any] = {
+            "certificate": None,
+            "certificate_error": str(exc),
+            "certificate_findings": [],
+        }
+        return _CertificateView(failed, error=str(exc))
     if summary is None:
         lines = [f"Tentacle certificate: none (no {KEYS.CERTIFICATE})"]
-        return _CertificateView({"certificate": None, "certificate_error": None}, lines)
-    matches = (doc.certificate_thumbprint or "").strip().upper() == summary.thumbprint
+        none: dict[str, Any] = {
+            "certificate": None,
+            "certificate_error": None,
+            "certificate_findings": [],
+        }
+        return _CertificateView(none, lines)
+    stored = (doc.certificate_thumbprint or "").strip()
+    matches = stored.upper() == summary.thumbprint
     shown = {
         **summary.to_dict(),
         "key_source": key.source,
         "matches_thumbprint": matches,
     }
+    check = CertificateCheck(key, args.expiry_days)
+    findings = summary_findings(doc, summary, check)
     lines = [
         f"Tentacle certificate (machine key from {key.source}):",
         f"  thumbprint  {summary.thumbprint}",
         f"  subject     {summary.subject}",
         f"  expires     {summary.expires}",
     ]
-    if not matches:
-        lines.append(f"  warning     not the {KEYS.CERTIFICATE_THUMBPRINT} in the file")
-    return _CertificateView({"certificate": shown, "certificate_error": None}, lines)
+    if not stored:
+        lines.append(f"  warning     no {KEYS.CERTIFICATE_THUMBPRINT} in the file")
+    lines.extend(str(finding) for finding in findings)
+    fields: dict[str, Any] = {
+        "certificate": shown,
+        "certificate_error": None,
+        "certificate_findings": [finding.to_dict() for finding in findings],
+    }
+    failing = any(f.severity.rank >= Severity.ERROR.rank for f in findings)
+    return _CertificateView(fields, lines, failing=failing)
 
 
 def _cmd_get(args: argparse.Namespace, io: _Out) -> int:
@@ -874,8 +902,11 @@ def _add_config_commands(sub: _Subparsers) -> None:
     add_machine_key_option(
         show,
         help_text="decrypt Tentacle.Certificate in memory and show its "
-        "thumbprint, subject and expiry (Linux Tentacles only)",
+        "thumbprint, subject and expiry, and report certificate-expired, "
+        "certificate-expiring and certificate-thumbprint-mismatch as fleet "
+        "audit does; exit 1 on an error (Linux Tentacles only)",
     )
+    add_expiry_days_option(show)
     show.add_argument(
         "--effective",
         action="store_true",

@@ -10,6 +10,7 @@ from tentacle_ha._writer import DEFAULT_BACKUP_SUFFIX
 from tentacle_ha._writer import check_backup_suffix
 from tentacle_ha.config import MachineKey
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.fleet._certificates import DEFAULT_EXPIRY_DAYS
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Out",
     "add_backup_option",
+    "add_expiry_days_option",
     "add_machine_key_option",
     "add_server_api_options",
     "machine_key",
@@ -106,6 +108,35 @@ def add_machine_key_option(
         help=help_text
         + " (auto: this machine's /etc/machine-id, else /etc/octopus/machinekey; "
         "FILE: a copy of a machine's /etc/machine-id or /etc/octopus/machinekey)",
+    )
+
+
+def _days(text: str) -> int:
+    """argparse type: a whole number of days, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        msg = f"not a whole number of days (0 or more): {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def add_expiry_days_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+) -> None:
+    """``--expiry-days N``: ``certificate-expiring`` under N days left (0: off).
+
+    ``show`` and ``fleet audit`` share it, so both read N the same way.
+    """
+    parser.add_argument(
+        "--expiry-days",
+        type=_days,
+        default=DEFAULT_EXPIRY_DAYS,
+        metavar="N",
+        help="with --machine-key: certificate-expiring when fewer than N days "
+        f"are left (default {DEFAULT_EXPIRY_DAYS}; 0: report only expired)",
     )
 
 

@@ -103,6 +103,20 @@ def _machine_id_key(data: bytes, source: str) -> _Key:
     return _Key(data.strip(), MACHINE_ID_IV, source)
 
 
+def _auto_machine_id(data: bytes, source: str) -> _Key:
+    """``/etc/machine-id`` as `MachineKey.auto` finds it: 32 hex digits or refused."""
+    text = data.strip()
+    if not text:
+        msg = "empty"
+    elif text == b"uninitialized":
+        msg = "'uninitialized' (no machine-id yet)"
+    elif not _MACHINE_ID.fullmatch(text):
+        msg = "not a machine-id (expected 32 hex digits)"
+    else:
+        return _machine_id_key(data, source)
+    raise MachineKeyError(msg, path=source)
+
+
 def _key_file_key(data: bytes, source: str) -> _Key:
     match = _KEY_FILE.fullmatch(data.strip())
     if match is None:
@@ -163,32 +177,34 @@ class MachineKey:
         """This machine's key(s), in Tentacle's order.
 
         ``/etc/machine-id`` first, then ``/etc/octopus/machinekey``; each one
-        that exists is used (decrypting tries them in turn). *root* is
-        prepended to both paths (for tests and for a mounted machine image).
+        that is usable is used (decrypting tries them in turn). One that is
+        missing, unreadable, empty, ``uninitialized`` (systemd's placeholder
+        in images) or malformed is skipped, as Tentacle falls back to the
+        next key. *root* is prepended to both paths (for tests and for a
+        mounted machine image).
 
         Raises:
-            MachineKeyError: neither file exists, or one is malformed.
+            MachineKeyError: neither is usable; one line naming both paths
+                and why (never their content).
         """
         keys: list[_Key] = []
+        unusable: list[str] = []
         for path, parse in (
-            (MACHINE_ID_PATH, _machine_id_key),
+            (MACHINE_ID_PATH, _auto_machine_id),
             (MACHINE_KEY_PATH, _key_file_key),
         ):
             where = str(Path(root, path.lstrip("/")))
             try:
-                data = _read_small(where)
+                keys.append(parse(_read_small(where), where))
             except FileNotFoundError:
-                continue
-            if parse is _machine_id_key and not _MACHINE_ID.fullmatch(data.strip()):
-                msg = "not a machine-id (expected 32 hex digits)"
-                raise MachineKeyError(msg, path=where)
-            keys.append(parse(data, where))
+                unusable.append(f"{where} does not exist")
+            except OSError as exc:
+                unusable.append(f"{where} cannot be read ({exc.strerror or exc})")
+            except MachineKeyError as exc:
+                unusable.append(f"{where} is {exc.message}")
         if not keys:
-            msg = (
-                f"no machine key on this machine (neither {MACHINE_ID_PATH} nor "
-                f"{MACHINE_KEY_PATH} exists)"
-            )
-            raise MachineKeyError(msg, path=str(Path(root, MACHINE_ID_PATH[1:])))
+            msg = f"no machine key on this machine: {'; '.join(unusable)}"
+            raise MachineKeyError(msg)
         return cls(tuple(keys))
 
     @classmethod

@@ -7,13 +7,17 @@ and reports, as `Finding` s:
 ``certificate-undecryptable`` (warning): the key does not decrypt it, it is
 a Windows (DPAPI) value, or it is not a PFX; nothing else is checked.
 ``certificate-expired`` (error): its end of validity has passed.
-``certificate-expiring`` (warning): it ends within *expiry_days* (30 by
-default).
+``certificate-expiring`` (warning): fewer than *expiry_days* whole days
+are left (30 by default; 0 reports only the expired). Days left count the
+way a reader does: any part of a day is a day (10 days less a second is
+"in 10 day(s)").
 ``certificate-thumbprint-mismatch`` (error): its SHA-1 thumbprint is not
 ``Tentacle.CertificateThumbprint``: the server knows this Tentacle by one
 thumbprint while it presents another.
 
-It also returns the real thumbprint, which the fleet audit's clone check
+`summary_findings` is the same rule for a certificate already decrypted
+(``show --machine-key`` uses it, so both commands report alike). It also
+returns the real thumbprint, which the fleet audit's clone check
 uses instead of the stored one. Only the summary (thumbprint, subject,
 expiry) leaves this module; messages never quote the value or the key.
 """
@@ -21,6 +25,7 @@ expiry) leaves this module; messages never quote the value or the key.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import TYPE_CHECKING
 from typing import Final
 
@@ -37,7 +42,12 @@ if TYPE_CHECKING:
     from tentacle_ha.config import MachineKey
     from tentacle_ha.config import TentacleConfig
 
-__all__ = ["DEFAULT_EXPIRY_DAYS", "CertificateCheck", "certificate_findings"]
+__all__ = [
+    "DEFAULT_EXPIRY_DAYS",
+    "CertificateCheck",
+    "certificate_findings",
+    "summary_findings",
+]
 
 DEFAULT_EXPIRY_DAYS: Final = 30
 """``certificate-expiring`` below this many days left."""
@@ -74,6 +84,7 @@ def _expiry(
     doc: TentacleConfig, cert: CertificateSummary, check: CertificateCheck
 ) -> Finding | None:
     days = cert.days_left(check.now)
+    left = math.ceil(days)  # a part of a day left is a day left
     what = f"the Tentacle certificate {cert.thumbprint} ({cert.subject})"
     renew = "make a new one (new-certificate) and register its thumbprint"
     if days < 0:
@@ -84,12 +95,12 @@ def _expiry(
             f"{what} expired on {cert.expires}; {renew}",
             KEYS.CERTIFICATE,
         )
-    if days < check.expiry_days:
+    if left < check.expiry_days:
         return _finding(
             doc,
             Severity.WARNING,
             "certificate-expiring",
-            f"{what} expires on {cert.expires}, in {int(days)} day(s); {renew}",
+            f"{what} expires on {cert.expires}, in {left} day(s); {renew}",
             KEYS.CERTIFICATE,
         )
     return None
@@ -112,6 +123,13 @@ def certificate_findings(
         return [undecryptable], None
     if cert is None:
         return [], None
+    return summary_findings(doc, cert, check), cert.thumbprint
+
+
+def summary_findings(
+    doc: TentacleConfig, cert: CertificateSummary, check: CertificateCheck
+) -> list[Finding]:
+    """Expiry and thumbprint findings of *doc*'s decrypted certificate *cert*."""
     findings: list[Finding] = []
     expiry = _expiry(doc, cert, check)
     if expiry is not None:
@@ -129,4 +147,4 @@ def certificate_findings(
                 KEYS.CERTIFICATE_THUMBPRINT,
             )
         )
-    return findings, cert.thumbprint
+    return findings

@@ -18,10 +18,12 @@ from helpers.machinekey import MACHINE_ID
 from helpers.machinekey import OPENSSL
 from helpers.machinekey import TENTACLE_IV
 from helpers.machinekey import Pfx
+from helpers.machinekey import key_file_text
 from helpers.machinekey import linux_config
 from helpers.machinekey import make_pfx
 from helpers.machinekey import openssl_enc
 from helpers.machinekey import tentacle_encrypt
+from helpers.machinekey import usable_machine_id
 
 from tentacle_ha.config import MachineKey
 from tentacle_ha.config import load
@@ -93,6 +95,7 @@ def test_show_json(tmp_path: Path) -> None:
         "matches_thumbprint": True,
     }
     assert data["certificate_error"] is None
+    assert data["certificate_findings"] == []
     _no_secrets(out + err, pfx, stored)
 
 
@@ -100,10 +103,99 @@ def test_show_flags_a_thumbprint_that_is_not_the_certificates(tmp_path: Path) ->
     config, key, _pfx, stored = _setup(tmp_path)
     other = "0123456789ABCDEF0123456789ABCDEF01234567"
     config.write_bytes(linux_config(stored, other))
-    _code, out, _err = run_cli("show", str(config), "--machine-key", str(key))
-    assert "warning     not the Tentacle.CertificateThumbprint" in out
-    _code, out, _err = run_cli("show", str(config), "--json", "--machine-key", str(key))
-    assert json.loads(out)["certificate"]["matches_thumbprint"] is False
+    code, out, _err = run_cli("show", str(config), "--machine-key", str(key))
+    assert code == 1
+    assert f"{config}:5:3: error: Tentacle.Certificate is " in out
+    assert out.rstrip().endswith("[certificate-thumbprint-mismatch]")
+    code, out, _err = run_cli("show", str(config), "--json", "--machine-key", str(key))
+    assert code == 1
+    data = json.loads(out)
+    assert data["certificate"]["matches_thumbprint"] is False
+    assert [f["code"] for f in data["certificate_findings"]] == [
+        "certificate-thumbprint-mismatch"
+    ]
+
+
+def test_show_says_when_the_file_has_no_stored_thumbprint(tmp_path: Path) -> None:
+    """No Tentacle.CertificateThumbprint: a note, not a mismatch (exit 0)."""
+    config, key, pfx, stored = _setup(tmp_path)
+    config.write_bytes(linux_config(stored, None))
+    code, out, err = run_cli("show", str(config), "--machine-key", str(key))
+    assert code == 0, err
+    assert "  warning     no Tentacle.CertificateThumbprint in the file" in out
+    assert "[certificate-thumbprint-mismatch]" not in out
+    _no_secrets(out + err, pfx, stored)
+
+
+def _finding_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.endswith("]")]
+
+
+def test_show_reports_an_expired_certificate(tmp_path: Path) -> None:
+    """Fleet audit's finding, in fleet audit's form; an error: exit 1."""
+    config, key, pfx, stored = _setup(tmp_path, days=-2)
+    code, out, err = run_cli("show", str(config), "--machine-key", str(key))
+    assert code == 1, err
+    (line,) = _finding_lines(out)
+    assert line.startswith(f"{config}:4:3: error: the Tentacle certificate ")
+    assert f"expired on {pfx.not_valid_after.date().isoformat()}" in line
+    assert line.endswith("[certificate-expired]")
+    code, out, err = run_cli("show", str(config), "--json", "--machine-key", str(key))
+    assert code == 1
+    (finding,) = json.loads(out)["certificate_findings"]
+    assert finding["code"] == "certificate-expired"
+    assert finding["severity"] == "error"
+    assert (finding["path"], finding["line"], finding["col"]) == (str(config), 4, 3)
+    _no_secrets(out + err, pfx, stored)
+
+
+def test_show_warns_of_an_expiring_certificate(tmp_path: Path) -> None:
+    """10 days left: a warning (exit 0), "in 10 day(s)"; --expiry-days moves it."""
+    config, key, pfx, stored = _setup(tmp_path, days=10)
+    argv = ["show", str(config), "--machine-key", str(key)]
+    code, out, err = run_cli(*argv)
+    assert code == 0, err
+    (line,) = _finding_lines(out)
+    assert line.startswith(f"{config}:4:3: warning: ")
+    assert ", in 10 day(s);" in line
+    assert line.endswith("[certificate-expiring]")
+    _no_secrets(out + err, pfx, stored)
+    code, out, _err = run_cli(*argv, "--expiry-days", "11", "--json")
+    assert [f["code"] for f in json.loads(out)["certificate_findings"]] == [
+        "certificate-expiring"
+    ]
+    _no_secrets(out, pfx, stored)
+    for days in ("10", "5", "0"):  # the control: fewer than N days is the rule
+        code, out, _err = run_cli(*argv, "--expiry-days", days, "--json")
+        assert code == 0
+        assert json.loads(out)["certificate_findings"] == []
+
+
+def test_show_expiry_days_0_still_reports_the_expired(tmp_path: Path) -> None:
+    config, key, _pfx, _stored = _setup(tmp_path, days=-2)
+    argv = ["show", str(config), "--machine-key", str(key), "--expiry-days", "0"]
+    code, out, _err = run_cli(*argv)
+    assert code == 1
+    assert _finding_lines(out)[0].endswith("[certificate-expired]")
+
+
+@pytest.mark.parametrize("days", ["-1", "soon"])
+def test_show_bad_expiry_days_is_a_usage_error(
+    tmp_path: Path, days: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, key, _pfx, _stored = _setup(tmp_path)
+    argv = ["show", str(config), "--machine-key", str(key), "--expiry-days", days]
+    code, _out, _err = run_cli(*argv)
+    assert code == 2
+    assert "not a whole number of days" in capsys.readouterr().err
+
+
+def test_show_good_certificate_has_no_findings(tmp_path: Path) -> None:
+    """The control for the three above: 200 days, matching thumbprint."""
+    config, key, _pfx, _stored = _setup(tmp_path)
+    code, out, err = run_cli("show", str(config), "--json", "--machine-key", str(key))
+    assert code == 0, err
+    assert json.loads(out)["certificate_findings"] == []
 
 
 def test_show_with_the_wrong_key_is_one_clean_line(tmp_path: Path) -> None:
@@ -154,10 +246,42 @@ def test_show_auto_without_a_key_on_this_machine_is_an_error(
     assert "no machine key on this machine" in err
 
 
-@pytest.mark.skipif(
-    not Path("/etc/machine-id").exists(), reason="this machine has no machine-id"
-)
+def test_show_auto_falls_back_past_an_empty_machine_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image's empty machine-id: ``auto`` uses /etc/octopus/machinekey;
+    with that unusable too, one clean line naming both."""
+    from tentacle_ha.config import _machinekey  # noqa: PLC0415 -- patched below
+
+    key, iv = bytes(range(32)), bytes(range(100, 116))
+    pfx = make_pfx()
+    stored = tentacle_encrypt(pfx.base64, key, iv)
+    config = tmp_path / "Tentacle.config"
+    config.write_bytes(linux_config(stored, pfx.thumbprint))
+    machine_id, key_file = tmp_path / "machine-id", tmp_path / "machinekey"
+    machine_id.write_text("", encoding="ascii")
+    key_file.write_text(key_file_text(key, iv), encoding="ascii")
+    monkeypatch.setattr(_machinekey, "MACHINE_ID_PATH", str(machine_id))
+    monkeypatch.setattr(_machinekey, "MACHINE_KEY_PATH", str(key_file))
+    code, out, err = run_cli("show", str(config), "--machine-key", "auto")
+    assert code == 0, err
+    assert f"(machine key from {key_file}):" in out
+    assert f"  thumbprint  {pfx.thumbprint}" in out
+    _no_secrets(out + err, pfx, stored, key_file_text(key, iv))
+    key_file.write_text("not a key", encoding="ascii")  # the control
+    code, out, err = run_cli("show", str(config), "--machine-key", "auto")
+    assert code == 1
+    assert err == (
+        f"{config}: no machine key on this machine: {machine_id} is empty; "
+        f"{key_file} is "
+        "not a machine key file (expected base64(key).base64(iv))\n"
+    )
+    assert "Tentacle certificate" not in out
+
+
+@pytest.mark.skipif(not usable_machine_id(), reason="no usable /etc/machine-id here")
 def test_show_auto_uses_this_machines_id(tmp_path: Path) -> None:
+    """The real /etc/machine-id on purpose: ``auto`` reads this machine's."""
     pfx = make_pfx()
     mine = Path("/etc/machine-id").read_text(encoding="ascii").strip()
     config = tmp_path / "Tentacle.config"

@@ -21,6 +21,7 @@ from helpers.machinekey import make_pfx
 from helpers.machinekey import openssl_enc
 from helpers.machinekey import openssl_pfx_empty_password
 from helpers.machinekey import tentacle_encrypt
+from helpers.machinekey import usable_machine_id
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -245,13 +246,94 @@ def test_auto_tries_machine_id_first_then_the_key_file(tmp_path: Path) -> None:
     assert both.decrypt(from_fallback).reveal() == "made with the key file"
 
 
-@pytest.mark.skipif(
-    not Path("/etc/machine-id").exists(), reason="this machine has no machine-id"
+@pytest.mark.parametrize(
+    "machine_id",
+    ["", "\n", "uninitialized\n", "not hex at all", MACHINE_ID[:31] + "\n"],
+    ids=["empty", "newline", "uninitialized", "not-hex", "short"],
 )
+def test_auto_skips_an_unusable_machine_id(tmp_path: Path, machine_id: str) -> None:
+    """Images often ship an empty or ``uninitialized`` machine-id: the key file
+    is used instead, as Tentacle falls back to it."""
+    etc = tmp_path / "etc"
+    (etc / "octopus").mkdir(parents=True)
+    _id_file(etc, machine_id)
+    _key_file(etc / "octopus")
+    key = MachineKey.auto(root=str(tmp_path))
+    assert key.source == str(etc / "octopus" / "machinekey")
+    from_file = tentacle_encrypt("made with the key file", FILE_KEY, FILE_IV)
+    assert key.decrypt(from_file).reveal() == "made with the key file"
+    assert key.encrypt("x") == tentacle_encrypt("x", FILE_KEY, FILE_IV)
+
+
+def test_auto_skips_an_unusable_key_file(tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    (etc / "octopus").mkdir(parents=True)
+    _id_file(etc)
+    (etc / "octopus" / "machinekey").write_text("AAAA.BBBB", encoding="ascii")
+    key = MachineKey.auto(root=str(tmp_path))
+    assert key.source == str(etc / "machine-id")
+
+
+def test_auto_with_no_usable_key_is_one_line_naming_both(tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    (etc / "octopus").mkdir(parents=True)
+    _id_file(etc, "uninitialized\n")
+    (etc / "octopus" / "machinekey").write_text("s3cret-garbage", encoding="ascii")
+    with pytest.raises(MachineKeyError) as caught:
+        MachineKey.auto(root=str(tmp_path))
+    assert str(caught.value) == (
+        f"no machine key on this machine: {etc / 'machine-id'} is 'uninitialized' "
+        f"(no machine-id yet); {etc / 'octopus' / 'machinekey'} is not a machine "
+        "key file (expected base64(key).base64(iv))"
+    )
+    assert "s3cret-garbage" not in repr(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__ or caught.value.__context__ is None
+
+
+def test_negative_control_an_unusable_machine_id_is_not_used(tmp_path: Path) -> None:
+    """The skip is real: a value made with the (broken) machine-id's text is not
+    decrypted with it, and a good machine-id still comes first."""
+    etc = tmp_path / "etc"
+    (etc / "octopus").mkdir(parents=True)
+    _key_file(etc / "octopus")
+    _id_file(etc, MACHINE_ID[:31] + "\n")
+    skipped = MachineKey.auto(root=str(tmp_path))
+    with pytest.raises(MachineKeyError, match="cannot decrypt"):
+        skipped.decrypt(tentacle_encrypt("x", ID_KEY))
+    _id_file(etc)
+    both = MachineKey.auto(root=str(tmp_path))
+    assert both.source == f"{etc / 'machine-id'} + {etc / 'octopus' / 'machinekey'}"
+    assert both.decrypt(tentacle_encrypt("x", ID_KEY)).reveal() == "x"
+
+
+def test_the_tests_machine_id_is_not_this_machines() -> None:
+    """MACHINE_ID is synthetic: data made with it must not open with ``auto``."""
+    try:
+        real = Path("/etc/machine-id").read_text(encoding="ascii").strip().lower()
+    except (OSError, UnicodeDecodeError):
+        real = ""
+    assert real != MACHINE_ID.lower()
+    try:
+        here = MachineKey.auto()
+    except MachineKeyError:
+        return  # no key on this machine: nothing could open it
+    with pytest.raises(MachineKeyError, match="cannot decrypt"):
+        here.decrypt(tentacle_encrypt("made with the test id", ID_KEY))
+
+
+@pytest.mark.skipif(not usable_machine_id(), reason="no usable /etc/machine-id here")
 def test_auto_on_this_machine() -> None:
     key = MachineKey.auto()
     assert key.source.startswith("/etc/machine-id")
     assert key.decrypt(key.encrypt("here")).reveal() == "here"
+    # Negative control: another key does not decrypt it, and says so cleanly.
+    other = MachineKey.from_bytes(WRONG_ID.encode(), source="other")
+    with pytest.raises(MachineKeyError) as caught:
+        other.decrypt(key.encrypt("here"))
+    assert (
+        str(caught.value) == "cannot decrypt the value with the machine key from other"
+    )
 
 
 def test_no_key_material_in_repr_str_or_pickle_repr(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ the outputs are grepped for the secrets.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import TYPE_CHECKING
 
@@ -18,8 +19,11 @@ from helpers.machinekey import linux_config
 from helpers.machinekey import make_pfx
 from helpers.machinekey import tentacle_encrypt
 
+from tentacle_ha.config import CertificateSummary
 from tentacle_ha.config import MachineKey
 from tentacle_ha.config import loads
+from tentacle_ha.fleet._certificates import CertificateCheck
+from tentacle_ha.fleet._certificates import summary_findings
 from tentacle_ha.fleet.audit import Finding
 from tentacle_ha.fleet.audit import audit_config
 from tentacle_ha.fleet.audit import audit_file
@@ -174,8 +178,78 @@ def test_cli_json_and_secrets(fleet: _Fleet, tmp_path: Path) -> None:
         assert stored[:40] not in shown
 
 
-def test_cli_bad_expiry_days_is_a_usage_error(fleet: _Fleet) -> None:
+@pytest.mark.parametrize("days", ["-1", "x", "1.5"])
+def test_cli_bad_expiry_days_is_a_usage_error(
+    fleet: _Fleet, days: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _out, _err = run_fleet_cli(
-        "fleet", "audit", str(fleet.root), "--expiry-days", "0"
+        "fleet", "audit", str(fleet.root), "--expiry-days", days
     )
     assert code == 2
+    assert "not a whole number of days" in capsys.readouterr().err
+
+
+def test_cli_expiry_days_0_reports_only_the_expired(
+    fleet: _Fleet, tmp_path: Path
+) -> None:
+    """0 is allowed (the same option as ``show``'s): expired yes, expiring no."""
+    key = tmp_path / "machine-id"
+    key.write_text(MACHINE_ID + "\n", encoding="ascii")
+    argv = ["fleet", "audit", str(fleet.root), "--jobs", "1", "--json"]
+    code, out, err = run_fleet_cli(
+        *argv, "--machine-key", str(key), "--expiry-days", "0"
+    )
+    assert code == 1, err
+    codes = {f["code"] for f in json.loads(out)["findings"]}
+    assert "certificate-expired" in codes
+    assert "certificate-expiring" not in codes
+
+
+def _summary(left: dt.timedelta) -> tuple[CertificateSummary, dt.datetime]:
+    now = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
+    cert = CertificateSummary(
+        thumbprint="A" * 40, subject="CN=Octopus Tentacle", not_valid_after=now + left
+    )
+    return cert, now
+
+
+@pytest.mark.parametrize(
+    ("left", "expiry_days", "said"),
+    [
+        (dt.timedelta(days=10, seconds=-1), 30, "in 10 day(s)"),
+        (dt.timedelta(days=10), 30, "in 10 day(s)"),
+        (dt.timedelta(days=9, seconds=1), 30, "in 10 day(s)"),
+        (dt.timedelta(days=9), 30, "in 9 day(s)"),
+        (dt.timedelta(seconds=1), 30, "in 1 day(s)"),
+        (dt.timedelta(days=10, seconds=-1), 11, "in 10 day(s)"),
+        # Fewer than N whole days left, as the message counts them.
+        (dt.timedelta(days=10, seconds=-1), 10, None),
+        (dt.timedelta(days=10, seconds=1), 11, None),
+        (dt.timedelta(days=400), 30, None),
+        (dt.timedelta(seconds=1), 0, None),
+    ],
+)
+def test_days_left_count_as_a_reader_counts_them(
+    fleet: _Fleet, left: dt.timedelta, expiry_days: int, said: str | None
+) -> None:
+    doc = loads(fleet.files["good"].read_bytes(), path="good")
+    cert, now = _summary(left)
+    check = CertificateCheck(KEY, expiry_days, now)
+    found = summary_findings(doc, cert, check)
+    expiring = [f.message for f in found if f.code == "certificate-expiring"]
+    if said is None:
+        assert expiring == []
+    else:
+        assert len(expiring) == 1
+        assert said in expiring[0]
+
+
+@pytest.mark.parametrize("expiry_days", [0, 30])
+def test_expired_by_a_second_is_expired(fleet: _Fleet, expiry_days: int) -> None:
+    doc = loads(fleet.files["good"].read_bytes(), path="good")
+    cert, now = _summary(dt.timedelta(seconds=-1))
+    found = summary_findings(doc, cert, CertificateCheck(KEY, expiry_days, now))
+    assert "certificate-expired" in [f.code for f in found]
+    cert, now = _summary(dt.timedelta(0))  # the last valid instant: not yet
+    found = summary_findings(doc, cert, CertificateCheck(KEY, expiry_days, now))
+    assert "certificate-expired" not in [f.code for f in found]

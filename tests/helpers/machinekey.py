@@ -42,10 +42,15 @@ __all__ = [
     "openssl_enc",
     "openssl_pfx_empty_password",
     "tentacle_encrypt",
+    "usable_machine_id",
 ]
 
-MACHINE_ID = "3d1219c7c4c5404aaa1f6d2a48adfda4"
-"""A machine-id as systemd writes it (32 lower-case hex digits)."""
+MACHINE_ID = "deadbeef" * 4
+"""A machine-id in systemd's form (32 lower-case hex digits), plainly synthetic.
+
+Never a real machine's: a test that expects ``--machine-key auto`` (this
+machine's key) to fail on data made with it must not pass by accident.
+"""
 TENTACLE_IV = b"743677397A244326"
 OPENSSL = shutil.which("openssl")
 
@@ -165,3 +170,12 @@ def linux_config(
         '<?xml version="1.0" encoding="utf-8"?>\n'
         f"<octopus-settings>\n{body}\n</octopus-settings>\n"
     ).encode()
+
+
+def usable_machine_id() -> bool:
+    """Whether this machine's real ``/etc/machine-id`` is 32 hex digits."""
+    try:
+        text = Path("/etc/machine-id").read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return len(text) == 32 and all(c in "0123456789abcdefABCDEF" for c in text)
