@@ -32,13 +32,15 @@ __all__ = ["drift_rows", "rotation_fix", "skipped_row"]
 def rotation_fix(drift: Drift, config: str | None) -> str:
     """The staged rotation that moves a Tentacle to the server's new certificate.
 
+    A stale cluster file has its own row (``cluster_thumbprint_stale``) with
+    its own fix, so this one is about the Tentacle only.
+
     .. versionadded:: 0.1.0
     """
     where = shlex.quote(config) if config else "CONFIG"
     return (
         f"tentacle-ha servers rotate {where} --old {drift.old_thumbprint} "
-        f"--new {drift.new_thumbprint} --staged, and set thumbprint = "
-        f'"{drift.new_thumbprint}" in the cluster file'
+        f"--new {drift.new_thumbprint} --staged"
     )
 
 
@@ -59,16 +61,20 @@ def drift_rows(
 
     .. versionadded:: 0.1.0
     """
+    trusted = tuple(trusted)
     found = server_drift(state, cluster, trusted)
     target = state.server_url
     if not found:
+        # No drift: the certificate is the cluster's, and the trusted one
+        # too when the Tentacle trusts any (server_drift compares them).
+        whose = "the trusted one" if trusted else "the cluster file's"
         return [
             CheckResult(
                 target=target,
                 kind=CheckKind.SERVER_DRIFT,
                 status=CheckStatus.OK,
                 reason=f"the server lists the cluster file's {len(state.nodes)} "
-                "node(s); its certificate is the trusted one",
+                f"node(s); its certificate is {whose}",
                 elapsed=0.0,
                 name="server",
                 expected_thumbprint=state.thumbprint,

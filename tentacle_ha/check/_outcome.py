@@ -48,9 +48,10 @@ class CheckStatus(enum.StrEnum):
     a node the cluster file lacks (``server_node_missing``, a failure; every
     Tentacle misses it), or lists it offline (``server_node_offline``, a
     warning); the file lists a node the server does not
-    (``server_node_unknown``, a warning); the server's certificate is
-    neither the cluster's nor the Tentacle's trusted one
-    (``server_thumbprint_changed``, a failure). ``skipped``: a check that
+    (``server_node_unknown``, a warning); the Tentacle does not trust the
+    server's current certificate (``server_thumbprint_changed``, a failure);
+    the cluster file's thumbprint is not the server's current certificate
+    (``cluster_thumbprint_stale``, a failure). ``skipped``: a check that
     could not run (e.g. no API key), a warning.
 
     .. versionadded:: 0.1.0
@@ -75,6 +76,7 @@ class CheckStatus(enum.StrEnum):
     SERVER_NODE_OFFLINE = "server_node_offline"
     SERVER_NODE_UNKNOWN = "server_node_unknown"
     SERVER_THUMBPRINT_CHANGED = "server_thumbprint_changed"
+    CLUSTER_THUMBPRINT_STALE = "cluster_thumbprint_stale"
     SKIPPED = "skipped"
 
 

@@ -328,13 +328,33 @@ def _where(cluster: Cluster, index: int) -> str:
     return f"node {node.name} at {format_host(node.address)}:{node.comms_port}"
 
 
-def untrusted_results(doc: TentacleConfig, cluster: Cluster) -> list[CheckResult]:
+def _sync_fix(cluster: Cluster, server_thumbprint: str | None) -> str:
+    """The fix of a ``not_trusted`` row: sync, after the cluster file if stale."""
+    sync = "tentacle-ha servers sync CONFIG --cluster FILE"
+    current = None if server_thumbprint is None else thumbprint_key(server_thumbprint)
+    if current is None or current == thumbprint_key(cluster.thumbprint):
+        return sync
+    where = "" if cluster.path is None else f" {cluster.path}"
+    return (
+        f"the cluster file is stale (the server presents {current}): set "
+        f'thumbprint = "{current}" in the cluster file{where} first, then {sync}'
+    )
+
+
+def untrusted_results(
+    doc: TentacleConfig, cluster: Cluster, *, server_thumbprint: str | None = None
+) -> list[CheckResult]:
     """One ``not_trusted`` result per cluster address the Tentacle does not poll.
 
     The addresses are the cluster layout's (`Cluster.comms_addresses`); an
     address counts as trusted when a polling entry has it (compared as
     Tentacle compares addresses) with the cluster's thumbprint (ignoring case).
     No network is used.
+
+    The fix is ``servers sync`` to the cluster file, unless
+    *server_thumbprint* (the server's current certificate, when read) is
+    not the cluster's: then syncing would move the Tentacle to a dead
+    certificate, so the fix is the cluster file first.
 
     Raises:
         TrustedServersError: the trusted-servers JSON is broken.
@@ -363,7 +383,7 @@ def untrusted_results(doc: TentacleConfig, cluster: Cluster) -> list[CheckResult
             reason = f"does not poll {address} ({behind})"
         if cluster.layout.polls_every_node:
             reason += ": tasks queued on that node never reach this Tentacle"
-        reason += "; fix: tentacle-ha servers sync CONFIG --cluster FILE"
+        reason += f"; fix: {_sync_fix(cluster, server_thumbprint)}"
         results.append(
             CheckResult(
                 target=address,
@@ -738,6 +758,10 @@ def run_check_command(
     rows = report.results
     if description is not None:
         found = _server_rows(doc, description, drift, api_key_env, os.fspath(config))
+        if drift is not None and not isinstance(drift, str):
+            gaps = untrusted_results(
+                doc, description, server_thumbprint=drift.thumbprint
+            )
         rows = (*rows[:polls], *gaps, *rows[polls:], *found)
     report = attrs.evolve(report, results=rows)
     return CheckRun(doc, description, report)

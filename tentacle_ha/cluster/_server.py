@@ -127,8 +127,10 @@ class DriftCode(enum.StrEnum):
     OFFLINE_NODE_NOT_IN_CLUSTER = "server_node_offline"
     #: The cluster file lists a node the server does not.
     NODE_NOT_ON_SERVER = "server_node_unknown"
-    #: The server's certificate is neither the cluster's nor the trusted one.
+    #: The Tentacle does not trust the server's current certificate.
     THUMBPRINT_CHANGED = "server_thumbprint_changed"
+    #: The cluster file's thumbprint is not the server's current certificate.
+    CLUSTER_THUMBPRINT_STALE = "cluster_thumbprint_stale"
 
 
 @attrs.frozen(kw_only=True)
@@ -140,8 +142,10 @@ class Drift:
         error: True for an error, False for a warning.
         message: one line for people.
         node: the node it is about, if any.
-        old_thumbprint: for a changed certificate: the thumbprint trusted now.
-        new_thumbprint: for a changed certificate: the server's current one.
+        old_thumbprint: for a changed certificate: the thumbprint trusted now
+            (for a stale cluster file: the file's).
+        new_thumbprint: for a changed certificate or a stale cluster file:
+            the server's current one.
 
     .. versionadded:: 0.1.0
     """
@@ -187,10 +191,15 @@ def server_drift(
       warning when the server has it offline (perhaps a node gone for good
       whose record is left);
     * a node *cluster* lists and the server does not: a warning;
-    * the server's thumbprint is neither the cluster's nor any of *trusted*
-      (the thumbprints a Tentacle trusts, in its order): an error, with the
-      thumbprint to rotate from (the cluster's when the Tentacle trusts it
-      too or *trusted* is empty, else the Tentacle's first) and to.
+    * the server's thumbprint is none of *trusted* (the thumbprints a
+      Tentacle trusts, in its order; empty: not compared): an error
+      (``THUMBPRINT_CHANGED``), with the thumbprint to rotate from (the
+      cluster's when the Tentacle trusts it, else the Tentacle's first) and
+      to, whatever the cluster file says;
+    * the server's thumbprint is not *cluster*'s: an error
+      (``CLUSTER_THUMBPRINT_STALE``): the file is stale, and syncing a
+      Tentacle to it would move it to a certificate the server no longer
+      presents. Both can hold at once.
 
     Node names compare ignoring case, as the cluster file's names do.
     """
@@ -212,26 +221,29 @@ def server_drift(
         )
     current = thumbprint_key(state.thumbprint)
     keys = [thumbprint_key(t) for t in trusted]
-    theirs_too = None if cluster is None else thumbprint_key(cluster.thumbprint)
-    known = {*keys, *([] if theirs_too is None else [theirs_too])}
-    if known and current not in known:
-        old = (
-            theirs_too
-            if theirs_too is not None and (not keys or theirs_too in keys)
-            else keys[0]
-        )
-        who = " and ".join(
-            w
-            for w, there in (("the Tentacle", keys), ("the cluster file", theirs_too))
-            if there
-        )
+    filed = None if cluster is None else thumbprint_key(cluster.thumbprint)
+    if keys and current not in keys:
+        old = filed if filed in keys else keys[0]
         found.append(
             Drift(
                 code=DriftCode.THUMBPRINT_CHANGED,
                 error=True,
                 message=f"the server's certificate is now {current}, but "
-                f"{who} trust {old}",
+                f"the Tentacle trusts {old}",
                 old_thumbprint=old,
+                new_thumbprint=current,
+            )
+        )
+    if filed is not None and filed != current:
+        where = "" if cluster is None or cluster.path is None else f" {cluster.path}"
+        found.append(
+            Drift(
+                code=DriftCode.CLUSTER_THUMBPRINT_STALE,
+                error=True,
+                message=f"the server's certificate is now {current}, but the "
+                f"cluster file says {filed}; fix: set thumbprint = "
+                f'"{current}" in the cluster file{where}',
+                old_thumbprint=filed,
                 new_thumbprint=current,
             )
         )

@@ -79,8 +79,13 @@ With a machine key (``machine_key=``, ``--machine-key``), from the decrypted
 Against the server API (``server=``, ``fleet audit --server URL``; no
 Tentacle is contacted)
     ``server-thumbprint-changed`` (error, per file): the server's current
-    comms certificate is neither the cluster's nor one the file's polling
-    entries trust; the message holds the staged rotation that fixes it.
+    comms certificate is not one the file's polling entries trust (whatever
+    the cluster file says); the message holds the staged rotation that
+    fixes it. ``cluster-thumbprint-stale`` (error, once, about the cluster
+    file): the cluster file's thumbprint is not the server's current
+    certificate; the message says what to set. Then a file's
+    ``thumbprint-not-cluster`` says to fix the cluster file first, not to
+    rotate the Tentacle to the cluster's (dead) thumbprint.
     ``server-node-missing`` (error, once, about the cluster file): the server
     lists a node the cluster file lacks, so every Tentacle misses it;
     ``server-node-offline`` (warning) when the server has that node
@@ -157,6 +162,7 @@ from tentacle_ha.servers import TrustedServer
 from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import address_key
 from tentacle_ha.servers import is_valid_thumbprint
+from tentacle_ha.servers import thumbprint_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -790,9 +796,9 @@ def audit_fleet(
         expiry_days: with *machine_key*: ``certificate-expiring`` below this.
         server: what the server API says (`tentacle_ha.cluster.ServerState`):
             each file gets ``server-thumbprint-changed`` when its polling
-            entries and the cluster trust another certificate; with
-            *cluster*, the node differences come once, after the cross-file
-            findings (codes: module docstring).
+            entries trust another certificate; with *cluster*, the node
+            differences and ``cluster-thumbprint-stale`` come once, after
+            the cross-file findings (codes: module docstring).
 
     .. versionadded:: 0.1.0
     """
@@ -809,7 +815,7 @@ def audit_fleet(
             continue
         if on_paths is not None and result.path is not None:
             on_paths(result.path, result.paths)
-        yield from result.findings
+        yield from _stale_advice(result.findings, server, cluster)
         path = result.path
         if path is None:
             continue
@@ -827,10 +833,35 @@ def audit_fleet(
         yield from _node_drift_findings(server, cluster)
 
 
+def _stale_advice(
+    findings: list[Finding], server: ServerState | None, cluster: Cluster | None
+) -> Iterator[Finding]:
+    """*findings*, with ``thumbprint-not-cluster`` advice fixed for a stale file.
+
+    When the server presents another certificate than the cluster file's,
+    rotating a Tentacle to the cluster's thumbprint would break it: the fix
+    is the cluster file first.
+    """
+    current = None if server is None else thumbprint_key(server.thumbprint)
+    if cluster is None or current in {None, thumbprint_key(cluster.thumbprint)}:
+        yield from findings
+        return
+    advice = (
+        f"(the cluster file is stale: the server presents {current}; fix the "
+        "cluster file first)"
+    )
+    for finding in findings:
+        if finding.code != "thumbprint-not-cluster":
+            yield finding
+            continue
+        message = finding.message.replace("(rotate the thumbprint)", advice)
+        yield attrs.evolve(finding, message=message)
+
+
 def _node_drift_findings(
     server: ServerState, cluster: Cluster | None
 ) -> Iterator[Finding]:
-    """The server's nodes against the cluster file's, about the cluster file."""
+    """The server's nodes and certificate against the cluster file's, about it."""
     if cluster is None:
         yield Finding(
             severity=Severity.INFO,

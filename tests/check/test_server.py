@@ -434,14 +434,17 @@ def test_drift_node_in_the_file_unknown_to_the_server(
 def test_drift_server_certificate_changed(
     fake: FakeOctopusCluster, tmp_path: Path
 ) -> None:
-    """Cluster and Tentacle trust an old certificate: server_thumbprint_changed
-    with the staged rotation; control: a Tentacle already trusting the new one."""
+    """Cluster and Tentacle trust an old certificate: both rows, the staged
+    rotation and the cluster file's fix; control: all on the new one, ok."""
     old = generate_certificate("Octopus Portal (old)").thumbprint
     config = _polls(fake, tmp_path, old)
     cluster = write_cluster(tmp_path / "old.toml", fake, thumbprint=old)
     code, rows = drift(config, cluster)
     assert code == 1
-    assert [r["status"] for r in rows] == ["server_thumbprint_changed"]
+    assert [r["status"] for r in rows] == [
+        "server_thumbprint_changed",
+        "cluster_thumbprint_stale",
+    ]
     reason = str(rows[0]["reason"])
     assert (rows[0]["expected_thumbprint"], rows[0]["presented_thumbprint"]) == (
         old,
@@ -451,10 +454,93 @@ def test_drift_server_certificate_changed(
         f"fix: tentacle-ha servers rotate {config} --old {old} --new "
         f"{fake.thumbprint} --staged"
     ) in reason
-    staged = write_config(
-        tmp_path / "staged.config", fake.comms_addresses, fake.thumbprint
+    assert f'set thumbprint = "{fake.thumbprint}" in the cluster file {cluster}' in (
+        str(rows[1]["reason"])
     )
-    assert [r["status"] for r in drift(staged, cluster)[1]] == ["ok"]
+    assert not any("the trusted one" in str(r["reason"]) for r in rows)
+    fresh = write_cluster(tmp_path / "new.toml", fake)
+    new = _polls(fake, tmp_path, fake.thumbprint)
+    _, rows = drift(new, fresh)
+    assert [r["status"] for r in rows] == ["ok"]
+    assert "its certificate is the trusted one" in str(rows[0]["reason"])
+
+
+def test_drift_tentacle_trust_stale_cluster_updated(
+    fake: FakeOctopusCluster, tmp_path: Path
+) -> None:
+    """Cluster file on the new certificate, Tentacle still on the old one:
+    server_thumbprint_changed only, no "trusted one"; control: Tentacle on
+    the new one, ok."""
+    old = generate_certificate("Octopus Portal (old)").thumbprint
+    cluster = write_cluster(tmp_path / "new.toml", fake)
+    code, rows = drift(_polls(fake, tmp_path, old), cluster)
+    assert code == 1
+    assert [r["status"] for r in rows] == ["server_thumbprint_changed"]
+    assert (rows[0]["expected_thumbprint"], rows[0]["presented_thumbprint"]) == (
+        old,
+        fake.thumbprint,
+    )
+    assert "servers rotate" in str(rows[0]["reason"])
+    assert "the trusted one" not in str(rows[0]["reason"])
+    _, rows = drift(_polls(fake, tmp_path, fake.thumbprint), cluster)
+    assert [r["status"] for r in rows] == ["ok"]
+
+
+def test_drift_cluster_file_stale_tentacle_current(
+    fake: FakeOctopusCluster, tmp_path: Path
+) -> None:
+    """Tentacle on the server's certificate, cluster file on the old one:
+    cluster_thumbprint_stale, and the not_trusted rows say to fix the file
+    first, not to sync back to the dead thumbprint; controls: the file
+    updated (no rows), no API key (plain sync advice)."""
+    old = generate_certificate("Octopus Portal (old)").thumbprint
+    stale = write_cluster(tmp_path / "old.toml", fake, thumbprint=old)
+    # Poll exactly the cluster file's addresses, trusting the server's cert.
+    config = write_config(
+        tmp_path / "Tentacle.config",
+        load_cluster(stale).comms_addresses(),
+        fake.thumbprint,
+    )
+    code, text = check_command(
+        config, cluster=stale, json_output=True, environ=KEY_ENV, insecure_http=True
+    )
+    assert code == 1
+    results = json.loads(text)["results"]
+    rows = [r for r in results if r["kind"] == "server_drift"]
+    assert [r["status"] for r in rows] == ["cluster_thumbprint_stale"]
+    reason = str(rows[0]["reason"])
+    assert f'set thumbprint = "{fake.thumbprint}" in the cluster file {stale}' in (
+        reason
+    )
+    assert "servers rotate" not in reason
+    assert (rows[0]["expected_thumbprint"], rows[0]["presented_thumbprint"]) == (
+        old,
+        fake.thumbprint,
+    )
+    gaps = [r for r in results if r["status"] == "not_trusted"]
+    assert len(gaps) == 3
+    for gap in gaps:
+        assert "the cluster file is stale" in gap["reason"]
+        assert f'set thumbprint = "{fake.thumbprint}"' in gap["reason"]
+    assert not any("the trusted one" in str(r["reason"]) for r in results)
+    # Control: the file updated: no drift, no not_trusted rows.
+    fresh = write_cluster(tmp_path / "new.toml", fake)
+    code, text = check_command(
+        config, cluster=fresh, json_output=True, environ=KEY_ENV, insecure_http=True
+    )
+    results = json.loads(text)["results"]
+    assert [r["status"] for r in results if r["kind"] == "server_drift"] == ["ok"]
+    assert not [r for r in results if r["status"] == "not_trusted"]
+    # Control: without the server's view, the advice is the plain sync.
+    _, text = check_command(
+        config, cluster=stale, json_output=True, environ={}, insecure_http=True
+    )
+    gaps = [r for r in json.loads(text)["results"] if r["status"] == "not_trusted"]
+    assert len(gaps) == 3
+    for gap in gaps:
+        assert gap["reason"].endswith(
+            "; fix: tentacle-ha servers sync CONFIG --cluster FILE"
+        )
 
 
 def test_drift_skipped_without_a_key(fake: FakeOctopusCluster, tmp_path: Path) -> None:

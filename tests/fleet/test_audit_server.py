@@ -93,6 +93,95 @@ def test_audit_fleet_server_findings(tmp_path: Path) -> None:
     ]
 
 
+def _thumbprint_findings(
+    tmp_path: Path, server: str, filed: str, trusted: str
+) -> tuple[list[tuple[str, str | None]], list[str]]:
+    """(code, file name) of the thumbprint drift findings, and the messages of
+    ``thumbprint-not-cluster``, for one config trusting *trusted*, a cluster
+    file saying *filed* and a server presenting *server*."""
+    (tmp_path / "fleet").mkdir(exist_ok=True)
+    write_config(tmp_path / "fleet" / "t.config", trusted)
+    cluster = loads_cluster(
+        cluster_text("https://o.example.com", filed, ["n1", "n2"]),
+        path="cluster.toml",
+    )
+    state = ServerState(
+        server_url="https://o.example.com",
+        version="2026.4.0",
+        thumbprint=server,
+        nodes=(ServerNode(name="n1"), ServerNode(name="n2")),
+    )
+    found = list(
+        audit_fleet([tmp_path / "fleet"], cluster=cluster, jobs=1, server=state)
+    )
+    codes = [
+        (f.code, None if f.path is None else f.path.rsplit("/", 1)[-1])
+        for f in found
+        if f.code in {"server-thumbprint-changed", "cluster-thumbprint-stale"}
+    ]
+    messages = [f.message for f in found if f.code == "thumbprint-not-cluster"]
+    return codes, messages
+
+
+def test_audit_thumbprints_all_agree(tmp_path: Path) -> None:
+    """Server, cluster file and Tentacle on one certificate: no thumbprint finding."""
+    assert _thumbprint_findings(tmp_path, NEW, NEW, NEW) == ([], [])
+
+
+def test_audit_tentacle_trust_stale_cluster_updated(tmp_path: Path) -> None:
+    """Cluster file updated, Tentacle on the old certificate: the staged
+    rotation per file, no stale-file finding; control: Tentacle updated."""
+    codes, _ = _thumbprint_findings(tmp_path, NEW, NEW, OLD)
+    assert codes == [("server-thumbprint-changed", "t.config")]
+    assert _thumbprint_findings(tmp_path, NEW, NEW, NEW)[0] == []
+
+
+def test_audit_cluster_file_stale_tentacle_current(tmp_path: Path) -> None:
+    """Tentacle on the server's certificate, cluster file on the old one:
+    cluster-thumbprint-stale once, and thumbprint-not-cluster says to fix
+    the file first; controls: the file updated, and no server read."""
+    codes, messages = _thumbprint_findings(tmp_path, NEW, OLD, NEW)
+    assert codes == [("cluster-thumbprint-stale", "cluster.toml")]
+    assert len(messages) == 2
+    for message in messages:
+        assert f"the server presents {NEW}; fix the cluster file first" in message
+        assert "rotate the thumbprint" not in message
+    assert _thumbprint_findings(tmp_path, NEW, NEW, NEW) == ([], [])
+    cluster = loads_cluster(
+        cluster_text("https://o.example.com", OLD, ["n1", "n2"]), path="cluster.toml"
+    )
+    plain = list(audit_fleet([tmp_path / "fleet"], cluster=cluster, jobs=1))
+    advice = [f.message for f in plain if f.code == "thumbprint-not-cluster"]
+    assert len(advice) == 2
+    assert all("(rotate the thumbprint)" in m for m in advice)
+    assert not [f for f in plain if f.code == "cluster-thumbprint-stale"]
+
+
+def test_audit_both_thumbprints_stale(tmp_path: Path) -> None:
+    """Cluster file and Tentacle on the old certificate: both findings, the
+    file's message naming the thumbprint to set."""
+    codes, _ = _thumbprint_findings(tmp_path, NEW, OLD, OLD)
+    assert codes == [
+        ("server-thumbprint-changed", "t.config"),
+        ("cluster-thumbprint-stale", "cluster.toml"),
+    ]
+    cluster = loads_cluster(
+        cluster_text("https://o.example.com", OLD, ["n1", "n2"]), path="cluster.toml"
+    )
+    state = ServerState(
+        server_url="https://o.example.com", version=None, thumbprint=NEW, nodes=()
+    )
+    (stale,) = [
+        f
+        for f in audit_fleet(
+            [tmp_path / "fleet"], cluster=cluster, jobs=1, server=state
+        )
+        if f.code == "cluster-thumbprint-stale"
+    ]
+    assert stale.severity == "error"
+    assert f'set thumbprint = "{NEW}" in the cluster file cluster.toml' in stale.message
+
+
 def test_fleet_audit_server_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -117,9 +206,10 @@ def test_fleet_audit_server_command(
         codes = sorted(
             (f["code"], f["node"] or f["path"].rsplit("/", 1)[-1])
             for f in data["findings"]
-            if f["code"].startswith("server-")
+            if f["code"].startswith(("server-", "cluster-thumbprint"))
         )
         assert codes == [
+            ("cluster-thumbprint-stale", "cluster.toml"),
             ("server-node-missing", "Node3"),
             ("server-thumbprint-changed", "a.config"),
         ]
