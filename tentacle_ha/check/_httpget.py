@@ -33,6 +33,7 @@ _HTTP_PROXY_AUTH: Final = 407
 #: The most of an answer that is read: Octopus's root document and a page of
 #: nodes are a few KB; anything this large is not an Octopus answer.
 MAX_BODY: Final = 8 * 2**20
+_DECODED_AWAY: Final = frozenset({"content-encoding", "content-length"})
 # The far end accepted the connection, then closed or reset it unanswered.
 _CLOSED: Final = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError, EOFError)
 _CLOSED_TEXT: Final = (
@@ -110,8 +111,14 @@ async def http_get(
     try:
         async with client, client.stream("GET", url, headers=dict(headers)) as got:
             body = await _capped_body(got)
+            # The body is decoded already: the copy must not decode it again.
+            kept = [
+                (name, value)
+                for name, value in got.headers.multi_items()
+                if name.lower() not in _DECODED_AWAY
+            ]
             response = httpx.Response(
-                got.status_code, headers=got.headers, content=body, request=got.request
+                got.status_code, headers=kept, content=body, request=got.request
             )
     except httpx.HTTPError as exc:
         raise _httpx_failure(exc, proxied=proxy is not None) from exc
@@ -125,7 +132,8 @@ async def http_get(
 
 
 async def _capped_body(response: httpx.Response) -> bytes:
-    """The body, refused past `MAX_BODY` (a server is not trusted to be small)."""
+    """The decoded body, refused past `MAX_BODY` (a server is not trusted to
+    be small; counted after gzip/deflate, so a compression bomb stops too)."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():

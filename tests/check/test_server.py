@@ -9,10 +9,12 @@ way a test needs (paging, links to another host).
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import json
 import re
 import tomllib
+import zlib
 from typing import TYPE_CHECKING
 
 import httpx
@@ -652,3 +654,27 @@ def test_only_a_version_shaped_version_is_kept(written: str, read: str | None) -
 
     state = _read(httpx.MockTransport(handle))
     assert getattr(state, "version", "missing") == read
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "identity"])
+def test_compressed_answers_are_read_once_decoded(encoding: str) -> None:
+    """A server that compresses its answers (IIS does) reads as one that does
+    not: the body is decoded once, not again (control: identity)."""
+    raw = json.dumps({"Thumbprint": "nope"}).encode()
+    packed = {
+        "gzip": gzip.compress(raw),
+        "deflate": zlib.compress(raw),
+        "identity": raw,
+    }[encoding]
+    answer = httpx.Response(200, content=packed, headers={"Content-Encoding": encoding})
+    with pytest.raises(ServerApiError, match="has no SHA-1 Thumbprint"):
+        _read(_answering("certificate-global", answer))
+
+
+def test_a_compression_bomb_stops_at_the_cap() -> None:
+    """The cap counts decoded bytes: 9 MiB of zeros gzip to a few KB and still stop."""
+    packed = gzip.compress(b'{"Links": "' + b"0" * (9 * 2**20) + b'"}')
+    assert len(packed) < 100_000
+    answer = httpx.Response(200, content=packed, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(ServerApiError, match="larger than 8 MiB"):
+        _read(_answering("/api", answer))
