@@ -276,14 +276,29 @@ def _open_resolved(shown: str) -> tuple[str, str, int] | None:
     except OSError:
         return None  # the slow path says why
     assert dir_fd is not None  # noqa: S101 -- DIR_FD is set
-    try:
-        real = os.readlink(f"/proc/self/fd/{dir_fd}")  # noqa: PTH115 -- a str, no Path
-    except OSError:
-        real = ""
-    if not real.startswith("/") or real.endswith(" (deleted)"):
+    real = kernel_path(dir_fd)
+    if real is None:
         os.close(dir_fd)
         return None
     return real, name, dir_fd
+
+
+def kernel_path(dir_fd: int) -> str | None:
+    """What folder *dir_fd* has open, as the kernel says (``/proc/self/fd``).
+
+    None where ``/proc`` cannot tell (not Linux, not mounted) or the folder
+    was deleted since it was opened (its link count is 0; a folder merely
+    *named* ``... (deleted)`` is still told).
+    """
+    if not _PROC_FD:
+        return None
+    try:
+        real = os.readlink(f"/proc/self/fd/{dir_fd}")  # noqa: PTH115 -- a str, no Path
+        if real.endswith(" (deleted)") and os.fstat(dir_fd).st_nlink == 0:
+            return None
+    except OSError:
+        return None
+    return real if real.startswith("/") else None
 
 
 @contextlib.contextmanager
@@ -331,6 +346,14 @@ def locked_config(
             raise WriteError(
                 f"cannot open its folder: {_atomic.describe(exc)}", path=shown
             ) from exc
+        # `resolve` read the path part by part and open_folder refuses a
+        # symlink only as the last part: a folder higher up swapped in
+        # between is caught here, by what the kernel says was opened.
+        seen = None if dir_fd is None else kernel_path(dir_fd)
+        if dir_fd is not None and seen is not None and seen != folder:
+            os.close(dir_fd)
+            msg = f"its folder moved while it was opened (now {seen}); left alone"
+            raise ConflictError(msg, path=shown)
     try:
         if not follow_symlinks and dir_fd is None:  # pragma: no cover - no dir_fd
             _refuse_symlink(folder, name, dir_fd, shown)

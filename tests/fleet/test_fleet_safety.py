@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tentacle_ha import _atomic
+from tentacle_ha import _writer
 from tentacle_ha import fleet
 from tentacle_ha.fleet import _plan_apply
 from tentacle_ha.fleet import discover
@@ -163,3 +165,85 @@ def test_a_hard_linked_config_is_written_with_a_warning(
     assert outcome.status is Status.CHANGED
     assert "2 hard links" in outcome.reason
     assert (root / "sub" / "hardlink.txt").read_bytes() == LINUX
+
+
+@pytest.fixture
+def deep(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(fleet root, fleet/a/b/Tentacle.config, outside/b/Tentacle.config)."""
+    root = tmp_path / "fleet"
+    (root / "a" / "b").mkdir(parents=True)
+    victim = root / "a" / "b" / "Tentacle.config"
+    victim.write_bytes(LINUX)
+    (tmp_path / "outside" / "b").mkdir(parents=True)
+    loot = tmp_path / "outside" / "b" / "Tentacle.config"
+    loot.write_bytes(LINUX)
+    return root, victim, loot
+
+
+def _swap_in_the_open(
+    monkeypatch: pytest.MonkeyPatch, root: Path, outside: Path, *, fast: bool
+) -> None:
+    """The attack the kernel check closes: after the folders were resolved and
+    checked by path, right before the folder is opened, a folder *higher up*
+    (``a``) becomes a symlink out of the roots (``open_folder`` refuses a
+    symlink only as the last part). *fast*: False forces the path-resolving
+    route, as a failed ``/proc`` open, a crawled symlink or a folder name
+    ending ``(deleted)`` does."""
+    real_open = _atomic.open_folder
+    done: list[bool] = []
+
+    def open_folder(folder: str, **kwargs: bool) -> int | None:
+        if folder.startswith(str(root / "a")) and not done:
+            done.append(True)
+            (root / "a").rename(root / "a-moved")
+            (root / "a").symlink_to(outside)
+        return real_open(folder, **kwargs)
+
+    monkeypatch.setattr(_atomic, "open_folder", open_folder)
+    if not fast:
+        monkeypatch.setattr(_writer, "_open_resolved", lambda _shown: None)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["proc-fast", "path-fallback"])
+def test_a_folder_higher_up_swapped_while_it_is_opened(
+    deep: tuple[Path, Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    fast: bool,  # noqa: FBT001 -- a pytest parameter
+) -> None:
+    """Swapped between the check and the open: conflict, the outside file untouched."""
+    root, _, loot = deep
+    _swap_in_the_open(monkeypatch, root, loot.parent.parent, fast=fast)
+    (outcome,) = fleet.apply([root], EDIT, jobs=1)
+    assert outcome.status is Status.CONFLICT, outcome.reason
+    assert loot.read_bytes() == LINUX
+
+
+def test_a_crawled_symlink_config_with_a_folder_swapped_while_opened(
+    deep: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config reached through a symlink inside the roots (resolved by path,
+    never the /proc route): the same swap is a conflict too."""
+    root, victim, outside = deep
+    target = victim.with_name("tentacle.xml")
+    victim.rename(target)
+    loot = outside.with_name("tentacle.xml")
+    outside.rename(loot)
+    (root / "link").mkdir()
+    (root / "link" / "Tentacle.config").symlink_to(target)
+    _swap_in_the_open(monkeypatch, root, loot.parent.parent, fast=True)
+    outcomes = list(fleet.apply([root], EDIT, jobs=1))
+    assert [o.status for o in outcomes] == [Status.CONFLICT], outcomes
+    assert loot.read_bytes() == LINUX
+
+
+def test_negative_control_without_the_kernel_check_the_swap_lands_outside(
+    deep: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the kernel's view switched off, the path route writes the outside
+    file: the conflicts above are the check's doing."""
+    root, _, loot = deep
+    _swap_in_the_open(monkeypatch, root, loot.parent.parent, fast=False)
+    monkeypatch.setattr(_writer, "kernel_path", lambda _dir_fd: None)
+    (outcome,) = fleet.apply([root], EDIT, jobs=1)
+    assert outcome.status is Status.CHANGED
+    assert loot.read_bytes() != LINUX
