@@ -29,7 +29,6 @@ from tentacle_ha import __version__
 from tentacle_ha import _interrupt
 from tentacle_ha import _lazy
 from tentacle_ha import check as _check
-from tentacle_ha._secret import REDACTED
 from tentacle_ha._secret import Secret
 from tentacle_ha.cli._fleet import register as _register_fleet
 from tentacle_ha.cli._util import Out as _Out
@@ -38,6 +37,8 @@ from tentacle_ha.cli._util import add_expiry_days_option
 from tentacle_ha.cli._util import add_machine_key_option
 from tentacle_ha.cli._util import add_server_api_options
 from tentacle_ha.cli._util import machine_key
+from tentacle_ha.cli._util import servers_or_error
+from tentacle_ha.cli._util import shown
 from tentacle_ha.cluster import Cluster
 from tentacle_ha.cluster import TargetOS
 from tentacle_ha.cluster import Tentacle
@@ -281,14 +282,6 @@ def _servers_table(servers: TrustedServers) -> list[str]:
     ]
 
 
-def _shown(key: str, value: str | Secret | None, *, reveal: bool) -> str | None:
-    if isinstance(value, Secret):
-        return value.reveal() if reveal else REDACTED
-    if value is not None and is_secret_key(key) and not reveal:
-        return REDACTED
-    return value
-
-
 # -- show / get / set / unset ---------------------------------------------------
 
 
@@ -298,14 +291,9 @@ def _cmd_show(args: argparse.Namespace, io: _Out) -> int:
     doc = _load(args.config)
     reveal = args.reveal_secrets
     settings = {
-        key: _shown(key, doc.get(key, reveal=reveal), reveal=reveal) for key in doc
+        key: shown(key, doc.get(key, reveal=reveal), reveal=reveal) for key in doc
     }
-    servers: TrustedServers | None
-    servers_error: str | None = None
-    try:
-        servers = doc.trusted_servers
-    except TentacleHAError as exc:
-        servers, servers_error = None, str(exc)
+    servers, servers_error = servers_or_error(lambda: doc.trusted_servers)
     certificate = _certificate(args, doc)
     if args.json:
         payload: dict[str, Any] = {

@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 
-from tentacle_ha._secret import REDACTED
-from tentacle_ha._secret import Secret
+from tentacle_ha.cli._util import servers_or_error
+from tentacle_ha.cli._util import shown
 from tentacle_ha.config import CONTRIBUTE_FLAG
 from tentacle_ha.config import effective_config
 from tentacle_ha.config import load
-from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.fleet.discover import discover_instances
 from tentacle_ha.fleet.running import RunningAgents
 from tentacle_ha.fleet.running import restart_pending
@@ -56,13 +55,6 @@ def restart_finding(config: str) -> Finding | None:
     return restart_pending(config, None, agents)
 
 
-def _value(found: EffectiveValue, *, reveal: bool) -> str | None:
-    value = found.value
-    if isinstance(value, Secret):
-        return value.reveal() if reveal else REDACTED
-    return value
-
-
 def _origin(found: EffectiveValue) -> str:
     source = found.source
     text = str(source)
@@ -82,12 +74,7 @@ def cmd_show_effective(
     doc = load(args.config)
     eff = effective_config(doc, env_file=args.env_file)
     reveal = args.reveal_secrets
-    servers: TrustedServers | None
-    servers_error: str | None = None
-    try:
-        servers = eff.trusted_servers
-    except TentacleHAError as exc:
-        servers, servers_error = None, str(exc)
+    servers, servers_error = servers_or_error(lambda: eff.trusted_servers)
     count, count_source = eff.polling_connections
     restart = restart_finding(args.config)
     if args.json:
@@ -98,7 +85,7 @@ def cmd_show_effective(
             "env_file": None if eff.env_file is None else eff.env_file.path,
             "settings": {
                 v.key: {
-                    "value": _value(v, reveal=reveal),
+                    "value": shown(v.key, v.value, reveal=reveal),
                     **v.source.to_dict(),
                     "overrides": None if v.overrides is None else str(v.overrides),
                 }
@@ -116,7 +103,7 @@ def cmd_show_effective(
         state = "true" if eff.contributes else "not true"
         io.out(f"{doc.name}  (effective: {CONTRIBUTE_FLAG} {state}{env_file})")
         rows = [
-            (v.key, _value(v, reveal=reveal) or "", _origin(v))
+            (v.key, shown(v.key, v.value, reveal=reveal) or "", _origin(v))
             for v in eff
             if v.key.upper() != TRUSTED_SERVERS_KEY.upper()
         ]

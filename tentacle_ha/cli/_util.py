@@ -6,14 +6,21 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from tentacle_ha._secret import REDACTED
+from tentacle_ha._secret import Secret
 from tentacle_ha._writer import DEFAULT_BACKUP_SUFFIX
 from tentacle_ha._writer import check_backup_suffix
 from tentacle_ha.config import MachineKey
+from tentacle_ha.config._values import is_secret_key
 from tentacle_ha.errors import InvalidValueError
+from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.fleet._certificates import DEFAULT_EXPIRY_DAYS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import TextIO
+
+    from tentacle_ha.servers import TrustedServers
 
 __all__ = [
     "Out",
@@ -22,7 +29,29 @@ __all__ = [
     "add_machine_key_option",
     "add_server_api_options",
     "machine_key",
+    "servers_or_error",
+    "shown",
 ]
+
+
+def shown(key: str, value: str | Secret | None, *, reveal: bool) -> str | None:
+    """A setting's value as ``show`` prints it: a secret (a `Secret`, or any
+    value of a secret key) is ``***`` unless *reveal*."""
+    if isinstance(value, Secret):
+        return value.reveal() if reveal else REDACTED
+    if value is not None and is_secret_key(key) and not reveal:
+        return REDACTED
+    return value
+
+
+def servers_or_error(
+    read: Callable[[], TrustedServers],
+) -> tuple[TrustedServers | None, str | None]:
+    """The trusted servers, or None and the one-line reason they cannot be read."""
+    try:
+        return read(), None
+    except TentacleHAError as exc:
+        return None, str(exc)
 
 
 class Out:
