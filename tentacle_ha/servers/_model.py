@@ -256,6 +256,9 @@ class TrustedServers(Sequence[TrustedServer]):
             return cls(_source=text, _parsed=())
 
         try:
+            plain = _json.plain_rows(text)  # the commonest case, no decoder
+            if plain is not None:
+                return cls._of_rows(plain, source=text, parsed_rows=plain)
             _json.check(text)
             servers = None
             try:
