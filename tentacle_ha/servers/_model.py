@@ -184,10 +184,13 @@ class TrustedServers(Sequence[TrustedServer]):
         parsed: tuple[TrustedServer, ...] | None = None,
         layout: _json.Layout | None = None,
     ) -> TrustedServers:
-        out = cls(_source=source, _parsed=parsed, _layout=layout)
+        out = cls.__new__(cls)  # every slot set here: no entries to check
         out._built = None
         out._rows = rows
         out._parsed_rows = parsed_rows
+        out._source = source
+        out._parsed = parsed
+        out._layout = layout
         return out
 
     @property
