@@ -184,7 +184,7 @@ class TrustedServers(Sequence[TrustedServer]):
         parsed: tuple[TrustedServer, ...] | None = None,
         layout: _json.Layout | None = None,
     ) -> TrustedServers:
-        out = cls.__new__(cls)  # every slot set here: no entries to check
+        out: TrustedServers = cls.__new__(cls)  # every slot set: no entries to check
         out._built = None
         out._rows = rows
         out._parsed_rows = parsed_rows
