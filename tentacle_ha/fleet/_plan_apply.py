@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import difflib
 import enum
 import hashlib
 import hmac
@@ -61,6 +60,7 @@ from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.fleet import discover as _discover
+from tentacle_ha.fleet._diff import unified_diff
 from tentacle_ha.fleet._pipeline import Done
 from tentacle_ha.fleet._pipeline import pipeline
 from tentacle_ha.fleet.audit import Finding
@@ -263,12 +263,11 @@ def _diff(edited: _Edited) -> str:
     if any(is_secret_key(key) for key in doc.changed_keys):
         return doc.diff()
     label = doc.name
-    lines = difflib.unified_diff(
+    lines = unified_diff(
         edited.before_text.splitlines(),
         doc.redacted_text().splitlines(),
-        fromfile=f"a{label}" if label.startswith("/") else f"a/{label}",
-        tofile=f"b{label}" if label.startswith("/") else f"b/{label}",
-        lineterm="",
+        f"a{label}" if label.startswith("/") else f"a/{label}",
+        f"b{label}" if label.startswith("/") else f"b/{label}",
     )
     return "\n".join(lines) + "\n"
 
