@@ -116,6 +116,17 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _sha256_again(
+    data: bytes | None, seen: bytes | None, digest: str | None
+) -> str | None:
+    """`_sha256` of *data*, reusing *digest* (of *seen*) when the bytes are equal."""
+    if data is None:
+        return None
+    if digest is not None and data == seen:
+        return digest
+    return _sha256(data)
+
+
 # -- results -------------------------------------------------------------------------
 
 
@@ -290,11 +301,12 @@ def _plan_one(found: _Found, edit: Edit) -> FilePlan | None:
     if isinstance(data, Finding):
         return FilePlan(path=path, status=_found_status(data), reason=data.message)
     edited = _edit_bytes(path, data, edit, diff=True)
-    after = _sha256(edited.after) if edited.after is not None else None
+    before = _sha256(data)
+    after = _sha256_again(edited.after, data, before)
     return FilePlan(
         path=path,
         status=edited.status,
-        before_sha256=_sha256(data),
+        before_sha256=before,
         after_sha256=after,
         diff=_diff(edited),
         reason=edited.reason,
@@ -441,12 +453,13 @@ def _outcome(  # noqa: PLR0917 -- a record, built positionally in one module
     *,
     restart: bool = False,
 ) -> FileOutcome:
+    hashed = _sha256(before) if before is not None else None
     return FileOutcome(
         path=path,
         status=status,
         reason=reason,
-        before_sha256=_sha256(before) if before is not None else None,
-        after_sha256=_sha256(after) if after is not None else None,
+        before_sha256=hashed,
+        after_sha256=_sha256_again(after, before, hashed),
         backup=backup,
         restart_required=restart,
     )
