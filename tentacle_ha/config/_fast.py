@@ -4,33 +4,32 @@ Most files are exactly what Tentacle writes: an XML declaration, the root, and
 one plain ``<set key="...">text</set>`` (or ``<set key="..." />``) per line.
 `scan` recognises that shape with two regex passes over the decoded text: one
 over the prolog (the declaration and white space only, so no DOCTYPE can hide
-before the root; it runs before lxml sees the bytes) and one over the body
-(white space and plain ``<set>`` elements only: no entity or character
-reference, no CDATA, comment, PI, unknown element or attribute, no two keys
-equal ignoring case). lxml still parses every input and stays the authority:
-an input it rejects, a root it reads differently, or a different number of
-children sends the document to the general path (`_source.scan`), which
-raises today's error. Anything else unusual goes there too, so the fast path
-never decides a refusal.
+before the root; it runs before lxml sees the bytes) and one split of the body
+on its settings (white space and plain ``<set>`` elements only, the key in
+double quotes: no entity or character reference, no CDATA, comment, PI,
+unknown element or attribute, no two keys equal ignoring case). lxml still
+parses every input and stays the authority: an input it rejects, a root it
+reads differently, or a different number of children sends the document to
+the general path (`_source.scan`), which raises today's error. Anything else
+unusual goes there too, so the fast path never decides a refusal.
 
-A `Spans` records the text, and for each ``<set>`` the tuple the body regex
-found; a `_source.Node` is built only for a key that is read or edited
-(`Spans.node`), exactly as the general scanner builds it, and `Spans.to_scan`
-builds the general `_source.Scan` (reusing those nodes) when an edit needs
-more than a value splice. An edit on this path is always a pure value splice
-of text escaped by `_source.set_value` (the start and end tags as written,
-the content escaped by us), so its output is well-formed by construction and
-reads back as the model says; it is not re-parsed unless
-``TENTACLE_HA_VERIFY_EDITS=1`` (the property tests prove the equivalence by
-comparing this path with the general one, which re-parses).
+A `Spans` records the text and the keys, in order; no content, key or other
+markup in the body holds a ``<``, so the *n*-th ``<set`` of the body is
+setting *n*. A `_source.Node` is built only for a key that is read or edited
+(`Spans.node`, one anchored match there), exactly as the general scanner
+builds it, and `Spans.to_scan` builds the general `_source.Scan` (reusing
+those nodes) when an edit needs more than a value splice. An edit on this
+path is always a pure value splice of text escaped by `_source.set_value`
+(the start and end tags as written, the content escaped by us), so its output
+is well-formed by construction and reads back as the model says; it is not
+re-parsed unless ``TENTACLE_HA_VERIFY_EDITS=1`` (the property tests prove the
+equivalence by comparing this path with the general one, which re-parses).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from itertools import accumulate
-from operator import itemgetter
 from typing import Final
 
 from tentacle_ha.config import _source
@@ -56,32 +55,46 @@ _HEAD: Final = re.compile(
     r"""(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*>"""
 )
 # One plain <set> and the white space before it: its only attribute the key,
-# its content text. The body it runs on holds no '&' (so no reference), and
-# no key holds a tab or line break (lxml would read those as spaces); both
-# are checked in `scan`. Groups: whole, white space, opening (up to the
-# closer), key ("..."), key ('...'), closer ('/>', or '>' content end tag).
-_SET_PARTS: Final = re.compile(
-    r"""(([ \t\r\n]*)(<set\s+key\s*=\s*(?:"([^"]*)"|'([^']*)')\s*)"""
-    r"""(/>|>[^<]*</set\s*>))"""
+# in double quotes as Tentacle writes it, its content text. The body it runs
+# on holds no '&' (so no reference), and no key holds a tab or line break
+# (lxml would read those as spaces); both are checked in `scan`. `scan`
+# splits the body on it: the one group is the key, and the body is nothing
+# but settings exactly when every piece between two matches is empty.
+_SET_KEY: Final = re.compile(
+    r"""[ \t\r\n]*<set\s+key\s*=\s*"([^"]*)"\s*(?:/>|>[^<]*</set\s*>)"""
 )
+# The same, in parts. Groups: whole, white space, opening (up to the closer),
+# key, closer ('/>', or '>' content end tag); `_SET_PARTS` finds them all
+# (`Spans.to_scan`), `_SET_AT` (opening, key, closer) matches one at its
+# '<set' (`Spans.node`).
+_SET_PARTS: Final = re.compile(
+    r"""(([ \t\r\n]*)(<set\s+key\s*=\s*"([^"]*)"\s*)(/>|>[^<]*</set\s*>))"""
+)
+_SET_AT: Final = re.compile(r"""(<set\s+key\s*=\s*"([^"]*)"\s*)(/>|>[^<]*</set\s*>)""")
+# The first empty setting, for the style of new empty ones.
+_EMPTY_AT: Final = re.compile(r"""<set\s+key\s*=\s*"[^"]*"(\s*)/>""")
 _END: Final = re.compile(r"</octopus-settings\s*>")
 _ROOT_END: Final = "</octopus-settings"
-
-_Found = tuple[str, str, str, str, str, str]
+_OPEN: Final = "<set"
 
 
 class Spans:
-    """A document on the fast path: its text and the spans of its settings."""
+    """A document on the fast path: its text and the keys of its settings.
+
+    Every '<set' in the body starts a setting (no content, key or other
+    markup holds a '<'), so the *n*-th of them is setting *n*: a node is
+    found there when it is first read, and the rest of the text is never
+    taken apart.
+    """
 
     __slots__ = (
         "body_end",
         "edited",
-        "found",
         "head_end",
         "index",
         "keys",
         "nodes",
-        "offsets",
+        "spans",
         "tail_start",
         "text",
     )
@@ -92,9 +105,7 @@ class Spans:
         head_end: int,
         body_end: int,
         tail_start: int,
-        found: list[_Found],
         keys: list[str],
-        offsets: list[int],
         index: dict[str, list[int]],
     ) -> None:
         self.text = text
@@ -102,19 +113,41 @@ class Spans:
         # The white space before the root's end tag, and where that tag starts.
         self.body_end = body_end
         self.tail_start = tail_start
-        self.found = found
         self.keys = keys
         self.index = index  # folded key -> [ordinal]
-        self.offsets = offsets  # where each match starts
         self.nodes: dict[int, _source.Node] = {}
+        self.spans: dict[int, tuple[int, int]] = {}  # ordinal -> (start, end)
         self.edited: set[int] = set()
+
+    def _match(self, ordinal: int) -> re.Match[str]:
+        """Setting *ordinal*, matched by `_SET_AT` where its '<set' is."""
+        text, head, end = self.text, self.head_end, self.body_end
+        # Usually the quoted key is found first in the setting's own start
+        # tag (keys are unique and hold no quote), and the '<set' before it
+        # starts that setting; a content holding the same quoted text would
+        # be found instead, and is told by where the match's key is.
+        at = text.find(f'"{self.keys[ordinal]}"', head, end)
+        if at >= 0:
+            match = _SET_AT.match(text, text.rfind(_OPEN, head, at), end)
+            if match is not None and match.start(2) == at + 1:
+                return match
+        pos = head  # else: the n-th '<set'
+        for _ in range(ordinal + 1):
+            pos = text.find(_OPEN, pos, end) + len(_OPEN)
+        match = _SET_AT.match(text, pos - len(_OPEN), end)
+        if match is None:  # pragma: no cover - `scan` matched every setting
+            msg = "fast path: a setting is not where the scan found it"
+            raise AssertionError(msg)
+        return match
 
     def node(self, ordinal: int) -> _source.Node:
         """The node of setting *ordinal*, built as the general scanner builds it."""
         node = self.nodes.get(ordinal)
         if node is None:
-            _, ws, opening, _, _, closer = self.found[ordinal]
-            start = self.offsets[ordinal] + len(ws)
+            match = self._match(ordinal)
+            start = match.start()
+            opening, _, closer = match.groups()
+            self.spans[ordinal] = (start, match.end())
             key = self.keys[ordinal]
             if closer == "/>":
                 whole = opening + closer
@@ -135,18 +168,14 @@ class Spans:
         return node
 
     def style(self, decoded: _source.Decoded) -> _splice.Style:
-        """`_splice.Style.of` for this document, read from the spans.
+        """`_splice.Style.of` for this document, read from the text.
 
         No content holds a reference here, so none escapes quotes.
         """
-        empty_style = " />"
-        for _, _, opening, _, _, closer in self.found:
-            if closer == "/>":
-                empty_style = " />" if opening.endswith(" ") else "/>"
-                break
+        empty = _EMPTY_AT.search(self.text, self.head_end, self.body_end)
+        empty_style = " />" if empty is None or empty.group(1).endswith(" ") else "/>"
         return _splice.Style(
             decoded=decoded,
-            newline=_source.dominant_newline(self.text),
             escape_quotes=False,
             empty_style=empty_style,
         )
@@ -157,24 +186,26 @@ class Spans:
         parts = []
         pos = 0
         for ordinal in sorted(self.edited):
-            found = self.found[ordinal]
-            start = self.offsets[ordinal] + len(found[1])
+            start, end = self.spans[ordinal]
             parts.append(text[pos:start])
             parts.append(self.nodes[ordinal].text)
-            pos = start + len(found[2]) + len(found[5])
+            pos = end
         parts.append(text[pos:])
         return "".join(parts)
 
     def to_scan(self) -> _source.Scan:
         """The general scan of the document, holding this path's nodes and edits."""
+        text = self.text
         nodes: list[_source.Node] = []
-        for ordinal, found in enumerate(self.found):
+        pos = self.head_end
+        for ordinal, found in enumerate(
+            _SET_PARTS.findall(text, self.head_end, self.body_end)
+        ):
             if found[1]:
-                nodes.append(
-                    _source.Node(_source.Node.WS, found[1], self.offsets[ordinal])
-                )
+                nodes.append(_source.Node(_source.Node.WS, found[1], pos))
             nodes.append(self.node(ordinal))
-        text, end = self.text, self.tail_start
+            pos += len(found[0])
+        end = self.tail_start
         if end > self.body_end:
             nodes.append(
                 _source.Node(_source.Node.WS, text[self.body_end : end], self.body_end)
@@ -203,12 +234,12 @@ def scan(data: bytes, text: str, path: str) -> Spans | None:  # noqa: PLR0911 --
     body_end = len(text[:tail_start].rstrip(" \t\r\n"))
     if body_end < pos or text.find("&", pos, body_end) >= 0:
         return None
-    found: list[_Found] = _SET_PARTS.findall(text, pos, body_end)
-    # The settings found must cover the body, with nothing between them.
-    offsets = list(accumulate(map(len, map(itemgetter(0), found)), initial=pos))
-    if offsets.pop() != body_end:
+    # The settings must cover the body, with nothing between them: split on
+    # them, the pieces between are all empty; the others are the keys.
+    pieces = _SET_KEY.split(text[pos:body_end])
+    if any(pieces[::2]):
         return None
-    keys = [f[3] or f[4] for f in found]
+    keys = pieces[1::2]
     joined = "".join(keys)
     if "\t" in joined or "\n" in joined or "\r" in joined or "<" in joined:
         return None
@@ -221,6 +252,6 @@ def scan(data: bytes, text: str, path: str) -> Spans | None:  # noqa: PLR0911 --
         return None
     # No DOCTYPE before the root (the prolog above has none): lxml may parse.
     root = _source.parse_tree(data, text, path, prolog_checked=True)
-    if root.tag != _source.ROOT or len(root) != len(found):
+    if root.tag != _source.ROOT or len(root) != len(keys):
         return None
-    return Spans(text, pos, body_end, tail_start, found, keys, offsets, index)
+    return Spans(text, pos, body_end, tail_start, keys, index)

@@ -83,12 +83,21 @@ _ATTR = re.compile(r"""([^\s=/>]+)\s*=\s*(["'])""")
 class Decoded:
     """The text of a document and how to turn it back into the same bytes."""
 
-    __slots__ = ("bom", "codec", "text")
+    __slots__ = ("_newline", "bom", "codec", "text")
 
     def __init__(self, bom: bytes, codec: str, text: str) -> None:
         self.bom = bom
         self.codec = codec
         self.text = text
+        self._newline: str | None = None
+
+    @property
+    def newline(self) -> str:
+        """`dominant_newline` of the text, counted once, when first asked."""
+        newline = self._newline
+        if newline is None:
+            newline = self._newline = dominant_newline(self.text)
+        return newline
 
     def encode(self, text: str) -> bytes:
         return self.bom + text.encode(self.codec)

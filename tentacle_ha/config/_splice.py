@@ -29,9 +29,13 @@ class Style:
     """What new text copies from the document it goes into."""
 
     decoded: _source.Decoded
-    newline: str
     escape_quotes: bool
     empty_style: str
+
+    @property
+    def newline(self) -> str:
+        """The document's main newline (counted when first needed)."""
+        return self.decoded.newline
 
     @classmethod
     def of(cls, scan: _source.Scan, decoded: _source.Decoded) -> Style:
@@ -51,7 +55,6 @@ class Style:
         )
         return cls(
             decoded=decoded,
-            newline=_source.dominant_newline(decoded.text),
             escape_quotes=escape_quotes,
             empty_style=empty_style,
         )
@@ -63,7 +66,8 @@ def write_value(node: _source.Node, text: str, style: Style) -> None:
         node,
         text,
         escape_quotes=style.escape_quotes,
-        newline=style.newline,
+        # Only a value holding a line break needs the newline counted.
+        newline=style.newline if "\n" in text else "",
         decoded=style.decoded,
         empty_style=style.empty_style,
     )

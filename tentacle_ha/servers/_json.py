@@ -49,6 +49,7 @@ __all__ = [
     "parse",
     "parse_fast",
     "parse_rows",
+    "plain_rows",
     "row_of",
     "server_of",
 ]
@@ -167,7 +168,35 @@ def row_of(server: TrustedServer) -> Row | None:
 
 
 def compact_rows(rows: Sequence[Row]) -> str:
-    """The compact array of *rows* in one encoder call: what `Layout.render` writes."""
+    """The compact array of *rows*: what `Layout.render` writes, in one pass.
+
+    Rows whose strings are all plain (`_plain_text`) are written with one
+    format each, which is the encoder's output for them character for
+    character; any other row sends the array to the encoder.
+    """
+    parts = []
+    for thumbprint, style, address, squid, sub in rows:
+        if not _plain_text(f"{thumbprint}{address or ''}{squid or ''}{sub or ''}"):
+            return _encoded_rows(rows)
+        at = "null" if address is None else f'"{address}"'
+        squid_text = "null" if squid is None else f'"{squid}"'
+        sub_text = "null" if sub is None else f'"{sub}"'
+        parts.append(
+            f'{{"Thumbprint":"{thumbprint}","CommunicationStyle":{style:d},'
+            f'"Address":{at},"Squid":{squid_text},"SubscriptionId":{sub_text}}}'
+        )
+    return f"[{','.join(parts)}]"
+
+
+def _plain_text(text: str) -> bool:
+    """Printable ASCII without a quote or backslash: JSON writes it as it is."""
+    return (
+        text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+    )
+
+
+def _encoded_rows(rows: Sequence[Row]) -> str:
+    """`compact_rows` through the JSON encoder (any string)."""
     plain = [
         {
             "Thumbprint": thumbprint,
@@ -489,6 +518,49 @@ def check(text: str) -> None:
             "text, and Tentacle could not write it back"
         )
         raise LocatedError(msg, lone)
+
+
+# One entry of Tentacle's compact form whose strings are all plain (printable
+# ASCII, no quote or backslash: `_plain_text`), field by field: thumbprint,
+# style token, address, squid, subscription ID (a group is None for null).
+_PLAIN: Final = r"([ !#-\[\]-~]*)"
+_PLAIN_ENTRY: Final = re.compile(
+    rf'{{"Thumbprint":"{_PLAIN}","CommunicationStyle":([0-9]+),'
+    rf'"Address":(?:"{_PLAIN}"|null),"Squid":(?:"{_PLAIN}"|null),'
+    rf'"SubscriptionId":(?:"{_PLAIN}"|null)}}'
+)
+
+
+def plain_rows(text: str) -> tuple[Row, ...] | None:  # noqa: PLR0911 -- one exit per shape refused
+    """The rows of an array in Tentacle's compact form with plain strings, or None.
+
+    No JSON decoder runs: such text is valid JSON by construction (no escape,
+    no control character, no nesting), and reads as `parse_rows` reads it.
+    Anything else (white space, another field order, a number that is not a
+    known style, a blank or padded thumbprint) gives None.
+    """
+    end = len(text) - 1
+    if end < 1 or text[0] != "[" or text[end] != "]":
+        return None
+    if end == 1:
+        return ()
+    rows = []
+    pos = 1
+    for match in _PLAIN_ENTRY.finditer(text, 1, end):
+        if match.start() != pos:
+            return None
+        thumbprint, token, address, squid, sub = match.groups()
+        style = _PLAIN_STYLES.get(token)
+        if style is None or not thumbprint or thumbprint.strip() != thumbprint:
+            return None
+        rows.append((thumbprint, style, address, squid, sub))
+        pos = match.end()
+        if pos == end:  # the closing bracket
+            return tuple(rows)
+        if text[pos] != ",":
+            return None
+        pos += 1
+    return None
 
 
 def parse_rows(text: str) -> tuple[Row, ...] | None:

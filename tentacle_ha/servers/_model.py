@@ -184,10 +184,13 @@ class TrustedServers(Sequence[TrustedServer]):
         parsed: tuple[TrustedServer, ...] | None = None,
         layout: _json.Layout | None = None,
     ) -> TrustedServers:
-        out = cls(_source=source, _parsed=parsed, _layout=layout)
+        out = cls.__new__(cls)  # every slot set here: no entries to check
         out._built = None
         out._rows = rows
         out._parsed_rows = parsed_rows
+        out._source = source
+        out._parsed = parsed
+        out._layout = layout
         return out
 
     @property
@@ -256,6 +259,9 @@ class TrustedServers(Sequence[TrustedServer]):
             return cls(_source=text, _parsed=())
 
         try:
+            plain = _json.plain_rows(text)  # the commonest case, no decoder
+            if plain is not None:
+                return cls._of_rows(plain, source=text, parsed_rows=plain)
             _json.check(text)
             servers = None
             try:

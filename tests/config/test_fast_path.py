@@ -234,3 +234,37 @@ def test_verify_flag_re_parses_fast_output(monkeypatch: pytest.MonkeyPatch) -> N
         doc.dumps()
     monkeypatch.setattr(_fast, "VERIFY", False)
     assert doc.dumps() == data  # unchecked, the broken splice would go out
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['"B"', 'say "B" twice: "B"', "B", '"b"', '<set key="B">'],
+)
+def test_a_content_holding_a_quoted_key_does_not_hide_that_setting(
+    content: str,
+) -> None:
+    """A setting is found at its own start tag, not where a content quotes its key.
+
+    The fast path looks for ``"KEY"`` first; here an earlier content holds
+    that text (the last case is escaped, so it takes the general path), and
+    both paths must read and edit the right setting.
+    """
+    escaped = content.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    data = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<octopus-settings>\n'
+        f'  <set key="A">{escaped}</set>\n  <set key="B">2</set>\n'
+        '  <set key="C" />\n</octopus-settings>'
+    ).encode()
+    fast, general = _load(data, fast=True), _load(data, fast=False)
+    fast_doc, general_doc = fast[1], general[1]
+    assert isinstance(fast_doc, TentacleConfig)
+    assert isinstance(general_doc, TentacleConfig)
+    assert fast_doc.get("B") == "2"
+    assert fast_doc.get("A") == content
+    for doc in (fast_doc, general_doc):
+        doc.set("B", "3")
+        doc.set("C", "4")
+    assert fast_doc.dumps() == data.replace(b">2<", b">3<").replace(
+        b'<set key="C" />', b'<set key="C">4</set>'
+    )
+    _assert_same(fast_doc, general_doc)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
 from hypothesis import event
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ from strategies import json_entries
 from strategies import tentacle_json
 from strategies import thumbprints
 
+from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServers
 from tentacle_ha.servers import _json
 from tentacle_ha.servers import leaves_orphaned
@@ -97,3 +99,102 @@ def test_rows_and_built_entries_agree(
             assert leaves_orphaned(rows, rows) == leaves_orphaned(built, built)
     assert list(rows) == list(built)
     assert rows == built
+
+
+_STYLE_NUMBERS = st.sampled_from([0, 1, 2, 3, 4, 5, 7, 10, 22])
+_PRINTABLE = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=20
+)
+_TEXTS = st.one_of(st.none(), _PRINTABLE, st.text(max_size=12))
+_THUMBS = st.one_of(thumbprints(), _PRINTABLE, st.text(max_size=41))
+_INSERTS = st.sampled_from(
+    ["", "", "", " ", ",", "]", "[", '"', "\\", "0", "{}", "null", "\u2028", "\x01"]
+)
+
+_Fields = tuple[str, int, str | None, str | None, str | None]
+
+
+def _plain_array(fields: list[_Fields]) -> str:
+    """Tentacle's compact array, written here with the JSON encoder."""
+    names = ("Thumbprint", "CommunicationStyle", "Address", "Squid", "SubscriptionId")
+    return _json._encode_compact([dict(zip(names, f, strict=True)) for f in fields])
+
+
+@given(
+    st.lists(st.tuples(_THUMBS, _STYLE_NUMBERS, _TEXTS, _TEXTS, _TEXTS), max_size=4),
+    st.integers(0, 400),
+    _INSERTS,
+)
+def test_plain_rows_read_as_the_decoder_reads(
+    fields: list[_Fields], at: int, insert: str
+) -> None:
+    """Where the decoder-free reader answers, it answers as the decoder does.
+
+    Arrays of any strings and style numbers, some with a character put in
+    anywhere: `plain_rows` either declines (None) or gives exactly the rows
+    `parse_rows` gives after `check`, which then cannot fail.
+    """
+    text = _plain_array(fields)
+    text = text[:at] + insert + text[at:]
+    plain = _json.plain_rows(text)
+    event("plain" if plain is not None else "declined")
+    if plain is None:
+        return
+    _json.check(text)
+    assert _json.parse_rows(text) == plain
+    assert _json.compact_rows(plain) == text  # its own text, written back
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(thumbprints(), st.text(min_size=1, max_size=41)),
+            st.sampled_from(list(CommunicationStyle)),
+            _TEXTS,
+            _TEXTS,
+            _TEXTS,
+        ),
+        max_size=4,
+    )
+)
+def test_compact_rows_writes_what_the_encoder_writes(rows: list[_json.Row]) -> None:
+    """The formatted fast form equals the encoder's output for any strings."""
+    assert _json.compact_rows(rows) == _json._encoded_rows(rows)
+
+
+_ENTRY = (
+    '{{"Thumbprint":"{t}","CommunicationStyle":{s},"Address":{a},'
+    '"Squid":null,"SubscriptionId":null}}'
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" + _ENTRY.format(t=" AB", s=2, a="null") + "]",
+        "[" + _ENTRY.format(t="", s=2, a="null") + "]",
+        "[" + _ENTRY.format(t="AB", s="02", a="null") + "]",
+        "[" + _ENTRY.format(t="AB", s=99, a="null") + "]",
+        "[" + _ENTRY.format(t="AB", s=2, a='"a\\u0041"') + "]",
+        "[" + _ENTRY.format(t="AB", s=2, a="null") + ",]",
+        "[" + _ENTRY.format(t="AB", s=2, a="null") + " ]",
+        "[" + _ENTRY.format(t="AB", s=2, a="null") * 2 + "]",
+    ],
+)
+def test_plain_rows_declines_what_it_cannot_read_as_the_decoder(text: str) -> None:
+    """Padding, blank, leading zero, unknown style, escape, stray comma or space."""
+    assert _json.plain_rows(text) is None
+
+
+def test_plain_rows_reads_tentacle_form() -> None:
+    """Control: the same entries without the oddity are read as the decoder reads."""
+    text = (
+        "["
+        + _ENTRY.format(t="AB", s=2, a='"https://n1:10943/"')
+        + ","
+        + _ENTRY.format(t="CD", s=1, a="null")
+        + "]"
+    )
+    assert _json.plain_rows(text) == _json.parse_rows(text)
+    assert _json.plain_rows(text) is not None
+    assert _json.plain_rows("[]") == ()
