@@ -114,6 +114,10 @@ def read_fd(
 ) -> tuple[bytes, os.stat_result]:
     """Read the whole regular file open on *fd*, from its start, bounded.
 
+    Reads until a read comes back empty, or short with exactly the size
+    ``fstat`` gave (the file's end then: one read for a file that does not
+    grow meanwhile; one that grows is read on to its new end).
+
     Raises:
         NotRegularFileError: *fd* is not a regular file; nothing read.
         FileTooLargeError: over *limit* (at most *limit* + 1 bytes read).
@@ -137,6 +141,8 @@ def read_fd(
             break
         chunks.append(chunk)
         size += len(chunk)
+        if size == info.st_size and len(chunk) < want:
+            break  # the whole file as fstat saw it, and a short read: its end
     if size > limit:
         raise FileTooLargeError(f"file grew over {limit} bytes", path=shown)
     return b"".join(chunks), info

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import difflib
 import enum
 import hashlib
 import hmac
@@ -60,7 +59,9 @@ from tentacle_ha.errors import ConflictError
 from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.fleet import _redacted
 from tentacle_ha.fleet import discover as _discover
+from tentacle_ha.fleet._diff import unified_diff
 from tentacle_ha.fleet._pipeline import Done
 from tentacle_ha.fleet._pipeline import pipeline
 from tentacle_ha.fleet.audit import Finding
@@ -113,6 +114,17 @@ def _reason(exc: BaseException) -> str:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _sha256_again(
+    data: bytes | None, seen: bytes | None, digest: str | None
+) -> str | None:
+    """`_sha256` of *data*, reusing *digest* (of *seen*) when the bytes are equal."""
+    if data is None:
+        return None
+    if digest is not None and data == seen:
+        return digest
+    return _sha256(data)
 
 
 # -- results -------------------------------------------------------------------------
@@ -223,6 +235,8 @@ class _Edited:
     after: bytes | None = None
     doc: TentacleConfig | None = None
     before_text: str = ""  # redacted, for the diff
+    before: bytes = b""  # the bytes edited (for the diff)
+    servers_before: str | None = None  # their servers content (for the diff)
 
     @property
     def restart(self) -> bool:
@@ -239,6 +253,7 @@ def _edit_bytes(path: str, data: bytes, edit: Edit, *, diff: bool = False) -> _E
         if skip is not None:
             return _Edited(Status.SKIPPED, skip)
         before_text = doc.redacted_text() if diff else ""
+        servers_before = _redacted.servers_content(doc) if diff else None
         edit.apply(doc)
         after = doc.dumps()
     except TentacleHAError as exc:
@@ -248,7 +263,9 @@ def _edit_bytes(path: str, data: bytes, edit: Edit, *, diff: bool = False) -> _E
     if after == data:
         return _Edited(Status.UNCHANGED, after=after, doc=doc)
     reason = "updates " + ", ".join(doc.changed_keys)
-    return _Edited(Status.CHANGED, reason, after, doc, before_text)
+    return _Edited(
+        Status.CHANGED, reason, after, doc, before_text, data, servers_before
+    )
 
 
 def _diff(edited: _Edited) -> str:
@@ -263,12 +280,15 @@ def _diff(edited: _Edited) -> str:
     if any(is_secret_key(key) for key in doc.changed_keys):
         return doc.diff()
     label = doc.name
-    lines = difflib.unified_diff(
+    assert edited.after is not None  # noqa: S101 -- set for every change
+    after = _redacted.after_text(
+        doc, edited.before, edited.after, edited.before_text, edited.servers_before
+    )
+    lines = unified_diff(
         edited.before_text.splitlines(),
-        doc.redacted_text().splitlines(),
-        fromfile=f"a{label}" if label.startswith("/") else f"a/{label}",
-        tofile=f"b{label}" if label.startswith("/") else f"b/{label}",
-        lineterm="",
+        after.splitlines(),
+        f"a{label}" if label.startswith("/") else f"a/{label}",
+        f"b{label}" if label.startswith("/") else f"b/{label}",
     )
     return "\n".join(lines) + "\n"
 
@@ -281,11 +301,12 @@ def _plan_one(found: _Found, edit: Edit) -> FilePlan | None:
     if isinstance(data, Finding):
         return FilePlan(path=path, status=_found_status(data), reason=data.message)
     edited = _edit_bytes(path, data, edit, diff=True)
-    after = _sha256(edited.after) if edited.after is not None else None
+    before = _sha256(data)
+    after = _sha256_again(edited.after, data, before)
     return FilePlan(
         path=path,
         status=edited.status,
-        before_sha256=_sha256(data),
+        before_sha256=before,
         after_sha256=after,
         diff=_diff(edited),
         reason=edited.reason,
@@ -432,12 +453,13 @@ def _outcome(  # noqa: PLR0917 -- a record, built positionally in one module
     *,
     restart: bool = False,
 ) -> FileOutcome:
+    hashed = _sha256(before) if before is not None else None
     return FileOutcome(
         path=path,
         status=status,
         reason=reason,
-        before_sha256=_sha256(before) if before is not None else None,
-        after_sha256=_sha256(after) if after is not None else None,
+        before_sha256=hashed,
+        after_sha256=_sha256_again(after, before, hashed),
         backup=backup,
         restart_required=restart,
     )

@@ -41,6 +41,7 @@ from tentacle_ha.config._values import is_secret_key
 from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.fleet._sync_memo import synced
 from tentacle_ha.servers import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers import TrustedServer
 from tentacle_ha.servers import TrustedServers
@@ -140,9 +141,16 @@ class SyncToCluster(Edit):
     def apply(self, doc: TentacleConfig) -> None:
         """Converge *doc*'s trusted servers on the cluster.
 
+        A worker works the new list out once per list shape (the same text
+        but for the SubscriptionIds; see ``_sync_memo``), with the same result.
+
         Raises:
             FleetError: no SubscriptionId for this cluster to keep.
         """
+        synced(self, doc, lambda: self._converged(doc))
+
+    def _converged(self, doc: TentacleConfig) -> TrustedServers:
+        """The new list for *doc*, or a refusal."""
         servers = doc.trusted_servers
         wanted = self.cluster.comms_addresses()
         if subscription_for(self.cluster.thumbprint, wanted, servers) is None:
@@ -155,7 +163,7 @@ class SyncToCluster(Edit):
         refuse_orphaning(
             servers, new, what="syncing to the cluster", allow_empty=self.allow_empty
         )
-        doc.trusted_servers = new
+        return new
 
     def describe(self) -> str:
         """The cluster's layout, thumbprint and addresses."""

@@ -1,0 +1,132 @@
+"""Private: `SyncToCluster`'s new server list, worked out once per list shape.
+
+Across a fleet registered with one cluster, the TrustedOctopusServers arrays
+are the same text but for each Tentacle's SubscriptionId. Syncing them runs
+the same steps on the same entries every time (the SubscriptionId to keep,
+the converge, the orphaning check, the JSON written), so a worker remembers
+the outcome per *shape*: the array's exact text with each SubscriptionId
+value replaced by a numbered placeholder (in order of first appearance).
+Another file of the same shape gets the remembered JSON with its own IDs put
+back, parsed and set through the same `TentacleConfig.trusted_servers`
+setter as before.
+
+Why that is the same as running the steps: every step treats a
+SubscriptionId as an opaque value (compared for equality, tested for being
+set, copied, written back as a JSON string); none looks inside it, sorts or
+hashes by it or measures it. So consistently renaming the IDs of the input
+renames those of the output and changes nothing else. Only what keeps that
+argument simple is taken, else the steps run as before:
+
+- an ID is taken only as ``"SubscriptionId": "poll://<letters and digits>/"``
+  (a valid ID that needs no escaping) and only if it occurs nowhere else in
+  the text (not in an address, not in an unknown field);
+- a result is remembered only when the steps succeeded (refusals are never
+  remembered, so a file that fails fails by the steps themselves), when the
+  JSON written holds each ID only where it was copied (no ``poll:`` left
+  after the placeholders go in: an escaped form would show) and when
+  parsing that JSON gives back exactly the list the steps built (so the
+  setter sees the same entries and writes the same text);
+- at most `_MAX_SHAPES` shapes per edit; beyond that, the steps run.
+
+``tests/fleet/test_sync_memo.py`` compares the two routes byte for byte
+over generated fleets (every drift, pretty arrays, IDs of every length) and
+the corpus, and shows each guard is needed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+from typing import Final
+
+from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.servers import TRUSTED_SERVERS_KEY
+from tentacle_ha.servers import TrustedServers
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tentacle_ha.config import TentacleConfig
+
+__all__ = ["synced"]
+
+_MAX_SHAPES: Final = 256
+_ID: Final = re.compile(r'"SubscriptionId"\s*:\s*"(poll://[0-9A-Za-z]+/)"')
+
+_current: tuple[object, dict[str, str]] = (None, {})
+"""The edit the remembered shapes belong to, and the shapes (one pair, so a
+thread reading it never pairs one edit with another's shapes)."""
+
+
+def _placeholder(number: int) -> str:
+    return f"\x00{number}\x00"  # XML cannot carry NUL: never in a config
+
+
+def _shape(text: str) -> tuple[str, list[str]] | None:
+    """The text with its SubscriptionIds as placeholders, and the IDs; or None."""
+    if "\x00" in text:
+        return None
+    ids: dict[str, int] = {}  # value -> times seen as a SubscriptionId
+    for match in _ID.finditer(text):
+        ids[match[1]] = ids.get(match[1], 0) + 1
+    shape = text
+    for number, (value, seen) in enumerate(ids.items()):
+        if text.count(value) != seen:
+            return None  # the value occurs elsewhere too
+        shape = shape.replace(value, _placeholder(number))
+    return shape, list(ids)
+
+
+def _table(edit: object) -> dict[str, str]:
+    """The shapes remembered for *edit* (a new table when the edit changes)."""
+    global _current  # noqa: PLW0603 -- one table per worker process, per edit
+    owner, table = _current
+    if owner is not edit:
+        table = {}
+        _current = (edit, table)
+    return table
+
+
+def synced(
+    edit: object, doc: TentacleConfig, steps: Callable[[], TrustedServers]
+) -> None:
+    """Set *doc*'s new server list: remembered for its shape, or by *steps*.
+
+    *steps* works the list out for *doc* (raising to refuse it); *edit* is
+    the edit the remembered shapes belong to.
+    """
+    try:
+        text = doc.raw(TRUSTED_SERVERS_KEY)
+    except TentacleHAError:
+        text = None
+    found = _shape(text) if text is not None else None
+    table = _table(edit)
+    if found is not None:
+        remembered = table.get(found[0])
+        if remembered is not None:
+            out = remembered
+            for number, value in enumerate(found[1]):
+                out = out.replace(_placeholder(number), value)
+            doc.trusted_servers = TrustedServers.from_json(out)
+            return
+    new = steps()
+    doc.trusted_servers = new
+    if found is not None and len(table) < _MAX_SHAPES:
+        _remember(table, found, new)
+
+
+def _remember(
+    table: dict[str, str], found: tuple[str, list[str]], new: TrustedServers
+) -> None:
+    out = new.to_json()
+    shaped = out
+    for number, value in enumerate(found[1]):
+        shaped = shaped.replace(value, _placeholder(number))
+    if "poll:" in shaped or "\x00" in out:
+        return
+    try:
+        again = TrustedServers.from_json(out)
+    except TentacleHAError:  # pragma: no cover - our own rendering reads back
+        return
+    if again == new and again.to_json() == out:
+        table[found[0]] = shaped
