@@ -670,6 +670,8 @@ class TentacleConfig:
 
     def redacted_text(self) -> str:
         """The document text with every secret value replaced by ``***``."""
+        if self._fast is not None:
+            return self._fast.redacted(REDACTED)
         scan = self._current_scan()
         parts = [scan.head]
         for node in scan.nodes:

@@ -34,6 +34,7 @@ from typing import Final
 
 from tentacle_ha.config import _source
 from tentacle_ha.config import _splice
+from tentacle_ha.config._values import SECRET_FOLDED
 from tentacle_ha.config._values import fold
 
 __all__ = ["Spans", "scan"]
@@ -182,13 +183,33 @@ class Spans:
 
     def render(self) -> str:
         """The text with every edited setting's new text spliced in."""
+        return self._spliced({i: self.nodes[i].text for i in self.edited})
+
+    def redacted(self, marker: str) -> str:
+        """`render`, with the content of every non-empty secret as *marker*.
+
+        What the general scan's redacted text gives (`_source.Scan` nodes as
+        `Spans.node` builds them), touching only the edited and secret ones.
+        """
+        texts = {i: self.nodes[i].text for i in self.edited}
+        for folded in self.index.keys() & SECRET_FOLDED:
+            for ordinal in self.index[folded]:
+                node = self.node(ordinal)
+                if node.content:
+                    texts[ordinal] = f"{node.start_tag}{marker}</set>"
+        return self._spliced(texts)
+
+    def _spliced(self, texts: dict[int, str]) -> str:
+        """The text with each setting *ordinal* of *texts* replaced by its text."""
         text = self.text
         parts = []
         pos = 0
-        for ordinal in sorted(self.edited):
+        for ordinal in sorted(texts):
+            if ordinal not in self.spans:
+                self.node(ordinal)  # where it is
             start, end = self.spans[ordinal]
             parts.append(text[pos:start])
-            parts.append(self.nodes[ordinal].text)
+            parts.append(texts[ordinal])
             pos = end
         parts.append(text[pos:])
         return "".join(parts)

@@ -80,12 +80,13 @@ def fold(key: str) -> str:
     return "".join(c.upper() if len(c.upper()) == 1 else c for c in key)
 
 
-_SECRET_FOLDED: Final = frozenset(fold(k) for k in SECRET_KEYS)
+SECRET_FOLDED: Final = frozenset(fold(k) for k in SECRET_KEYS)
+"""The secret keys, folded (`fold`)."""
 
 
 def is_secret_key(key: str) -> bool:
     """Whether *key* holds a secret (compared ignoring case)."""
-    return fold(key) in _SECRET_FOLDED
+    return fold(key) in SECRET_FOLDED
 
 
 def sort_key(key: str) -> bytes:

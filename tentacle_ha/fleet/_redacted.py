@@ -20,7 +20,8 @@ Why it is the same text, checked for each file (else `redacted_text` runs):
   neighbours).
 
 ``tests/fleet/test_redacted.py`` compares both ways over generated fleets and
-the corpus, and shows each check is needed.
+the corpus, with a case for each check where it alone decides (the bytes
+check, the redacted count, the encoding).
 """
 
 from __future__ import annotations

@@ -19,13 +19,17 @@ argument simple is taken, else the steps run as before:
 
 - an ID is taken only as ``"SubscriptionId": "poll://<letters and digits>/"``
   (a valid ID that needs no escaping) and only if it occurs nowhere else in
-  the text (not in an address, not in an unknown field);
+  the text (not in an address, not in an unknown field), in a text with no
+  backslash, ``&`` or ``<`` (a JSON escape, an XML reference, a comment or
+  CDATA could spell the same ID another way, unseen);
 - a result is remembered only when the steps succeeded (refusals are never
   remembered, so a file that fails fails by the steps themselves), when the
   JSON written holds each ID only where it was copied (no ``poll:`` left
-  after the placeholders go in: an escaped form would show) and when
-  parsing that JSON gives back exactly the list the steps built (so the
-  setter sees the same entries and writes the same text);
+  after the placeholders go in: an escaped form would show; and each ID's
+  text only as a SubscriptionId, not inside an address the cluster gave) and
+  when parsing that JSON gives back the list the steps built (defensive: no
+  input has been found where it does not; the setter must see the same
+  entries);
 - at most `_MAX_SHAPES` shapes per edit; beyond that, the steps run.
 
 ``tests/fleet/test_sync_memo.py`` compares the two routes byte for byte
@@ -64,8 +68,8 @@ def _placeholder(number: int) -> str:
 
 def _shape(text: str) -> tuple[str, list[str]] | None:
     """The text with its SubscriptionIds as placeholders, and the IDs; or None."""
-    if "\x00" in text:
-        return None
+    if "\x00" in text or "\\" in text or "&" in text or "<" in text:
+        return None  # an escape, entity, comment or CDATA could hide an ID
     ids: dict[str, int] = {}  # value -> times seen as a SubscriptionId
     for match in _ID.finditer(text):
         ids[match[1]] = ids.get(match[1], 0) + 1
@@ -124,9 +128,12 @@ def _remember(
         shaped = shaped.replace(value, _placeholder(number))
     if "poll:" in shaped or "\x00" in out:
         return
+    written = [match[1] for match in _ID.finditer(out)]
+    if any(out.count(value) != written.count(value) for value in found[1]):
+        return  # an ID's text also where no SubscriptionId was copied
     try:
         again = TrustedServers.from_json(out)
     except TentacleHAError:  # pragma: no cover - our own rendering reads back
         return
-    if again == new and again.to_json() == out:
+    if again == new:  # defensive: the setter must see the entries built
         table[found[0]] = shaped

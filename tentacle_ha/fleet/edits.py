@@ -108,7 +108,7 @@ class Edit:
 
 
 def _not_polling(doc: TentacleConfig) -> str | None:
-    if not doc.trusted_servers.polling():
+    if not doc.trusted_servers.polls:
         return "not a polling Tentacle (no polling entries)"
     return None
 

@@ -365,6 +365,14 @@ class TrustedServers(Sequence[TrustedServer]):
         """The entries Tentacle polls."""
         return tuple(s for s in self._servers if s.is_polling)
 
+    @property
+    def polls(self) -> bool:
+        """Whether Tentacle polls any entry (``bool(polling())``, building none).
+
+        .. versionadded:: 0.1.0
+        """
+        return self._polls()
+
     def for_thumbprint(self, thumbprint: str) -> tuple[TrustedServer, ...]:
         """Entries with this thumbprint, compared ignoring case."""
         wanted = thumbprint.strip().upper()

@@ -118,6 +118,8 @@ def _reads(doc: TentacleConfig) -> Iterator[tuple[str, object]]:
     yield "servers", _outcome(lambda: _servers(doc))
     yield "dumps", _outcome(doc.dumps)
     yield "diff", _outcome(lambda: doc.diff(reveal=True))
+    yield "redacted", doc.redacted_text()
+    yield "redacted diff", _outcome(doc.diff)
 
 
 def _assert_same(fast: TentacleConfig, general: TentacleConfig) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from helpers.fleetgen import ADDRESSES
@@ -18,6 +19,9 @@ from tentacle_ha.fleet import _plan_apply
 from tentacle_ha.fleet import _redacted
 from tentacle_ha.fleet import edits
 from tentacle_ha.servers import TRUSTED_SERVERS_KEY
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "valid"
 _NODE4 = "https://node4.octopus.example.com:10943"
@@ -36,7 +40,7 @@ address = "node1.octopus.example.com"
 name = "node4"
 address = "node4.octopus.example.com"
 """
-_EDITS = {
+_EDITS: dict[str, Callable[[], edits.Edit]] = {
     "sync": lambda: edits.SyncToCluster(loads_cluster(_CLUSTER, path="c.toml")),
     "add": lambda: edits.AddNode(THUMBPRINT, _NODE4),
     "remove": lambda: edits.RemoveNode(ADDRESSES[1]),
@@ -155,6 +159,28 @@ def test_an_edit_that_wrote_more_than_the_value_is_not_replaced() -> None:
     """Keys equal ignoring case collapse into one element when edited."""
     data = _config(
         ("Tentacle.Communication.trustedoctopusservers", _SERVERS),
+        (TRUSTED_SERVERS_KEY, _SERVERS),
+    )
+    edit = _EDITS["add"]()
+    forced, own = _forced("x", data, edit)
+    assert forced != own
+    pair = _after("x", data, edit)
+    assert pair is not None
+    assert pair[0] == pair[1]
+
+
+def test_collapsed_keys_with_different_values_are_not_replaced() -> None:
+    """The bytes check alone catches it: an element the edit removed stays out.
+
+    The two spellings hold different arrays, so the old content occurs once
+    and the count checks pass; only comparing the bytes written with the
+    bytes read tells that the edit wrote more than the one value.
+    """
+    data = _config(
+        (
+            "Tentacle.Communication.trustedoctopusservers",
+            _SERVERS.replace("abc", "first"),
+        ),
         (TRUSTED_SERVERS_KEY, _SERVERS),
     )
     edit = _EDITS["add"]()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING
+from typing import cast
 
 import pytest
 from helpers.fleetgen import ADDRESSES
@@ -19,6 +20,7 @@ from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.fleet import _plan_apply
 from tentacle_ha.fleet import _sync_memo
 from tentacle_ha.fleet import edits
+from tentacle_ha.fleet.discover import _Found
 from tentacle_ha.servers import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers import TrustedServers
 
@@ -115,7 +117,7 @@ def test_plans_are_the_same_with_and_without_remembered_shapes(
 ) -> None:
     """The plan results (hashes, diffs, reasons) of a whole fleet are equal."""
     paths = write_fleet(tmp_path, 60, seed=8, drifted=10, broken=2)
-    found = [_plan_apply._Found(str(p), explicit=False) for p in paths]
+    found = [_Found(str(p), explicit=False) for p in paths]
     ours = [_plan_apply._plan_one(f, _SYNCS["add a node"]()) for f in found]
     monkeypatch.setattr(_sync_memo, "_MAX_SHAPES", 0)
     edit = _SYNCS["add a node"]()
@@ -148,7 +150,9 @@ def _array(entries: list[dict[str, object]], ids: list[str], *, pretty: bool) ->
             "CommunicationStyle": entry["style"],
             "Address": entry["address"],
             "Squid": None,
-            "SubscriptionId": None if entry["id"] is None else ids[int(entry["id"])],
+            "SubscriptionId": None
+            if entry["id"] is None
+            else ids[cast("int", entry["id"])],
         }
         if entry["extra"] == "note":
             server["Note"] = "kept"

@@ -40,6 +40,7 @@ def _outcome(
         out = operation(servers)
     except Exception as exc:  # noqa: BLE001 -- the class is part of the answer
         return ("error", (type(exc).__name__, str(exc)))
+    assert out.polls == bool(out.polling())  # rows or entries alike
     return ("ok", (list(out), len(out), out.to_json(), bool(out), out.polling()))
 
 
