@@ -56,7 +56,7 @@ from _paired import spread  # noqa: E402 -- after the path set-up
 from tentacle_ha import fleet  # noqa: E402 -- after the path set-up
 from tentacle_ha.cluster import loads_cluster  # noqa: E402 -- after the path set-up
 from tentacle_ha.fleet import edits  # noqa: E402 -- after the path set-up
-from tentacle_ha.fleet._fleetgen import THUMBPRINT  # noqa: E402 -- after the path set-up
+from tentacle_ha.fleet._fleetgen import cluster_toml  # noqa: E402 -- after the path set-up
 from tentacle_ha.fleet._fleetgen import write_fleet  # noqa: E402 -- after the path set-up
 from tentacle_ha.fleet._pipeline import default_jobs  # noqa: E402 -- after the path set-up
 
@@ -71,28 +71,9 @@ CHUNK = 32  # as tentacle_ha.fleet._pipeline._CHUNK
 KEY = "Tentacle.Communication.TrustedOctopusServers"
 CLI = [sys.executable, "-m", "tentacle_ha"]
 
-CLUSTER = f"""
-[cluster]
-server = "https://octopus.example.com"
-thumbprint = "{THUMBPRINT}"
-layout = "unique-address"
-
-[[nodes]]
-name = "node1"
-address = "node1.octopus.example.com"
-
-[[nodes]]
-name = "node2"
-address = "node2.octopus.example.com"
-
-[[nodes]]
-name = "NAME"
-address = "NAME.octopus.example.com"
-"""
-
 
 def _cluster(third: str) -> str:
-    return CLUSTER.replace("NAME", third)
+    return cluster_toml("node1", "node2", third)
 
 
 def _edit(third: str) -> edits.SyncToCluster:

@@ -27,6 +27,7 @@ __all__ = [
     "DRIFTS",
     "THUMBPRINT",
     "Tentacle",
+    "cluster_toml",
     "config_bytes",
     "make_tentacle",
     "write_fleet",
@@ -68,6 +69,28 @@ class Tentacle:
     servers: tuple[dict[str, object], ...]
     polling_connection_count: int | None
     no_listen: bool = True
+
+
+def cluster_toml(
+    *names: str, layout: str = "unique-address", load_balancer: str | None = None
+) -> str:
+    """A cluster file for the generated fleet: one node per name.
+
+    Each node's address is ``NAME.octopus.example.com``, the thumbprint
+    `THUMBPRINT` (``node1``..``node3`` are the fleet's own `ADDRESSES`).
+    """
+    lines = [
+        "[cluster]",
+        'server = "https://octopus.example.com"',
+        f'thumbprint = "{THUMBPRINT}"',
+        f'layout = "{layout}"',
+    ]
+    if load_balancer is not None:
+        lines.append(f'load_balancer = "{load_balancer}"')
+    for name in names:
+        lines += ["", "[[nodes]]", f'name = "{name}"']
+        lines.append(f'address = "{name}.octopus.example.com"')
+    return "\n".join(lines) + "\n"
 
 
 def _hex(rng: random.Random, length: int = 40) -> str:

@@ -6,7 +6,7 @@ import difflib
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers.fleetgen import THUMBPRINT
+from helpers.fleetgen import cluster_toml
 from helpers.fleetgen import write_fleet
 from hypothesis import given
 from hypothesis import strategies as st
@@ -102,20 +102,7 @@ def test_long_inputs_go_to_difflib() -> None:
     assert _diff.unified_diff(a, b, "a/x", "b/x") == _difflib(a, b)
 
 
-_CLUSTER = f"""
-[cluster]
-server = "https://octopus.example.com"
-thumbprint = "{THUMBPRINT}"
-layout = "unique-address"
-
-[[nodes]]
-name = "node1"
-address = "node1.octopus.example.com"
-
-[[nodes]]
-name = "node4"
-address = "node4.octopus.example.com"
-"""
+_CLUSTER = cluster_toml("node1", "node4")
 
 
 def test_a_synced_fleet_takes_the_direct_hunk_with_the_documents_own_diff(

@@ -9,6 +9,7 @@ from typing import cast
 import pytest
 from helpers.fleetgen import ADDRESSES
 from helpers.fleetgen import THUMBPRINT
+from helpers.fleetgen import cluster_toml
 from helpers.fleetgen import write_fleet
 from hypothesis import given
 from hypothesis import settings
@@ -29,23 +30,10 @@ if TYPE_CHECKING:
 
     from tentacle_ha.config import TentacleConfig
 
-_NODES = """
-[[nodes]]
-name = "{name}"
-address = "{name}.octopus.example.com"
-"""
-
 
 def _cluster(*names: str, layout: str = "unique-address") -> str:
-    head = f"""
-[cluster]
-server = "https://octopus.example.com"
-thumbprint = "{THUMBPRINT}"
-layout = "{layout}"
-"""
-    if layout == "load-balancer":
-        head += 'load_balancer = "lb.octopus.example.com:10943"\n'
-    return head + "".join(_NODES.format(name=n) for n in names)
+    lb = "lb.octopus.example.com:10943" if layout == "load-balancer" else None
+    return cluster_toml(*names, layout=layout, load_balancer=lb)
 
 
 _OTHER = "0123456789ABCDEF0123456789ABCDEF01234567"

@@ -16,6 +16,7 @@ from tentacle_ha.fleet._fleetgen import ADDRESSES
 from tentacle_ha.fleet._fleetgen import DRIFTS
 from tentacle_ha.fleet._fleetgen import THUMBPRINT
 from tentacle_ha.fleet._fleetgen import Tentacle
+from tentacle_ha.fleet._fleetgen import cluster_toml
 from tentacle_ha.fleet._fleetgen import config_bytes
 from tentacle_ha.fleet._fleetgen import make_tentacle
 from tentacle_ha.fleet._fleetgen import write_fleet
@@ -25,6 +26,7 @@ __all__ = [
     "DRIFTS",
     "THUMBPRINT",
     "Tentacle",
+    "cluster_toml",
     "config_bytes",
     "make_tentacle",
     "run_fleet_cli",
