@@ -123,11 +123,16 @@ class Spans:
     def _match(self, ordinal: int) -> re.Match[str]:
         """Setting *ordinal*, matched by `_SET_AT` where its '<set' is."""
         text, head, end = self.text, self.head_end, self.body_end
-        # Usually the quoted key is found first in the setting's own start
-        # tag (keys are unique and hold no quote), and the '<set' before it
-        # starts that setting; a content holding the same quoted text would
-        # be found instead, and is told by where the match's key is.
-        at = text.find(f'"{self.keys[ordinal]}"', head, end)
+        # Usually the quoted key is found in the setting's own start tag
+        # (keys are unique and hold no quote), and the '<set' before it
+        # starts that setting; a content holding the same quoted text may be
+        # found instead, and is told by where the match's key is.
+        # (Searched for from the nearer end: a certificate is long.)
+        quoted = f'"{self.keys[ordinal]}"'
+        if ordinal * 2 < len(self.keys):
+            at = text.find(quoted, head, end)
+        else:
+            at = text.rfind(quoted, head, end)
         if at >= 0:
             match = _SET_AT.match(text, text.rfind(_OPEN, head, at), end)
             if match is not None and match.start(2) == at + 1:

@@ -47,6 +47,8 @@ __all__ = [
 ROOT: Final = "octopus-settings"
 SET: Final = "set"
 
+_BLANK: Final = re.compile(rb"[ \t\r\n\x00]*")
+"""Nothing but white space and NULs: an empty file."""
 _BOMS: Final = (
     (codecs.BOM_UTF32_LE, None),  # checked before UTF-16 LE, which it starts with
     (codecs.BOM_UTF32_BE, None),
@@ -201,7 +203,7 @@ def decode(data: bytes, path: str) -> Decoded:
         ConfigEncodingError: unknown or unsupported encoding, bytes that do not
             decode, or an encoding that does not round-trip.
     """
-    if not data.strip(b" \t\r\n\x00"):
+    if _BLANK.fullmatch(data):  # (`bytes.strip` would copy the file to tell)
         raise ConfigParseError("file is empty", path=path, line=1, col=1)
     bom, codec = b"", ""
     for mark, name in _BOMS:

@@ -24,7 +24,7 @@ from tentacle_ha.config._values import sort_key
 __all__ = ["Style", "insert", "remove", "write_value"]
 
 
-@attrs.frozen
+@attrs.define  # not frozen: built once per edited document, read-only by use
 class Style:
     """What new text copies from the document it goes into."""
 

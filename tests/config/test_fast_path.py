@@ -270,3 +270,24 @@ def test_a_content_holding_a_quoted_key_does_not_hide_that_setting(
         b'<set key="C" />', b'<set key="C">4</set>'
     )
     _assert_same(fast_doc, general_doc)
+
+
+@pytest.mark.parametrize("content", ['"C"', 'x "C" y "C"', "C"])
+def test_a_later_content_holding_a_quoted_key_does_not_hide_that_setting(
+    content: str,
+) -> None:
+    """The same from the other end: a setting in the second half, quoted after it."""
+    data = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<octopus-settings>\n'
+        '  <set key="A">1</set>\n  <set key="B" />\n  <set key="C">2</set>\n'
+        f'  <set key="D">{content}</set>\n</octopus-settings>'
+    ).encode()
+    fast, general = _load(data, fast=True), _load(data, fast=False)
+    fast_doc, general_doc = fast[1], general[1]
+    assert isinstance(fast_doc, TentacleConfig)
+    assert isinstance(general_doc, TentacleConfig)
+    assert fast_doc.get("C") == "2"
+    for doc in (fast_doc, general_doc):
+        doc.set("C", "3")
+    assert fast_doc.dumps() == data.replace(b">2<", b">3<")
+    _assert_same(fast_doc, general_doc)
