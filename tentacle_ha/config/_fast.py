@@ -45,15 +45,18 @@ ENABLED: bool = True
 VERIFY: bool = os.environ.get("TENTACLE_HA_VERIFY_EDITS", "") not in {"", "0"}
 """Re-parse fast-path output too (debugging; the general path always does)."""
 
+# White space in these patterns is XML's (space, tab, CR, LF), never `\s`:
+# Python's `\s` also matches e.g. U+1680, which XML reads as part of a name.
 # The prolog as Tentacle writes it: an optional XML declaration, white space,
 # and the root's start tag (not self-closing). Python's regex engine runs a
 # class of one excluded character (``[^"]*``, ``[^<]*``) at memchr-like
 # speed and any other class a character at a time, which matters for a 3 KB
 # certificate: the patterns use only the fast form for long runs, and what
 # they would let through is refused by plain C searches (`scan`) or by lxml.
+_S: Final = r"[ \t\r\n]"  # one character of XML white space
 _HEAD: Final = re.compile(
-    r"""(?:<\?xml\s[^>]*\?>)?[ \t\r\n]*<octopus-settings"""
-    r"""(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*>"""
+    rf"""(?:<\?xml{_S}[^>]*\?>)?{_S}*<octopus-settings"""
+    rf"""(?:{_S}+[^ \t\r\n=/>]+{_S}*={_S}*(?:"[^"]*"|'[^']*'))*{_S}*>"""
 )
 # One plain <set> and the white space before it: its only attribute the key,
 # in double quotes as Tentacle writes it, its content text. The body it runs
@@ -61,22 +64,25 @@ _HEAD: Final = re.compile(
 # (lxml would read those as spaces); both are checked in `scan`. `scan`
 # splits the body on it: the one group is the key, and the body is nothing
 # but settings exactly when every piece between two matches is empty.
-_SET_KEY: Final = re.compile(
-    r"""[ \t\r\n]*<set\s+key\s*=\s*"([^"]*)"\s*(?:/>|>[^<]*</set\s*>)"""
-)
+_OPENING: Final = rf"""<set{_S}+key{_S}*={_S}*"([^"]*)"{_S}*"""
+_CLOSER: Final = rf"""(/>|>[^<]*</set{_S}*>)"""
+_SET_KEY: Final = re.compile(rf"""{_S}*{_OPENING}(?:/>|>[^<]*</set{_S}*>)""")
 # The same, in parts. Groups: whole, white space, opening (up to the closer),
 # key, closer ('/>', or '>' content end tag); `_SET_PARTS` finds them all
 # (`Spans.to_scan`), `_SET_AT` (opening, key, closer) matches one at its
 # '<set' (`Spans.node`).
-_SET_PARTS: Final = re.compile(
-    r"""(([ \t\r\n]*)(<set\s+key\s*=\s*"([^"]*)"\s*)(/>|>[^<]*</set\s*>))"""
-)
-_SET_AT: Final = re.compile(r"""(<set\s+key\s*=\s*"([^"]*)"\s*)(/>|>[^<]*</set\s*>)""")
+_SET_PARTS: Final = re.compile(rf"""(({_S}*)({_OPENING}){_CLOSER})""")
+_SET_AT: Final = re.compile(rf"""({_OPENING}){_CLOSER}""")
 # The first empty setting, for the style of new empty ones.
-_EMPTY_AT: Final = re.compile(r"""<set\s+key\s*=\s*"[^"]*"(\s*)/>""")
-_END: Final = re.compile(r"</octopus-settings\s*>")
+_EMPTY_AT: Final = re.compile(rf"""<set{_S}+key{_S}*={_S}*"[^"]*"({_S}*)/>""")
+_END: Final = re.compile(rf"</octopus-settings{_S}*>")
 _ROOT_END: Final = "</octopus-settings"
 _OPEN: Final = "<set"
+_OPEN_AT: Final = re.compile(_OPEN)
+_FEW: Final = 8
+"""Settings read one by one (each search costs up to the file's length) before
+`Spans.starts` records where every setting starts (one pass), so that reading
+every key of a file of many settings stays linear."""
 
 
 class Spans:
@@ -96,6 +102,7 @@ class Spans:
         "keys",
         "nodes",
         "spans",
+        "starts",
         "tail_start",
         "text",
     )
@@ -118,11 +125,16 @@ class Spans:
         self.index = index  # folded key -> [ordinal]
         self.nodes: dict[int, _source.Node] = {}
         self.spans: dict[int, tuple[int, int]] = {}  # ordinal -> (start, end)
+        self.starts: list[int] | None = None  # every '<set', once many are read
         self.edited: set[int] = set()
 
     def _match(self, ordinal: int) -> re.Match[str]:
         """Setting *ordinal*, matched by `_SET_AT` where its '<set' is."""
         text, head, end = self.text, self.head_end, self.body_end
+        if len(self.nodes) >= _FEW:  # many read: where every one starts, once
+            if self.starts is None:
+                self.starts = [m.start() for m in _OPEN_AT.finditer(text, head, end)]
+            return self._match_at(self.starts[ordinal])
         # Usually the quoted key is found in the setting's own start tag
         # (keys are unique and hold no quote), and the '<set' before it
         # starts that setting; a content holding the same quoted text may be
@@ -140,7 +152,10 @@ class Spans:
         pos = head  # else: the n-th '<set'
         for _ in range(ordinal + 1):
             pos = text.find(_OPEN, pos, end) + len(_OPEN)
-        match = _SET_AT.match(text, pos - len(_OPEN), end)
+        return self._match_at(pos - len(_OPEN))
+
+    def _match_at(self, start: int) -> re.Match[str]:
+        match = _SET_AT.match(self.text, start, self.body_end)
         if match is None:  # pragma: no cover - `scan` matched every setting
             msg = "fast path: a setting is not where the scan found it"
             raise AssertionError(msg)

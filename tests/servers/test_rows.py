@@ -180,6 +180,12 @@ _ENTRY = (
         "[" + _ENTRY.format(t="AB", s=2, a="null") + ",]",
         "[" + _ENTRY.format(t="AB", s=2, a="null") + " ]",
         "[" + _ENTRY.format(t="AB", s=2, a="null") * 2 + "]",
+        "["
+        + _ENTRY.format(t="AB", s=2, a="null")
+        + "x"
+        + _ENTRY.format(t="CD", s=2, a="null")
+        + "]",
+        "x" + _ENTRY.format(t="AB", s=2, a="null") + "]",
     ],
 )
 def test_plain_rows_declines_what_it_cannot_read_as_the_decoder(text: str) -> None:
@@ -199,3 +205,12 @@ def test_plain_rows_reads_tentacle_form() -> None:
     assert _json.plain_rows(text) == _json.parse_rows(text)
     assert _json.plain_rows(text) is not None
     assert _json.plain_rows("[]") == ()
+
+
+@pytest.mark.parametrize("text", ['A"B', "A\\B", "A\nB", "\u2028", "\u00e9", "\x7f"])
+def test_compact_rows_leaves_strings_that_need_escaping_to_the_encoder(
+    text: str,
+) -> None:
+    """A quote, backslash, control or non-ASCII character is not written as is."""
+    rows = [(text, CommunicationStyle.TENTACLE_ACTIVE, text, None, text)]
+    assert _json.compact_rows(rows) == _json._encoded_rows(rows)
