@@ -7,8 +7,7 @@ the audit (`tentacle_ha.fleet.audit`) and what it reports
 (`tentacle_ha.fleet.findings`), with ``_certificates`` for the Tentacles' own
 certificates (``--machine-key``). ``_fleetgen`` makes sample fleets for the
 demo, the tests and the benchmarks. Speed, with the same results: ``_diff``
-(a plan's diff without difflib's matcher for one replaced run of lines),
-``_redacted`` (a plan's redacted text after a servers-only edit) and
+(a plan's diff without difflib's matcher for one replaced run of lines) and
 ``_sync_memo`` (`SyncToCluster`'s new list, once per list shape and worker).
 
 May import: `tentacle_ha.config`, `tentacle_ha.cluster`, `tentacle_ha.servers`,

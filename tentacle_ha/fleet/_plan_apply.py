@@ -59,7 +59,6 @@ from tentacle_ha.errors import ConflictError
 from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import TentacleHAError
-from tentacle_ha.fleet import _redacted
 from tentacle_ha.fleet import discover as _discover
 from tentacle_ha.fleet._diff import unified_diff
 from tentacle_ha.fleet._pipeline import Done
@@ -235,8 +234,6 @@ class _Edited:
     after: bytes | None = None
     doc: TentacleConfig | None = None
     before_text: str = ""  # redacted, for the diff
-    before: bytes = b""  # the bytes edited (for the diff)
-    servers_before: str | None = None  # their servers content (for the diff)
 
     @property
     def restart(self) -> bool:
@@ -253,7 +250,6 @@ def _edit_bytes(path: str, data: bytes, edit: Edit, *, diff: bool = False) -> _E
         if skip is not None:
             return _Edited(Status.SKIPPED, skip)
         before_text = doc.redacted_text() if diff else ""
-        servers_before = _redacted.servers_content(doc) if diff else None
         edit.apply(doc)
         after = doc.dumps()
     except TentacleHAError as exc:
@@ -263,9 +259,7 @@ def _edit_bytes(path: str, data: bytes, edit: Edit, *, diff: bool = False) -> _E
     if after == data:
         return _Edited(Status.UNCHANGED, after=after, doc=doc)
     reason = "updates " + ", ".join(doc.changed_keys)
-    return _Edited(
-        Status.CHANGED, reason, after, doc, before_text, data, servers_before
-    )
+    return _Edited(Status.CHANGED, reason, after, doc, before_text)
 
 
 def _diff(edited: _Edited) -> str:
@@ -280,13 +274,9 @@ def _diff(edited: _Edited) -> str:
     if any(is_secret_key(key) for key in doc.changed_keys):
         return doc.diff()
     label = doc.name
-    assert edited.after is not None  # noqa: S101 -- set for every change
-    after = _redacted.after_text(
-        doc, edited.before, edited.after, edited.before_text, edited.servers_before
-    )
     lines = unified_diff(
         edited.before_text.splitlines(),
-        after.splitlines(),
+        doc.redacted_text().splitlines(),
         f"a{label}" if label.startswith("/") else f"a/{label}",
         f"b{label}" if label.startswith("/") else f"b/{label}",
     )
