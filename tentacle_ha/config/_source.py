@@ -683,10 +683,13 @@ def escape_text(
     if bad:
         msg = f"character U+{ord(bad.group()):04X} is not allowed in XML"
         raise ValueError(msg)
-    out = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = value
+    if "&" in out or "<" in out or ">" in out:  # (three C searches, no copies)
+        out = out.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if escape_quotes:
         out = out.replace('"', "&quot;").replace("'", "&apos;")
-    out = out.replace("\r", "&#xD;")
+    if "\r" in out:
+        out = out.replace("\r", "&#xD;")
     if newline and newline != "\n":
         out = out.replace("\n", newline)
     if not decoded.codec.startswith("utf"):

@@ -167,16 +167,20 @@ def row_of(server: TrustedServer) -> Row | None:
     return (thumbprint, server.communication_style, address, squid, sub)
 
 
-def compact_rows(rows: Sequence[Row]) -> str:
+def compact_rows(rows: Sequence[Row], *, plain: bool = False) -> str:
     """The compact array of *rows*: what `Layout.render` writes, in one pass.
 
     Rows whose strings are all plain (`_plain_text`) are written with one
     format each, which is the encoder's output for them character for
-    character; any other row sends the array to the encoder.
+    character; any other row sends the array to the encoder. *plain*: the
+    caller knows every string is plain (rows `plain_rows` read, whose pattern
+    takes plain characters only), so none is looked at again.
     """
     parts = []
     for thumbprint, style, address, squid, sub in rows:
-        if not _plain_text(f"{thumbprint}{address or ''}{squid or ''}{sub or ''}"):
+        if not plain and not _plain_text(
+            f"{thumbprint}{address or ''}{squid or ''}{sub or ''}"
+        ):
             return _encoded_rows(rows)
         at = "null" if address is None else f'"{address}"'
         squid_text = "null" if squid is None else f'"{squid}"'

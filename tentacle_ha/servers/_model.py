@@ -54,6 +54,7 @@ from tentacle_ha.servers import _json
 from tentacle_ha.servers._entry import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers._entry import CommunicationStyle
 from tentacle_ha.servers._entry import TrustedServer
+from tentacle_ha.servers._entry import address_key
 from tentacle_ha.servers._entry import generate_subscription_id
 from tentacle_ha.servers._entry import normalize_thumbprint
 from tentacle_ha.servers._entry import same_address
@@ -62,6 +63,8 @@ from tentacle_ha.servers._entry import thumbprint_key
 __all__ = ["TrustedServers", "leaves_orphaned", "refuse_orphaning"]
 
 _TENTACLE_FORM: Final = _json.Layout()
+_ACTIVE: Final = CommunicationStyle.TENTACLE_ACTIVE
+_KUBERNETES: Final = CommunicationStyle.KUBERNETES_TENTACLE
 
 
 def leaves_orphaned(
@@ -151,7 +154,15 @@ class TrustedServers(Sequence[TrustedServer]):
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_built", "_layout", "_parsed", "_parsed_rows", "_rows", "_source")
+    __slots__ = (
+        "_built",
+        "_layout",
+        "_parsed",
+        "_parsed_rows",
+        "_plain",
+        "_rows",
+        "_source",
+    )
 
     def __init__(
         self,
@@ -169,6 +180,7 @@ class TrustedServers(Sequence[TrustedServer]):
                 raise TypeError(msg)
         self._built: tuple[TrustedServer, ...] | None = built
         self._rows: tuple[_json.Row, ...] | None = None
+        self._plain = False  # every string of `_rows` known plain (`plain_rows`)
         self._parsed_rows: tuple[_json.Row, ...] | None = None
         self._source = _source
         self._parsed = _parsed
@@ -183,10 +195,12 @@ class TrustedServers(Sequence[TrustedServer]):
         parsed_rows: tuple[_json.Row, ...] | None,
         parsed: tuple[TrustedServer, ...] | None = None,
         layout: _json.Layout | None = None,
+        plain: bool = False,
     ) -> TrustedServers:
         out: TrustedServers = cls.__new__(cls)  # every slot set: no entries to check
         out._built = None
         out._rows = rows
+        out._plain = plain
         out._parsed_rows = parsed_rows
         out._source = source
         out._parsed = parsed
@@ -206,11 +220,10 @@ class TrustedServers(Sequence[TrustedServer]):
         """Whether an entry is polling (`TrustedServer.is_polling`)."""
         if self._rows is None:
             return any(s.is_polling for s in self._servers)
-        return any(
-            style is CommunicationStyle.TENTACLE_ACTIVE
-            or (style is CommunicationStyle.KUBERNETES_TENTACLE and address is not None)
-            for _, style, address, _, _ in self._rows
-        )
+        for _, style, address, _, _ in self._rows:  # (a loop: no generator to run)
+            if style is _ACTIVE or (style is _KUBERNETES and address is not None):
+                return True
+        return False
 
     def _not_in(self, other: TrustedServers) -> Iterator[TrustedServer]:
         """The entries of this list that *other* does not hold."""
@@ -261,7 +274,7 @@ class TrustedServers(Sequence[TrustedServer]):
         try:
             plain = _json.plain_rows(text)  # the commonest case, no decoder
             if plain is not None:
-                return cls._of_rows(plain, source=text, parsed_rows=plain)
+                return cls._of_rows(plain, source=text, parsed_rows=plain, plain=True)
             _json.check(text)
             servers = None
             try:
@@ -303,7 +316,7 @@ class TrustedServers(Sequence[TrustedServer]):
         if self._rows is not None and (
             self._layout is _TENTACLE_FORM or self._layout == _TENTACLE_FORM
         ):
-            return _json.compact_rows(self._rows)
+            return _json.compact_rows(self._rows, plain=self._plain)
         return self._layout.render(self._servers)
 
     def to_list(self) -> list[dict[str, Any]]:
@@ -318,12 +331,14 @@ class TrustedServers(Sequence[TrustedServer]):
         return out
 
     def _with_rows(self, rows: tuple[_json.Row, ...]) -> TrustedServers:
+        """This list with *rows*, some of its own rows (plain if they were)."""
         return TrustedServers._of_rows(
             rows,
             source=self._source,
             parsed_rows=self._parsed_rows,
             parsed=self._parsed,
             layout=self._layout,
+            plain=self._plain,
         )
 
     # -- sequence protocol ---------------------------------------------------
@@ -471,10 +486,17 @@ class TrustedServers(Sequence[TrustedServer]):
                 return False
             return address is None or same_address(at, address)
 
-        if self._rows is not None:  # the same test on the unbuilt rows
-            out = self._with_rows(
-                tuple(row for row in self._rows if not hit(row[0], row[2]))
-            )
+        if self._rows is not None:  # the same test on the unbuilt rows, inline
+            key = address_key(address) if address is not None else None
+            kept = []
+            for row in self._rows:
+                at = row[2]
+                if (wanted is None or row[0].upper() == wanted) and (
+                    key is None or (at is not None and address_key(at) == key)
+                ):
+                    continue  # `hit`: `same_address(at, address)` with its key once
+                kept.append(row)
+            out = self._with_rows(tuple(kept))
         else:
             out = self._with(
                 s for s in self._servers if not hit(s.thumbprint, s.address)

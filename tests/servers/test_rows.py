@@ -144,6 +144,12 @@ def test_plain_rows_read_as_the_decoder_reads(
     _json.check(text)
     assert _json.parse_rows(text) == plain
     assert _json.compact_rows(plain) == text  # its own text, written back
+    # Known plain, rows it read are written without a second look, and so
+    # are any of them (what `remove` keeps).
+    assert _json.compact_rows(plain, plain=True) == text
+    for gone in range(len(plain)):
+        some = plain[:gone] + plain[gone + 1 :]
+        assert _json.compact_rows(some, plain=True) == _json._encoded_rows(some)
 
 
 @given(
