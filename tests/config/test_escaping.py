@@ -31,6 +31,7 @@ from strategies import xml_text
 from xml_oracle import body_text
 from xml_oracle import lxml_view
 
+from tentacle_ha.config import _source
 from tentacle_ha.config import loads
 from tentacle_ha.servers import CommunicationStyle
 from tentacle_ha.servers import TrustedServer
@@ -230,3 +231,24 @@ def test_extras_are_kept_as_their_source_text() -> None:
     (server,) = TrustedServers.from_json(text)
     assert server.extra == (("Extra", '{ "a" : [1, 2] }'),)
     assert server.extra != (("Extra", compact_json({"a": [1, 2]})),)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text())
+def test_the_quick_check_for_characters_xml_cannot_carry_is_the_class(
+    value: str,
+) -> None:
+    """ASCII text is checked with `bytes.translate`; the answer is the class's."""
+    quick = _source._not_xml(value)
+    slow = _source._NOT_XML.search(value)
+    assert (quick is None) == (slow is None)
+    if quick is not None and slow is not None:
+        assert quick.start() == slow.start()
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x08", "\x0b", "\x0c", "\x0e", "\x1f"])
+def test_an_ascii_control_is_refused_and_tab_lf_cr_del_are_not(char: str) -> None:
+    doc = loads(b'<?xml version="1.0" encoding="utf-8"?>\n<octopus-settings />')
+    for fine in "\t\n\r\x7f":
+        doc.set("A", f"a{fine}b")
+    with pytest.raises(ValueError, match=f"U\\+{ord(char):04X} is not allowed"):
+        doc.set("A", f"a{char}b")
