@@ -563,7 +563,17 @@ class TentacleConfig:
                 return False
         try:
             if indices and self._fast is not None:  # a pure value splice
-                _splice.write_value(self._fast.node(indices[0]), text, self._styled())
+                node = self._fast.node(indices[0])
+                if text and "\n" not in text:  # no empty element, no newline
+                    _source.set_value(  # to write: the style need not be read
+                        node,
+                        text,
+                        escape_quotes=_fast.ESCAPE_QUOTES,
+                        newline="",
+                        decoded=self._decoded,
+                    )
+                else:
+                    _splice.write_value(node, text, self._styled())
                 self._fast.edited.add(indices[0])
             elif indices:
                 self._update(indices, text)

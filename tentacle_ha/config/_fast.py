@@ -42,6 +42,10 @@ __all__ = ["Spans", "scan"]
 ENABLED: bool = True
 """Take the fast path when a document allows it (tests switch it off)."""
 
+ESCAPE_QUOTES: Final = False
+"""Whether a document on this path escapes quotes in text: no, none holds a
+reference (`Spans.style`; a value set here is escaped the same way)."""
+
 VERIFY: bool = os.environ.get("TENTACLE_HA_VERIFY_EDITS", "") not in {"", "0"}
 """Re-parse fast-path output too (debugging; the general path always does)."""
 
@@ -202,7 +206,7 @@ class Spans:
         empty_style = " />" if empty is None or empty.group(1).endswith(" ") else "/>"
         return _splice.Style(
             decoded=decoded,
-            escape_quotes=False,
+            escape_quotes=ESCAPE_QUOTES,
             empty_style=empty_style,
         )
 

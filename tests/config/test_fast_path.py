@@ -18,7 +18,6 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-import attrs
 import pytest
 from hypothesis import event
 from hypothesis import given
@@ -36,8 +35,6 @@ from strategies import tentacle_styles
 
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import _fast
-from tentacle_ha.config import _source
-from tentacle_ha.config import _splice
 from tentacle_ha.config import loads
 from tentacle_ha.servers import TrustedServers
 
@@ -215,12 +212,7 @@ def test_the_comparison_catches_a_fast_path_that_writes_differently(
         b'<?xml version="1.0" encoding="utf-8"?>\n<octopus-settings>\n'
         b'  <set key="A">1</set>\n</octopus-settings>'
     )
-    real = _fast.Spans.style
-
-    def quoting(self: _fast.Spans, decoded: _source.Decoded) -> _splice.Style:
-        return attrs.evolve(real(self, decoded), escape_quotes=True)
-
-    monkeypatch.setattr(_fast.Spans, "style", quoting)
+    monkeypatch.setattr(_fast, "ESCAPE_QUOTES", True)
     fast, general = _load(data, fast=True), _load(data, fast=False)
     fast_doc, general_doc = fast[1], general[1]
     assert isinstance(fast_doc, TentacleConfig)
