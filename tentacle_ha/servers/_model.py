@@ -486,16 +486,19 @@ class TrustedServers(Sequence[TrustedServer]):
                 return False
             return address is None or same_address(at, address)
 
-        if self._rows is not None:  # the same test on the unbuilt rows, inline
-            key = address_key(address) if address is not None else None
+        if self._rows is not None:  # `hit` on the unbuilt rows, inline
+            key = None  # *address*'s, worked out when a row first needs it
             kept = []
             for row in self._rows:
                 at = row[2]
-                if (wanted is None or row[0].upper() == wanted) and (
-                    key is None or (at is not None and address_key(at) == key)
-                ):
-                    continue  # `hit`: `same_address(at, address)` with its key once
-                kept.append(row)
+                if wanted is not None and row[0].upper() != wanted:
+                    kept.append(row)
+                elif address is not None:  # `same_address(at, address)`
+                    if at is not None:
+                        key = address_key(address) if key is None else key
+                        if address_key(at) == key:
+                            continue
+                    kept.append(row)
             out = self._with_rows(tuple(kept))
         else:
             out = self._with(

@@ -252,3 +252,13 @@ def test_an_ascii_control_is_refused_and_tab_lf_cr_del_are_not(char: str) -> Non
         doc.set("A", f"a{fine}b")
     with pytest.raises(ValueError, match=f"U\\+{ord(char):04X} is not allowed"):
         doc.set("A", f"a{char}b")
+
+
+@pytest.mark.parametrize(
+    ("value", "at"), [("\u00e9\ufffe", 1), ("a\uffff", 1), ("ab\ud800", 2), ("\x01", 0)]
+)
+def test_text_beyond_ascii_still_meets_the_class(value: str, at: int) -> None:
+    """Only ASCII takes the quick check; U+FFFE, U+FFFF and surrogates are refused."""
+    bad = _source._not_xml(value)
+    assert bad is not None
+    assert bad.start() == at

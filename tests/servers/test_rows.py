@@ -10,6 +10,7 @@ verdict.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import pytest
@@ -220,3 +221,59 @@ def test_compact_rows_leaves_strings_that_need_escaping_to_the_encoder(
     """A quote, backslash, control or non-ASCII character is not written as is."""
     rows = [(text, CommunicationStyle.TENTACLE_ACTIVE, text, None, text)]
     assert _json.compact_rows(rows) == _json._encoded_rows(rows)
+
+
+# -- rows edited in place: the cases a mutation of the inline loops showed unpinned --
+
+_N1, _N2 = "https://n1.example.com:10943/", "https://n2.example.com:10943/"
+
+
+def _array(*entries: tuple[str, int, str | None]) -> str:
+    """A compact array of (thumbprint JSON text, style, address) entries."""
+    return (
+        "["
+        + ",".join(
+            _ENTRY.format(t=t, s=s, a="null" if a is None else f'"{a}"')
+            for t, s, a in entries
+        )
+        + "]"
+    )
+
+
+@pytest.mark.parametrize("thumb", ['AB\\"C', "AB\\\\C", "\\u00e9t\\u00e9", "caf\u00e9"])
+def test_removing_beside_a_string_that_needs_escaping_writes_valid_json(
+    thumb: str,
+) -> None:
+    """Rows the decoder read (not plain) are checked again when written back."""
+    servers = TrustedServers.from_json(_array((thumb, 2, _N1), ("CC", 2, _N2)))
+    out = servers.remove(thumbprint="CC")
+    assert json.loads(out.to_json()) == [servers[0].to_dict()]
+    assert out.to_json() == TrustedServers(list(out)).to_json()  # the encoder's
+
+
+def test_remove_by_thumbprint_ignores_the_stored_case() -> None:
+    servers = TrustedServers.from_json(_array(("ab12", 2, _N1), ("CD34", 2, _N2)))
+    assert servers._rows is not None  # the rows path
+    assert [s.thumbprint for s in servers.remove(thumbprint="AB12")] == ["CD34"]
+
+
+def test_remove_by_thumbprint_and_address_takes_only_entries_matching_both() -> None:
+    servers = TrustedServers.from_json(_array(("AB", 2, _N1), ("AB", 2, _N2)))
+    out = servers.remove(thumbprint="ab", address=_N2.upper())
+    assert [s.address for s in out] == [_N1]
+    assert len(servers.remove(thumbprint="CD", address=_N1)) == 2
+
+
+def test_an_empty_address_matches_no_entry_without_one() -> None:
+    """`same_address(None, "")` is false: a null Address is not an empty one."""
+    servers = TrustedServers.from_json(_array(("AB", 1, None), ("CD", 2, _N1)))
+    assert servers.remove(address="", allow_empty=True).to_json() == servers.to_json()
+
+
+@pytest.mark.parametrize(("address", "polls"), [(None, False), (_N1, True)])
+def test_a_kubernetes_entry_polls_only_with_an_address(
+    address: str | None, *, polls: bool
+) -> None:
+    servers = TrustedServers.from_json(_array(("AB", 11, address)))
+    assert servers._rows is not None
+    assert servers.polls is polls
