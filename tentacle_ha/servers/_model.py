@@ -85,29 +85,6 @@ def leaves_orphaned(
     return bool(before) and not after
 
 
-def _rows_without(
-    rows: tuple[_json.Row, ...], wanted: str | None, address: str | None
-) -> tuple[_json.Row, ...]:
-    """*rows* but those `TrustedServers.remove` takes (its ``hit``, in one loop).
-
-    *wanted* is the thumbprint upper-cased (None: any); *address* is compared
-    as `same_address` does, its key worked out when a row first needs it.
-    """
-    key = None
-    kept = []
-    for row in rows:
-        at = row[2]
-        if wanted is not None and row[0].upper() != wanted:
-            kept.append(row)
-        elif address is not None:  # `same_address(at, address)`
-            if at is not None:
-                key = address_key(address) if key is None else key
-                if address_key(at) == key:
-                    continue
-            kept.append(row)
-    return tuple(kept)
-
-
 def _polls(servers: Sequence[TrustedServer]) -> bool:
     if isinstance(servers, TrustedServers):
         return servers._polls()  # noqa: SLF001 -- its own rows, unbuilt
@@ -504,13 +481,23 @@ class TrustedServers(Sequence[TrustedServer]):
             raise InvalidValueError(msg)
         wanted = thumbprint.strip().upper() if thumbprint is not None else None
 
+        key: list[tuple[object, ...]] = []  # *address*'s, when first needed
+
         def hit(thumb: str, at: str | None) -> bool:
             if wanted is not None and thumb.upper() != wanted:
                 return False
-            return address is None or same_address(at, address)
+            if address is None:
+                return True
+            if at is None:  # `same_address`: a null matches only a null
+                return False
+            if not key:
+                key.append(address_key(address))
+            return address_key(at) == key[0]
 
         if self._rows is not None:  # the same test on the unbuilt rows
-            out = self._with_rows(_rows_without(self._rows, wanted, address))
+            out = self._with_rows(
+                tuple(row for row in self._rows if not hit(row[0], row[2]))
+            )
         else:
             out = self._with(
                 s for s in self._servers if not hit(s.thumbprint, s.address)
