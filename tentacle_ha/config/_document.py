@@ -172,7 +172,7 @@ class TentacleConfig:
         """The general scan, leaving the fast path for good (same document)."""
         if self._scan is None:
             assert self._fast is not None  # noqa: S101 -- one of the two is set
-            self._styled()  # read from the spans, before they go
+            self._styled()  # built while the spans are here (it reads their input)
             self._scan = self._fast.to_scan()
             self._fast = None
             self._reindex()
@@ -564,16 +564,7 @@ class TentacleConfig:
         try:
             if indices and self._fast is not None:  # a pure value splice
                 node = self._fast.node(indices[0])
-                if text and "\n" not in text:  # no empty element, no newline
-                    _source.set_value(  # to write: the style need not be read
-                        node,
-                        text,
-                        escape_quotes=_fast.ESCAPE_QUOTES,
-                        newline="",
-                        decoded=self._decoded,
-                    )
-                else:
-                    _splice.write_value(node, text, self._styled())
+                _splice.write_value(node, text, self._styled())
                 self._fast.edited.add(indices[0])
             elif indices:
                 self._update(indices, text)

@@ -198,17 +198,20 @@ class Spans:
         return node
 
     def style(self, decoded: _source.Decoded) -> _splice.Style:
-        """`_splice.Style.of` for this document, read from the text.
+        """`_splice.Style.of` for this document, read from the text on use.
 
         No content holds a reference here, so none escapes quotes.
         """
-        empty = _EMPTY_AT.search(self.text, self.head_end, self.body_end)
-        empty_style = " />" if empty is None or empty.group(1).endswith(" ") else "/>"
         return _splice.Style(
             decoded=decoded,
             escape_quotes=ESCAPE_QUOTES,
-            empty_style=empty_style,
+            find_empty_style=self.empty_style,
         )
+
+    def empty_style(self) -> str:
+        """How the first empty setting of the input ends: " />" or "/>"."""
+        empty = _EMPTY_AT.search(self.text, self.head_end, self.body_end)
+        return " />" if empty is None or empty.group(1).endswith(" ") else "/>"
 
     def render(self) -> str:
         """The text with every edited setting's new text spliced in."""

@@ -645,11 +645,12 @@ def set_value(
     escape_quotes: bool,
     newline: str,
     decoded: Decoded,
-    empty_style: str = " />",
+    empty_style: str,
 ) -> None:
     """Give a <set> node a new value, written in the file's own style.
 
-    An empty value gives a self-closing element, as Tentacle writes null. The
+    An empty value gives a self-closing element, as Tentacle writes null, in
+    *empty_style* (" />" or "/>"; a non-empty value does not read it). The
     start and end tags are kept as written; a tag that must change form
     (self-closing <-> open) is derived from the original, so that setting the
     original value back gives back the original bytes.

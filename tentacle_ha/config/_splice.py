@@ -15,31 +15,48 @@ this module uses keep theirs.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import attrs
 
 from tentacle_ha.config import _source
 from tentacle_ha.config._values import sort_key
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = ["Style", "insert", "remove", "write_value"]
 
 
 @attrs.define  # not frozen: built once per edited document, read-only by use
 class Style:
-    """What new text copies from the document it goes into."""
+    """What new text copies from the document it goes into.
+
+    The newline and the form of an empty element are found in the document
+    when an edit first needs them: most edits need neither.
+    """
 
     decoded: _source.Decoded
     escape_quotes: bool
-    empty_style: str
+    find_empty_style: Callable[[], str]
+    """How the document writes an empty element (" />" or "/>"), found once."""
+    _empty_style: str | None = attrs.field(default=None, init=False)
 
     @property
     def newline(self) -> str:
         """The document's main newline (counted when first needed)."""
         return self.decoded.newline
 
+    @property
+    def empty_style(self) -> str:
+        """How the document writes an empty element (found when first needed)."""
+        if self._empty_style is None:
+            self._empty_style = self.find_empty_style()
+        return self._empty_style
+
     @classmethod
     def of(cls, scan: _source.Scan, decoded: _source.Decoded) -> Style:
-        """The style of the document *scan* was read from."""
+        """The style of the document *scan* was read from (as read now)."""
         escape_quotes = any(
             "&quot;" in node.content
             for node in scan.nodes
@@ -56,7 +73,7 @@ class Style:
         return cls(
             decoded=decoded,
             escape_quotes=escape_quotes,
-            empty_style=empty_style,
+            find_empty_style=lambda: empty_style,
         )
 
 
@@ -66,10 +83,11 @@ def write_value(node: _source.Node, text: str, style: Style) -> None:
         node,
         text,
         escape_quotes=style.escape_quotes,
-        # Only a value holding a line break needs the newline counted.
+        # Only a value holding a line break needs the newline counted, and
+        # only an empty one the empty element's form.
         newline=style.newline if "\n" in text else "",
         decoded=style.decoded,
-        empty_style=style.empty_style,
+        empty_style="" if text else style.empty_style,
     )
 
 

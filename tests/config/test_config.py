@@ -243,6 +243,36 @@ def test_self_closing_style_follows_the_file() -> None:
     assert '<set key="E.Empty" />' in text
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "general"])
+@pytest.mark.parametrize(
+    ("empties", "written"),
+    [
+        ('<set key="E"/>\n  <set key="F" />', "/>"),
+        ('<set key="E" />\n  <set key="F"/>', " />"),
+        ("", " />"),
+    ],
+    ids=["tight", "spaced", "none"],
+)
+def test_new_empty_elements_take_the_first_empty_ones_form(
+    monkeypatch: pytest.MonkeyPatch, empties: str, written: str, *, fast: bool
+) -> None:
+    """Blanking a value and adding an empty key both copy the file's first
+    empty element (" />" when the file has none), on either path."""
+    monkeypatch.setattr(config._fast, "ENABLED", fast)
+    data = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<octopus-settings>\n'
+        f'  <set key="A">1</set>\n  {empties}\n</octopus-settings>'
+    ).encode()
+    doc = config.loads(data)
+    assert (doc._fast is not None) == fast
+    doc.set("A", "two")  # a value first: the form is read only when needed
+    doc.set("A", None)
+    doc.set("Z", None)
+    text = doc.dumps().decode()
+    assert f'<set key="A"{written}' in text
+    assert f'<set key="Z"{written}' in text
+
+
 def test_missing_key_raises_key_not_found() -> None:
     """A missing key raises KeyNotFoundError, which is also a KeyError."""
     doc = _load("linux-ha-3node.config")
