@@ -34,9 +34,14 @@ typecheck: $(VENV)/.test
 	$(BIN)/mypy
 	$(BIN)/mypy --explicit-package-bases ansible_collections
 
+# Tests run in PYTEST_JOBS processes (pytest-xdist; "auto": one per CPU, at
+# most 4), each measured by coverage (setup.cfg: patch = subprocess) into one
+# data file; `make unit PYTEST_JOBS=0` runs them in this process.
+PYTEST_JOBS ?= auto
+
 unit: $(VENV)/.test
 	rm -f .coverage .coverage.*
-	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	COVERAGE_FILE=$(CURDIR)/.coverage $(BIN)/coverage run -m pytest -n $(PYTEST_JOBS) --maxprocesses=4 $(PYTEST_ARGS)
 	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report
 

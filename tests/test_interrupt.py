@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from helpers.unmeasured import unmeasured_env
 
 from tentacle_ha import _interrupt
 
@@ -49,6 +50,7 @@ def _interrupted_after_our_handler(argv: list[str], delay: float) -> tuple[int, 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
+        env=unmeasured_env(),
         preexec_fn=_python_owns_sigint,  # noqa: PLW1509 -- a signal reset, no threads involved
     )
     assert proc.stderr is not None
@@ -71,6 +73,7 @@ def _import_window() -> float:
         [sys.executable, "-m", "tentacle_ha", "--version"],
         check=True,
         capture_output=True,
+        env=unmeasured_env(),
     )
     return time.monotonic() - start
 

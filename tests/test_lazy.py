@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.unmeasured import unmeasured_env
 
 import tentacle_ha
 
@@ -97,6 +98,7 @@ def _imported_by(tmp_path: Path, *argv: str) -> set[str]:
         check=True,
         capture_output=True,
         timeout=120,
+        env=unmeasured_env(),
     )
     modules: list[str] = json.loads(out.read_text(encoding="utf-8"))
     return set(modules)
