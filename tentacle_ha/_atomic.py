@@ -33,7 +33,6 @@ import contextlib
 import errno
 import functools
 import os
-import secrets
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -223,8 +222,12 @@ def fsync_folder(folder: str, dir_fd: int | None) -> None:
 
 
 def temp_name(name: str) -> str:
-    """An unpredictable temporary name for *name*, carrying this process's PID."""
-    return f".{name}.{os.getpid()}-{secrets.token_hex(8)}{TEMP_SUFFIX}"
+    """An unpredictable temporary name for *name*, carrying this process's PID.
+
+    Eight bytes from ``os.urandom`` (what `secrets.token_hex` reads, without
+    importing `secrets` and `random` into every command).
+    """
+    return f".{name}.{os.getpid()}-{os.urandom(8).hex()}{TEMP_SUFFIX}"
 
 
 def _write_all(fd: int, data: bytes) -> None:

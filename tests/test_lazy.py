@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ import tentacle_ha
 
 FACES = ("tentacle_ha", "tentacle_ha.check", "tentacle_ha.fleet")
 SAMPLE = Path(__file__).parent.parent / "examples" / "sample.Tentacle.config"
+CLUSTER = SAMPLE.parent / "cluster-unique-address.toml"
 
 # What a command that neither checks nor walks a fleet must not import.
 HEAVY = (
@@ -41,6 +43,15 @@ HEAVY = (
     "tentacle_ha.fleet.running",
     "tentacle_ha.report",
     "tentacle_ha.testing",
+)
+
+# What only some commands need: the plan builders, the load-balancer rules,
+# the audit, and `secrets` for a new SubscriptionId.
+ON_USE = (
+    "secrets",
+    "tentacle_ha.commands.lb",
+    "tentacle_ha.commands.plan",
+    "tentacle_ha.fleet.audit",
 )
 
 _IMPORTED = """
@@ -135,3 +146,48 @@ def test_negative_control_a_check_command_loads_them(tmp_path: Path) -> None:
     """The probe sees the heavy wings when a command uses them."""
     loaded = _imported_by(tmp_path, "check", str(tmp_path / "missing.config"))
     assert {"asyncio", "httpx", "ssl", "tentacle_ha.check._checks"} <= loaded
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--version",),
+        ("show", str(SAMPLE)),
+        ("fleet", "plan", "--json", "--sync", str(CLUSTER), "FOLDER"),
+    ],
+    ids=["version", "show", "fleet-plan"],
+)
+def test_commands_leave_out_what_only_other_commands_use(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """No plan builders, LB rules, audit or `secrets` where a command uses none."""
+    folder = tmp_path / "fleet"
+    shutil.copytree(SAMPLE.parent, folder, ignore=_only_the_sample)
+    argv = tuple(str(folder) if part == "FOLDER" else part for part in argv)
+    loaded = _imported_by(tmp_path, *argv)
+    assert "tentacle_ha.cli._main" in loaded
+    assert not {m for m in loaded if m.startswith(ON_USE)}
+
+
+@pytest.mark.parametrize(
+    ("argv", "wanted"),
+    [
+        (("plan", "--cluster", str(CLUSTER), "--offline"), "tentacle_ha.commands.plan"),
+        (
+            ("lb", "--cluster", str(CLUSTER), "--format", "nginx"),
+            "tentacle_ha.commands.lb",
+        ),
+        (("fleet", "audit", str(SAMPLE)), "tentacle_ha.fleet.audit"),
+    ],
+    ids=["plan", "lb", "fleet-audit"],
+)
+def test_negative_control_the_commands_that_use_them_load_them(
+    tmp_path: Path, argv: tuple[str, ...], wanted: str
+) -> None:
+    """The probe sees each of those modules when its command runs."""
+    assert wanted in _imported_by(tmp_path, *argv)
+
+
+def _only_the_sample(folder: str, names: list[str]) -> list[str]:
+    del folder
+    return [name for name in names if name != SAMPLE.name]

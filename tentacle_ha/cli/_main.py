@@ -46,11 +46,6 @@ from tentacle_ha.cluster import load_cluster
 from tentacle_ha.cluster.layout import desired_servers
 from tentacle_ha.cluster.layout import subscription_for
 from tentacle_ha.commands import SHELLS
-from tentacle_ha.commands import lb as _lb
-from tentacle_ha.commands import plan as _plan
-from tentacle_ha.commands.plan import config_os
-from tentacle_ha.commands.plan import home_os
-from tentacle_ha.commands.plan import restart_command
 from tentacle_ha.config import TentacleConfig
 from tentacle_ha.config import load
 from tentacle_ha.config import loads
@@ -85,6 +80,8 @@ if TYPE_CHECKING:
     from tentacle_ha.check import drift as _drift
     from tentacle_ha.check import targets as _targets
     from tentacle_ha.cli import _show
+    from tentacle_ha.commands import lb as _lb
+    from tentacle_ha.commands import plan as _plan
 else:
     # Only `check` needs the checks (asyncio, httpx, TLS) and only --html the
     # report (Jinja2): loaded on use; `cluster init` reads the server API.
@@ -92,6 +89,9 @@ else:
     _targets = _lazy.module("tentacle_ha.check.targets")
     _show = _lazy.module("tentacle_ha.cli._show")  # show --effective, check
     _drift = _lazy.module("tentacle_ha.check.drift")
+    # The plans and the load-balancer rules: their commands only.
+    _lb = _lazy.module("tentacle_ha.commands.lb")
+    _plan = _lazy.module("tentacle_ha.commands.plan")
 
 __all__ = ["main"]
 
@@ -126,7 +126,7 @@ def _mutate(
         doc.path,
         changed=changed,
         changed_keys=list(doc.changed_keys) if changed else [],
-        restart_command=restart_command(doc) if restart else None,
+        restart_command=_plan.restart_command(doc) if restart else None,
     )
     status = _Out(io.stdout, StringIO()) if args.json else io
     if args.diff and changed:
@@ -368,7 +368,7 @@ def _certificate(args: argparse.Namespace, doc: TentacleConfig) -> _CertificateV
         return _CertificateView()
     try:
         key = machine_key(args.machine_key)
-        windows = config_os(doc) is TargetOS.WINDOWS
+        windows = _plan.config_os(doc) is TargetOS.WINDOWS
         summary = read_certificate(doc, key, windows=windows)
     except MachineKeyError as exc:
         if exc.path is None:
@@ -480,7 +480,7 @@ def _encrypt_for(doc: TentacleConfig, args: argparse.Namespace, value: str) -> s
     if args.plaintext:
         msg = "--plaintext and --machine-key contradict each other"
         raise InvalidValueError(msg)
-    refuse_windows(doc, what=args.key, windows=config_os(doc) is TargetOS.WINDOWS)
+    refuse_windows(doc, what=args.key, windows=_plan.config_os(doc) is TargetOS.WINDOWS)
     if not value.strip():
         return value
     return machine_key(args.machine_key).encrypt(value)
@@ -702,10 +702,10 @@ def _tentacles_for(
         if len(matched) == 1:
             base, implied = matched[0], None
         elif len(tentacles) == 1:
-            base, implied = tentacles[0], home_os(doc)
+            base, implied = tentacles[0], _plan.home_os(doc)
         else:
             base = Tentacle(instance="Tentacle", os=TargetOS.LINUX)
-            implied = home_os(doc)
+            implied = _plan.home_os(doc)
         os_name = TargetOS(args.os) if args.os else implied or base.os
         executable = base.executable if os_name is base.os else None
         return [

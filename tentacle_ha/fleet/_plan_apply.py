@@ -37,7 +37,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import threading
 import time
 from pathlib import Path
@@ -63,13 +62,13 @@ from tentacle_ha.fleet import discover as _discover
 from tentacle_ha.fleet._diff import unified_diff
 from tentacle_ha.fleet._pipeline import Done
 from tentacle_ha.fleet._pipeline import pipeline
-from tentacle_ha.fleet.audit import Finding
-from tentacle_ha.fleet.audit import Severity
 from tentacle_ha.fleet.discover import _describe_os
 from tentacle_ha.fleet.discover import _Found
 from tentacle_ha.fleet.discover import _load_found
 from tentacle_ha.fleet.discover import _walk
 from tentacle_ha.fleet.edits import SetKey
+from tentacle_ha.fleet.findings import Finding
+from tentacle_ha.fleet.findings import Severity
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -785,7 +784,7 @@ def plan_header(
     }
     values = _secret_values(edit)
     if values:
-        salt = secrets.token_bytes(16)
+        salt = os.urandom(16)  # as secrets.token_bytes(16) reads it
         head["secrets"] = {
             "hash": "scrypt",
             **_SCRYPT,

@@ -17,14 +17,20 @@ import ipaddress
 import json
 import math
 import re
-import secrets
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
 from urllib.parse import urlsplit
 
 import attrs
 
+from tentacle_ha import _lazy
 from tentacle_ha.errors import InvalidValueError
+
+if TYPE_CHECKING:
+    import secrets
+else:
+    secrets = _lazy.module("secrets")  # random and hmac only when an ID is drawn
 
 __all__ = [
     "SUBSCRIPTION_ALPHABET",

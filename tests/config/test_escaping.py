@@ -10,6 +10,7 @@ it was found in).
 from __future__ import annotations
 
 import json
+import sys
 from typing import Final
 
 import pytest
@@ -243,6 +244,25 @@ def test_the_quick_check_for_characters_xml_cannot_carry_is_the_class(
     assert (quick is None) == (slow is None)
     if quick is not None and slow is not None:
         assert quick.start() == slow.start()
+
+
+def _xml_char(point: int) -> bool:
+    """XML 1.0's Char production, as the specification writes it."""
+    return (
+        point in {0x09, 0x0A, 0x0D}
+        or 0x20 <= point <= 0xD7FF
+        or 0xE000 <= point <= 0xFFFD
+        or 0x10000 <= point <= 0x10FFFF
+    )
+
+
+def test_the_class_refuses_exactly_what_xml_char_leaves_out() -> None:
+    """Every code point: the class matches where XML 1.0's Char does not."""
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    refused = {match.start() for match in _source._NOT_XML.finditer(everything)}
+    assert refused == {p for p in range(sys.maxunicode + 1) if not _xml_char(p)}
+    assert {0x00, 0x1F, 0xD800, 0xDFFF, 0xFFFE, 0xFFFF} <= refused
+    assert not {0x09, 0x0A, 0x0D, 0x20, 0xD7FF, 0xE000, 0xFFFD, 0x10000} & refused
 
 
 @pytest.mark.parametrize("char", ["\x00", "\x08", "\x0b", "\x0c", "\x0e", "\x1f"])
