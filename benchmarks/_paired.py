@@ -7,12 +7,17 @@ min/median/max over the rounds.
 
 from __future__ import annotations
 
+import os
 import statistics
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from collections.abc import Sequence
+
+# A command as an installed package runs it: bytecode cached (pip writes it;
+# a warm-up run here does), not compiled from source at every start.
+INSTALLED_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def rounds(

@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _paired import INSTALLED_ENV  # noqa: E402 -- after the path set-up
 from _paired import rounds  # noqa: E402 -- after the path set-up
 from _paired import show  # noqa: E402 -- after the path set-up
 from _paired import spread  # noqa: E402 -- after the path set-up
@@ -210,7 +211,9 @@ def _plan_rounds(work: Path, count: int, jobs: int, count_rounds: int) -> None:
 
     def run_cli() -> tuple[float, ...]:
         cpu, started = _cpu_seconds(), time.perf_counter()
-        done = subprocess.run(command, check=False, capture_output=True, cwd=ROOT)
+        done = subprocess.run(
+            command, check=False, capture_output=True, cwd=ROOT, env=INSTALLED_ENV
+        )
         seconds = time.perf_counter() - started
         if done.returncode not in {0, 1}:
             raise SystemExit(done.stderr.decode(errors="replace"))
@@ -224,6 +227,7 @@ def _plan_rounds(work: Path, count: int, jobs: int, count_rounds: int) -> None:
         _parse_loop(paths)
         return time.perf_counter() - started, _cpu_seconds() - cpu
 
+    run_cli()  # writes the bytecode cache, as installing the package does
     cli_r, loop_r = rounds([run_cli, run_loop], count_rounds)
     wall = [c[0] / f[0] for c, f in zip(cli_r, loop_r, strict=True)]
     cpu = [c[1] / f[1] for c, f in zip(cli_r, loop_r, strict=True)]
@@ -256,6 +260,7 @@ def _audit_rss(folder: Path, jobs: int) -> int:
         check=True,
         capture_output=True,
         text=True,
+        env=INSTALLED_ENV,
     )
     result = json.loads(done.stdout.splitlines()[-1])
     return int(result["maxrss_kib"])

@@ -36,15 +36,14 @@ def _command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "tentacle_ha"]
 
 
-# As an installed package runs: bytecode cached (the warm-up run writes it).
-_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
 def _run(argv: list[str]) -> tuple[float, float]:
     """CPU seconds (user + system) and wall seconds of one process."""
     start = time.perf_counter()
     process = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_ENV
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=_paired.INSTALLED_ENV,
     )
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
