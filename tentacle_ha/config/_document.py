@@ -498,6 +498,15 @@ class TentacleConfig:
         self._set_text(KEYS.TRUSTED_SERVERS, servers.to_json())
         self._servers = servers
 
+    def _write_checked_servers(self, text: str) -> None:
+        """Store *text*: what the setter wrote for a list it checked.
+
+        For ``tentacle_ha.fleet._sync_memo``, which gives a file the setter's
+        rendering of another file's list with this file's SubscriptionIds (a
+        renaming no check looks at); the old and new lists are not parsed.
+        """
+        self._set_text(KEYS.TRUSTED_SERVERS, text)
+
     def _servers_or_empty(self) -> TrustedServers:
         try:
             return self.trusted_servers

@@ -7,8 +7,12 @@ the converge, the orphaning check, the JSON written), so a worker remembers
 the outcome per *shape*: the array's exact text with each SubscriptionId
 value replaced by a numbered placeholder (in order of first appearance).
 Another file of the same shape gets the remembered JSON with its own IDs put
-back, parsed and set through the same `TentacleConfig.trusted_servers`
-setter as before.
+back, written as the `TentacleConfig.trusted_servers` setter writes a list
+it has checked (the remembered text is that setter's own rendering of the
+remembered list, whose new entries it checked). Neither the file's list nor
+the new one is parsed again, and the file is not skipped: a shape is
+remembered only from a file with polling entries, so one of its shape has
+them too (`known`, for `SyncToCluster.skip_reason`).
 
 Why that is the same as running the steps: every step treats a
 SubscriptionId as an opaque value (compared for equality, tested for being
@@ -23,7 +27,8 @@ argument simple is taken, else the steps run as before:
   backslash, ``&`` or ``<`` (a JSON escape, an XML reference, a comment or
   CDATA could spell the same ID another way, unseen);
 - a result is remembered only when the steps succeeded (refusals are never
-  remembered, so a file that fails fails by the steps themselves), when the
+  remembered, so a file that fails fails by the steps themselves) for a file
+  whose list read and had polling entries (so it was not skipped), when the
   JSON written holds each ID only where it was copied (no ``poll:`` left
   after the placeholders go in: an escaped form would show; and each ID's
   text only as a SubscriptionId, not inside an address the cluster gave) and
@@ -52,7 +57,7 @@ if TYPE_CHECKING:
 
     from tentacle_ha.config import TentacleConfig
 
-__all__ = ["synced"]
+__all__ = ["known", "synced"]
 
 _MAX_SHAPES: Final = 256
 _ID: Final = re.compile(r'"SubscriptionId"\s*:\s*"(poll://[0-9A-Za-z]+/)"')
@@ -60,6 +65,11 @@ _ID: Final = re.compile(r'"SubscriptionId"\s*:\s*"(poll://[0-9A-Za-z]+/)"')
 _current: tuple[object, dict[str, str]] = (None, {})
 """The edit the remembered shapes belong to, and the shapes (one pair, so a
 thread reading it never pairs one edit with another's shapes)."""
+
+
+_last: tuple[str | None, tuple[str, list[str]] | None] = (None, None)
+"""The servers text last shaped, and its shape (a plan asks twice a file:
+`known`, then `synced`)."""
 
 
 def _placeholder(number: int) -> str:
@@ -91,6 +101,33 @@ def _table(edit: object) -> dict[str, str]:
     return table
 
 
+def _shape_of(doc: TentacleConfig) -> tuple[str, list[str]] | None:
+    """The shape of *doc*'s servers text, or None (no text, or no shape)."""
+    global _last  # noqa: PLW0603 -- one slot per worker process
+    try:
+        text = doc.raw(TRUSTED_SERVERS_KEY)
+    except TentacleHAError:
+        return None
+    seen, found = _last  # one pair: a thread never pairs a text with another's shape
+    if seen != text:
+        found = _shape(text)
+        _last = (text, found)
+    return found
+
+
+def _restored(shaped: str, ids: list[str]) -> str:
+    """A remembered text with this file's SubscriptionIds put back."""
+    for number, value in enumerate(ids):
+        shaped = shaped.replace(_placeholder(number), value)
+    return shaped
+
+
+def known(edit: object, doc: TentacleConfig) -> bool:
+    """Whether *doc*'s shape is remembered for *edit* (then it has polling entries)."""
+    found = _shape_of(doc)
+    return found is not None and found[0] in _table(edit)
+
+
 def synced(
     edit: object, doc: TentacleConfig, steps: Callable[[], TrustedServers]
 ) -> None:
@@ -99,23 +136,18 @@ def synced(
     *steps* works the list out for *doc* (raising to refuse it); *edit* is
     the edit the remembered shapes belong to.
     """
-    try:
-        text = doc.raw(TRUSTED_SERVERS_KEY)
-    except TentacleHAError:
-        text = None
-    found = _shape(text) if text is not None else None
+    found = _shape_of(doc)  # of the file's text, before anything is set
     table = _table(edit)
     if found is not None:
-        remembered = table.get(found[0])
-        if remembered is not None:
-            out = remembered
-            for number, value in enumerate(found[1]):
-                out = out.replace(_placeholder(number), value)
-            doc.trusted_servers = TrustedServers.from_json(out)
+        shaped = table.get(found[0])
+        if shaped is not None:
+            out = _restored(shaped, found[1])
+            doc._write_checked_servers(out)  # noqa: SLF001 -- the setter's own rendering, checked once
             return
     new = steps()
+    polls = bool(doc.trusted_servers.polls)  # read by the steps: not parsed again
     doc.trusted_servers = new
-    if found is not None and len(table) < _MAX_SHAPES:
+    if polls and found is not None and len(table) < _MAX_SHAPES:
         _remember(table, found, new)
 
 

@@ -41,6 +41,7 @@ from tentacle_ha.config._values import is_secret_key
 from tentacle_ha.errors import FleetError
 from tentacle_ha.errors import InvalidValueError
 from tentacle_ha.errors import TentacleHAError
+from tentacle_ha.fleet._sync_memo import known
 from tentacle_ha.fleet._sync_memo import synced
 from tentacle_ha.servers import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers import TrustedServer
@@ -135,7 +136,13 @@ class SyncToCluster(Edit):
     allow_empty: bool = attrs.field(default=False, kw_only=True)
 
     def skip_reason(self, doc: TentacleConfig) -> str | None:
-        """Skip Tentacles that do not poll."""
+        """Skip Tentacles that do not poll.
+
+        A list of a shape this worker has synced has polling entries: it is
+        not parsed to find that out again (see ``_sync_memo``).
+        """
+        if known(self, doc):
+            return None
         return _not_polling(doc)
 
     def apply(self, doc: TentacleConfig) -> None:

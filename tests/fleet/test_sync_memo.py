@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING
+from typing import Any
 from typing import cast
 
 import pytest
@@ -67,7 +68,7 @@ def _outcome(
     """Everything a plan or apply takes from the edit: bytes, keys, or the error."""
     try:
         doc = loads(data, path=path)
-        skip = edit.skip_reason(doc)
+        skip = edit.skip_reason(doc) if remembered else edits._not_polling(doc)
         if skip is not None:
             return ("skipped", skip)
         if remembered:
@@ -288,3 +289,67 @@ def test_a_new_edit_starts_a_new_table() -> None:
     assert _sync_memo._table(first) is table
     assert _sync_memo._table(second) == {}
     assert _sync_memo._table(first) == {}
+
+
+# -- what a remembered shape saves, and the guard that makes skipping safe ----------
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every text `TrustedServers.from_json` parses from here on."""
+    parsed: list[str] = []
+    real = TrustedServers.from_json
+
+    def counted(text: str | None, **kw: Any) -> TrustedServers:
+        parsed.append(text or "")
+        return real(text, **kw)
+
+    monkeypatch.setattr(TrustedServers, "from_json", staticmethod(counted))
+    return parsed
+
+
+def test_a_remembered_shape_parses_neither_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second file of a shape is neither skipped nor parsed; the first is
+    parsed (the negative control: the counter sees parses where there are)."""
+    edit = _SYNCS["add a node"]()
+    first, second = _two_ids(2)
+    parsed = _counting(monkeypatch)
+    assert _outcome(edit, first, "a.config", remembered=True)[0] == "done"
+    assert parsed  # the steps read the first file's list
+    parsed.clear()
+    doc = loads(second, path="b.config")
+    assert edit.skip_reason(doc) is None
+    edit.apply(doc)
+    assert not parsed
+    monkeypatch.undo()
+    assert _outcome(edit, second, "b.config", remembered=False) == (
+        "done",
+        doc.dumps(),
+        doc.changed_keys,
+        doc.redacted_text(),
+    )
+
+
+_LISTENING = _config(
+    f'[{{"Thumbprint":"{THUMBPRINT}","CommunicationStyle":1,"Address":null,'
+    '"Squid":null,"SubscriptionId":null}]'
+)
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_a_shape_is_remembered_only_from_a_file_that_polls(
+    monkeypatch: pytest.MonkeyPatch, *, guarded: bool
+) -> None:
+    """Steps that accept a listening-only file (they do not, but `synced` does
+    not rely on it) leave nothing remembered, so the next such file is still
+    skipped; with every list read as polling, i.e. without the guard, the next
+    one would be edited instead (negative control)."""
+    edit = _SYNCS["add a node"]()
+    new = loads(_LISTENING).trusted_servers  # steps that keep the list
+    if not guarded:
+        monkeypatch.setattr(TrustedServers, "polls", property(lambda _: True))
+    _sync_memo.synced(edit, loads(_LISTENING, path="a.config"), lambda: new)
+    monkeypatch.undo()
+    skip = edit.skip_reason(loads(_LISTENING, path="b.config"))
+    assert (skip == "not a polling Tentacle (no polling entries)") is guarded
