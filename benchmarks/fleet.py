@@ -11,7 +11,10 @@ folder and measures, each as min / median / max over interleaved rounds:
   folder fsync (no lock, no re-read, no verification, not lossless). Each
   round syncs every file of both copies, to the replaced node and back in
   turn, so every round writes every file. Target: apply >= 0.9x the floor's
-  files/s.
+  files/s. A third contender, the same pool writing the floor's edit through
+  tentacle_ha's safe writer (lock, re-read under it, no symlink followed,
+  the kernel's path of the folder, mode and owner kept), shows what the
+  writer's promises alone leave of the floor.
 - **plan**: ``tentacle-ha fleet plan --sync CLUSTER --json`` over the
   configs as a whole CLI process, start-up included (its workers may use
   every core), against a single-process loop here that reads and
@@ -54,6 +57,7 @@ from _paired import rounds  # noqa: E402 -- after the path set-up
 from _paired import show  # noqa: E402 -- after the path set-up
 from _paired import spread  # noqa: E402 -- after the path set-up
 
+from tentacle_ha import _writer  # noqa: E402 -- after the path set-up
 from tentacle_ha import fleet  # noqa: E402 -- after the path set-up
 from tentacle_ha.cluster import loads_cluster  # noqa: E402 -- after the path set-up
 from tentacle_ha.fleet import edits  # noqa: E402 -- after the path set-up
@@ -62,6 +66,7 @@ from tentacle_ha.fleet._fleetgen import write_fleet  # noqa: E402 -- after the p
 from tentacle_ha.fleet._pipeline import default_jobs  # noqa: E402 -- after the path set-up
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from collections.abc import Sequence
 
 APPLY_TARGET = 0.9
@@ -84,11 +89,9 @@ def _edit(third: str) -> edits.SyncToCluster:
 # -- the apply floor: a parallel pool doing only what apply must do -----------------
 
 
-def _floor_file(path: str, third: str) -> None:
-    """Read, lxml-parse, edit, serialise; temp + fsync + rename + folder fsync."""
+def _floor_edit(data: bytes, third: str) -> bytes:
+    """The floor's edit: lxml parse, the address moved in the JSON, serialise."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    with open(path, "rb") as file:  # noqa: PTH123 -- the plainest read
-        data = file.read()
     root = etree.fromstring(data, parser)
     old, new = ("node3", "node4") if third == "node4" else ("node4", "node3")
     for element in root:
@@ -97,7 +100,14 @@ def _floor_file(path: str, third: str) -> None:
             for server in servers:
                 server["Address"] = server["Address"].replace(old, new)
             element.text = json.dumps(servers, separators=(",", ":"))
-    out = etree.tostring(root, xml_declaration=True, encoding="utf-8")
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def _floor_file(path: str, third: str) -> None:
+    """Read, lxml-parse, edit, serialise; temp + fsync + rename + folder fsync."""
+    with open(path, "rb") as file:  # noqa: PTH123 -- the plainest read
+        data = file.read()
+    out = _floor_edit(data, third)
     folder, name = os.path.split(path)
     tmp = os.path.join(folder, f".{name}.floor-tmp")  # noqa: PTH118 -- plain strings
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -114,20 +124,41 @@ def _floor_file(path: str, third: str) -> None:
         os.close(dir_fd)
 
 
+def _writer_file(path: str, third: str) -> None:
+    """The floor's lxml edit, written by tentacle_ha's one safe writer.
+
+    What the writer's promises cost on their own: the folder opened once and
+    its real path asked of the kernel, the file opened without following a
+    symlink, locked, checked regular, read and re-read under the lock, the
+    name checked to be the file locked, then temp (mode and owner copied) +
+    fsync + rename + folder fsync. No lossless edit, no discovery, no hashes.
+    """
+    with _writer.locked_config(path, follow_symlinks=False) as held:
+        data = held.reread()
+        held.replace(_floor_edit(data, third))
+
+
 _THREADS: list[concurrent.futures.ThreadPoolExecutor] = []
 _FORK = multiprocessing.get_context("fork")
 
 
-def _floor_chunk(paths: list[str], third: str) -> int:
+_FLOORS = {"floor": _floor_file, "writer": _writer_file}
+
+
+def _floor_chunk(paths: list[str], third: str, kind: str) -> int:
     if not _THREADS:
         _THREADS.append(concurrent.futures.ThreadPoolExecutor(IO_THREADS))
-    list(_THREADS[0].map(_floor_file, paths, itertools.repeat(third)))
+    list(_THREADS[0].map(_FLOORS[kind], paths, itertools.repeat(third)))
     return len(paths)
 
 
-def _floor(pool: concurrent.futures.Executor, paths: list[str], third: str) -> int:
+def _floor(
+    pool: concurrent.futures.Executor, paths: list[str], third: str, kind: str
+) -> int:
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
-    return sum(pool.map(_floor_chunk, chunks, itertools.repeat(third)))
+    return sum(
+        pool.map(_floor_chunk, chunks, itertools.repeat(third), itertools.repeat(kind))
+    )
 
 
 def _changed(results: Sequence[fleet.FilePlan | fleet.FileOutcome]) -> int:
@@ -143,9 +174,12 @@ def _cpu_seconds() -> float:
 def _apply_rounds(work: Path, count: int, jobs: int, count_rounds: int) -> None:
     ours = work / "ours"
     write_fleet(ours, count, seed=1)
-    floor_paths = [str(p) for p in write_fleet(work / "floor", count, seed=1)]
+    copies = {
+        kind: [str(p) for p in write_fleet(work / kind, count, seed=1)]
+        for kind in _FLOORS
+    }
     print(f"apply: {count} files a round, jobs {jobs} x {IO_THREADS} at once")
-    turn = {"ours": 0, "floor": 0}
+    turn = dict.fromkeys(["ours", *_FLOORS], 0)
 
     def third(who: str) -> str:
         turn[who] += 1
@@ -161,20 +195,25 @@ def _apply_rounds(work: Path, count: int, jobs: int, count_rounds: int) -> None:
             raise SystemExit(f"apply changed {done} of {count} files")
         return count / seconds, (_cpu_seconds() - cpu) / count * 1e6
 
-    def run_floor() -> tuple[float, ...]:
-        # A fresh pool each round, as apply starts its own, and forked as
-        # apply's is (no thread left running here between rounds).
-        name = third("floor")
-        os.sync()
-        cpu, started = _cpu_seconds(), time.perf_counter()
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=_FORK) as pool:
-            done = _floor(pool, floor_paths, name)
-        seconds = time.perf_counter() - started
-        return done / seconds, (_cpu_seconds() - cpu) / done * 1e6
+    def floor(kind: str) -> Callable[[], tuple[float, ...]]:
+        def run() -> tuple[float, ...]:
+            # A fresh pool each round, as apply starts its own, and forked as
+            # apply's is (no thread left running here between rounds).
+            name = third(kind)
+            os.sync()
+            cpu, started = _cpu_seconds(), time.perf_counter()
+            with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=_FORK) as pool:
+                done = _floor(pool, copies[kind], name, kind)
+            seconds = time.perf_counter() - started
+            return done / seconds, (_cpu_seconds() - cpu) / done * 1e6
 
-    ours_r, floor_r = rounds([run_ours, run_floor], count_rounds)
-    rates = [o[0] for o in ours_r]
-    floors = [f[0] for f in floor_r]
+        return run
+
+    ours_r, floor_r, safe_r = rounds(
+        [run_ours, floor("floor"), floor("writer")], count_rounds
+    )
+    rates, floors = [o[0] for o in ours_r], [f[0] for f in floor_r]
+    safes = [w[0] for w in safe_r]
     ratios = [o / f for o, f in zip(rates, floors, strict=True)]
     cpu_ours, cpu_floor = [o[1] for o in ours_r], [f[1] for f in floor_r]
     print(f"  apply (locks, re-reads, checks): {show(rates, '{:.0f}')} files/s, "
@@ -182,10 +221,17 @@ def _apply_rounds(work: Path, count: int, jobs: int, count_rounds: int) -> None:
     print(f"  floor (same pool, lxml, temp+fsync+rename+dir fsync): "
           f"{show(floors, '{:.0f}')} files/s, "
           f"CPU {show(cpu_floor, '{:.0f}')} us a file")  # fmt: skip
+    print(f"  the floor's edit through the safe writer (lock, re-read, checks): "
+          f"{show(safes, '{:.0f}')} files/s, "
+          f"CPU {show([w[1] for w in safe_r], '{:.0f}')} us a file")  # fmt: skip
     verdict = "meets" if spread(ratios)[1] >= APPLY_TARGET else "MISSES"
     print(f"  apply/floor: {show(ratios)}x per round ({verdict} >= {APPLY_TARGET}x)")
-    shutil.rmtree(ours)
-    shutil.rmtree(work / "floor")
+    writer = [w / f for w, f in zip(safes, floors, strict=True)]
+    print(f"  safe writer/floor: {show(writer)}x per round (what its promises "
+          f"leave); apply/safe writer: "
+          f"{show([o / w for o, w in zip(rates, safes, strict=True)])}x")  # fmt: skip
+    for folder in (ours, *(work / kind for kind in _FLOORS)):
+        shutil.rmtree(folder)
 
 
 # -- plan: the whole CLI against a bare read + parse loop ---------------------------
