@@ -48,6 +48,7 @@ import re
 from typing import TYPE_CHECKING
 from typing import Final
 
+from tentacle_ha.config._values import fold
 from tentacle_ha.errors import TentacleHAError
 from tentacle_ha.servers import TRUSTED_SERVERS_KEY
 from tentacle_ha.servers import TrustedServers
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = ["known", "synced"]
 
 _MAX_SHAPES: Final = 256
+_SERVERS_FOLDED: Final = fold(TRUSTED_SERVERS_KEY)
 _ID: Final = re.compile(r'"SubscriptionId"\s*:\s*"(poll://[0-9A-Za-z]+/)"')
 
 _current: tuple[object, dict[str, str]] = (None, {})
@@ -102,8 +104,15 @@ def _table(edit: object) -> dict[str, str]:
 
 
 def _shape_of(doc: TentacleConfig) -> tuple[str, list[str]] | None:
-    """The shape of *doc*'s servers text, or None (no text, or no shape)."""
+    """The shape of *doc*'s servers text, or None (no text, or no shape).
+
+    None too for a list edited in memory since loading: it may still know the
+    text it was loaded with (and give that text back when an edit restores
+    it), which a remembered rendering of its current text would not keep.
+    """
     global _last  # noqa: PLW0603 -- one slot per worker process
+    if _SERVERS_FOLDED in map(fold, doc.changed_keys):
+        return None
     try:
         text = doc.raw(TRUSTED_SERVERS_KEY)
     except TentacleHAError:

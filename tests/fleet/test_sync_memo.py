@@ -353,3 +353,54 @@ def test_a_shape_is_remembered_only_from_a_file_that_polls(
     monkeypatch.undo()
     skip = edit.skip_reason(loads(_LISTENING, path="b.config"))
     assert (skip == "not a polling Tentacle (no polling entries)") is guarded
+
+
+def _hand_laid(subscription_id: str) -> bytes:
+    """Three nodes polled, pretty-printed by hand: a blank line before the third."""
+    entries = [
+        json.dumps(
+            {
+                "Thumbprint": THUMBPRINT,
+                "CommunicationStyle": 2,
+                "Address": address,
+                "Squid": None,
+                "SubscriptionId": subscription_id,
+            },
+            indent=2,
+        )
+        for address in ADDRESSES
+    ]
+    return _config(f"[\n{entries[0]},\n{entries[1]},\n\n{entries[2]}\n]")
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_a_list_edited_in_memory_is_synced_by_the_steps(
+    monkeypatch: pytest.MonkeyPatch, *, guarded: bool
+) -> None:
+    """A library user drops a node in memory and syncs, which adds it back:
+    the steps give back the bytes as loaded, hand layout and all. A file
+    whose list as loaded is that edited one taught the memo its shape, and
+    without the guard the memo would write its rendering (negative control)."""
+    edit = edits.SyncToCluster(
+        loads_cluster(_cluster("node1", "node2", "node3"), path="c.toml")
+    )
+    if not guarded:
+        monkeypatch.setattr(_sync_memo, "_SERVERS_FOLDED", "")
+
+    def dropped(subscription_id: str) -> TentacleConfig:
+        doc = loads(_hand_laid(subscription_id), path="b.config")
+        doc.trusted_servers = doc.trusted_servers.remove(address=ADDRESSES[2])
+        return doc
+
+    teacher = loads(dropped("poll://aaaa/").dumps(), path="a.config")
+    assert edit.skip_reason(teacher) is None
+    edit.apply(teacher)
+    assert _sync_memo._current[1]  # the shape of the two-node list is known
+
+    ours = dropped("poll://bbbb/")
+    assert edit.skip_reason(ours) is None
+    edit.apply(ours)
+    theirs = dropped("poll://bbbb/")
+    _direct(edit, theirs)
+    assert theirs.dumps() == _hand_laid("poll://bbbb/")  # the steps restore it
+    assert (ours.dumps() == theirs.dumps()) is guarded
