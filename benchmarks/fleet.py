@@ -14,7 +14,12 @@ folder and measures, each as min / median / max over interleaved rounds:
   files/s. A third contender, the same pool writing the floor's edit through
   tentacle_ha's safe writer (lock, re-read under it, no symlink followed,
   the kernel's path of the folder, mode and owner kept), shows what the
-  writer's promises alone leave of the floor.
+  writer's promises alone leave of the floor. A fourth, ``fleet.apply``
+  itself with its lossless edit swapped for the floor's lxml edit, shows
+  what apply's own file handling costs beside the writer (the crawl, the
+  read before the lock, the outcome records and their hashes, the
+  pipeline), so the gap splits into three measured steps: the writer, apply's
+  handling, the lossless edit.
 - **plan**: ``tentacle-ha fleet plan --sync CLUSTER --json`` over the
   configs as a whole CLI process, start-up included (its workers may use
   every core), against a single-process loop here that reads and
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import itertools
 import json
 import multiprocessing
@@ -60,6 +66,7 @@ from _paired import spread  # noqa: E402 -- after the path set-up
 from tentacle_ha import _writer  # noqa: E402 -- after the path set-up
 from tentacle_ha import fleet  # noqa: E402 -- after the path set-up
 from tentacle_ha.cluster import loads_cluster  # noqa: E402 -- after the path set-up
+from tentacle_ha.fleet import _plan_apply  # noqa: E402 -- after the path set-up
 from tentacle_ha.fleet import edits  # noqa: E402 -- after the path set-up
 from tentacle_ha.fleet._fleetgen import cluster_toml  # noqa: E402 -- after the path set-up
 from tentacle_ha.fleet._fleetgen import write_fleet  # noqa: E402 -- after the path set-up
@@ -67,6 +74,7 @@ from tentacle_ha.fleet._pipeline import default_jobs  # noqa: E402 -- after the 
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from collections.abc import Iterator
     from collections.abc import Sequence
 
 APPLY_TARGET = 0.9
@@ -138,6 +146,35 @@ def _writer_file(path: str, third: str) -> None:
         held.replace(_floor_edit(data, third))
 
 
+# lxml's declaration, single-quoted; the lossless edit keeps the file's own.
+_LXML_DECLARATION = b"<?xml version='1.0' encoding='utf-8'?>"
+
+
+@contextlib.contextmanager
+def _lxml_edit_in_apply(third: str) -> Iterator[None]:
+    """Within the block, `fleet.apply` edits with the floor's lxml edit.
+
+    Benchmark only: `_plan_apply._edit_bytes` is swapped in this process, and
+    apply's workers are forked inside the block, so they inherit the swap.
+    Everything else is apply's own: the crawl, the read before the lock, the
+    lock and re-read, the outcome records with their hashes.
+    """
+
+    def edit_bytes(
+        path: str, data: bytes, edit: object, *, diff: bool = False
+    ) -> _plan_apply._Edited:
+        del path, edit, diff
+        after = _floor_edit(data, third)
+        return _plan_apply._Edited(_plan_apply.Status.CHANGED, "lxml", after)  # noqa: SLF001 -- the record apply's workers pass on
+
+    lossless = _plan_apply._edit_bytes  # noqa: SLF001 -- the one piece swapped
+    _plan_apply._edit_bytes = edit_bytes  # noqa: SLF001 -- the one piece swapped
+    try:
+        yield
+    finally:
+        _plan_apply._edit_bytes = lossless  # noqa: SLF001 -- put back
+
+
 _THREADS: list[concurrent.futures.ThreadPoolExecutor] = []
 _FORK = multiprocessing.get_context("fork")
 
@@ -174,12 +211,14 @@ def _cpu_seconds() -> float:
 def _apply_rounds(work: Path, count: int, jobs: int, count_rounds: int) -> None:
     ours = work / "ours"
     write_fleet(ours, count, seed=1)
+    lxml_copy = work / "apply-lxml"
+    lxml_paths = write_fleet(lxml_copy, count, seed=1)
     copies = {
         kind: [str(p) for p in write_fleet(work / kind, count, seed=1)]
         for kind in _FLOORS
     }
     print(f"apply: {count} files a round, jobs {jobs} x {IO_THREADS} at once")
-    turn = dict.fromkeys(["ours", *_FLOORS], 0)
+    turn = dict.fromkeys(["ours", "apply-lxml", *_FLOORS], 0)
 
     def third(who: str) -> str:
         turn[who] += 1
@@ -193,6 +232,21 @@ def _apply_rounds(work: Path, count: int, jobs: int, count_rounds: int) -> None:
         seconds = time.perf_counter() - started
         if done != count:
             raise SystemExit(f"apply changed {done} of {count} files")
+        return count / seconds, (_cpu_seconds() - cpu) / count * 1e6
+
+    def run_apply_lxml() -> tuple[float, ...]:
+        name = third("apply-lxml")
+        edit = _edit(name)
+        os.sync()
+        cpu, started = _cpu_seconds(), time.perf_counter()
+        with _lxml_edit_in_apply(name):
+            done = _changed(list(fleet.apply([lxml_copy], edit, jobs=jobs)))
+        seconds = time.perf_counter() - started
+        if done != count:
+            raise SystemExit(f"apply (lxml edit) changed {done} of {count} files")
+        if not lxml_paths[0].read_bytes().startswith(_LXML_DECLARATION):
+            # Not forked inside the swap: the workers ran the lossless edit.
+            raise SystemExit("apply (lxml edit) did not run the floor's edit")
         return count / seconds, (_cpu_seconds() - cpu) / count * 1e6
 
     def floor(kind: str) -> Callable[[], tuple[float, ...]]:
@@ -209,11 +263,21 @@ def _apply_rounds(work: Path, count: int, jobs: int, count_rounds: int) -> None:
 
         return run
 
-    ours_r, floor_r, safe_r = rounds(
-        [run_ours, floor("floor"), floor("writer")], count_rounds
+    _report_apply(
+        rounds(
+            [run_ours, floor("floor"), floor("writer"), run_apply_lxml],
+            count_rounds,
+        )
     )
+    for folder in (ours, lxml_copy, *(work / kind for kind in _FLOORS)):
+        shutil.rmtree(folder)
+
+
+def _report_apply(samples: list[list[tuple[float, ...]]]) -> None:
+    """Print apply's rounds: files/s and CPU of each contender, then the ratios."""
+    ours_r, floor_r, safe_r, lxml_r = samples
     rates, floors = [o[0] for o in ours_r], [f[0] for f in floor_r]
-    safes = [w[0] for w in safe_r]
+    safes, lxmls = [w[0] for w in safe_r], [x[0] for x in lxml_r]
     ratios = [o / f for o, f in zip(rates, floors, strict=True)]
     cpu_ours, cpu_floor = [o[1] for o in ours_r], [f[1] for f in floor_r]
     print(f"  apply (locks, re-reads, checks): {show(rates, '{:.0f}')} files/s, "
@@ -226,12 +290,20 @@ def _apply_rounds(work: Path, count: int, jobs: int, count_rounds: int) -> None:
           f"CPU {show([w[1] for w in safe_r], '{:.0f}')} us a file")  # fmt: skip
     verdict = "meets" if spread(ratios)[1] >= APPLY_TARGET else "MISSES"
     print(f"  apply/floor: {show(ratios)}x per round ({verdict} >= {APPLY_TARGET}x)")
+    print(f"  apply with the floor's lxml edit (its own crawl, reads, records): "
+          f"{show(lxmls, '{:.0f}')} files/s, "
+          f"CPU {show([x[1] for x in lxml_r], '{:.0f}')} us a file")  # fmt: skip
     writer = [w / f for w, f in zip(safes, floors, strict=True)]
     print(f"  safe writer/floor: {show(writer)}x per round (what its promises "
           f"leave); apply/safe writer: "
           f"{show([o / w for o, w in zip(rates, safes, strict=True)])}x")  # fmt: skip
-    for folder in (ours, *(work / kind for kind in _FLOORS)):
-        shutil.rmtree(folder)
+    print("  the gap in three steps, per round: "
+          f"safe writer/floor {show(writer)}x, "
+          "apply with the lxml edit/safe writer "
+          f"{show([x / w for x, w in zip(lxmls, safes, strict=True)])}x "
+          "(apply's own handling), apply/apply with the lxml edit "
+          f"{show([o / x for o, x in zip(rates, lxmls, strict=True)])}x "
+          "(the lossless edit)")  # fmt: skip
 
 
 # -- plan: the whole CLI against a bare read + parse loop ---------------------------
