@@ -14,6 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from helpers.fleetgen import THUMBPRINT
 from helpers.fleetgen import run_fleet_cli
@@ -245,6 +246,33 @@ def test_descriptions_hide_secrets() -> None:
 def test_edits_are_picklable_values(edit: edits.Edit) -> None:
     """Edits travel to worker processes intact."""
     assert pickle.loads(pickle.dumps(edit)) == edit  # noqa: S301 -- our own bytes
+
+
+def _every_field_set(cls: type[Any]) -> Any:
+    """An instance of *cls* whose every field differs from its default."""
+    values: dict[str, Any] = {}
+    for number, field in enumerate(attrs.fields(cls)):
+        if field.type in {"bool", bool}:
+            values[field.name] = field.default is not True
+        elif field.name == "status":
+            values[field.name] = Status.CONFLICT
+        else:
+            values[field.name] = f"{field.name}-{number}"
+    return cls(**values)
+
+
+@pytest.mark.parametrize("cls", [fleet.FilePlan, fleet.FileOutcome])
+def test_records_pickle_every_field(cls: type[Any]) -> None:
+    """Each worker's records come back whole: every field, in its own place.
+
+    They pickle as a tuple (`__reduce__`); a field added without it, or two
+    swapped, comes back different.
+    """
+    record = _every_field_set(cls)
+    again = pickle.loads(pickle.dumps(record))  # noqa: S301 -- our own bytes
+    assert type(again) is cls
+    assert attrs.asdict(again) == attrs.asdict(record)
+    assert {type(v) for v in attrs.asdict(record).values()} == {str, Status, bool}
 
 
 # -- plan --------------------------------------------------------------------------
