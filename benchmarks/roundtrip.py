@@ -176,21 +176,27 @@ def main() -> int:
     args = parser.parse_args()
     if args.rounds < 5:
         parser.error("--rounds must be at least 5")
-    ok = measure(
-        "typical",
-        SAMPLE.read_bytes(),
-        _edit("https://octo-node3.example.com:10943"),
-        args.rounds,
-        args.loops,
-    )
-    ok &= measure(
-        "fleet",
-        fleet_config(),
-        _edit("https://octo-node5.example.com:10943"),
-        args.rounds,
-        args.loops,
-    )
-    return 0 if ok else 1
+    # A missed target is a figure, printed with its verdict, as the other
+    # benchmarks do; only a broken run exits non-zero (`make benchmarks` then
+    # still runs the rest).
+    met = [
+        measure(
+            "typical",
+            SAMPLE.read_bytes(),
+            _edit("https://octo-node3.example.com:10943"),
+            args.rounds,
+            args.loops,
+        ),
+        measure(
+            "fleet",
+            fleet_config(),
+            _edit("https://octo-node5.example.com:10943"),
+            args.rounds,
+            args.loops,
+        ),
+    ]
+    print(f"targets met: {sum(met)} of {len(met)}")
+    return 0
 
 
 if __name__ == "__main__":
