@@ -374,8 +374,13 @@ def _identity(server: TrustedServer) -> tuple[str, tuple[object, ...] | None]:
 def _check_entries(report: _Report, servers: TrustedServers) -> None:
     """Per-entry checks, linear in the entries (a dict finds duplicates)."""
     squid = report.doc.get(KEYS.SQUID) is not None
-    last = {_identity(server): number for number, server in enumerate(servers, 1)}
-    for number, server in enumerate(servers, 1):
+    # Each entry's identity once: `address_key`'s cache holds 4,096 addresses,
+    # so a longer list of distinct ones would miss it at every second look.
+    identities = [_identity(server) for server in servers]
+    last = {identity: number for number, identity in enumerate(identities, 1)}
+    for number, (server, identity) in enumerate(
+        zip(servers, identities, strict=True), 1
+    ):
         _check_thumbprint(report, number, server)
         if server.communication_style is CommunicationStyle.NONE:
             report.servers(
@@ -387,7 +392,7 @@ def _check_entries(report: _Report, servers: TrustedServers) -> None:
         if server.is_polling:
             _check_address(report, number, server)
             _check_subscription(report, number, server, squid=squid)
-        if last[_identity(server)] > number:  # a later entry matches this one
+        if last[identity] > number:  # a later entry matches this one
             report.servers(
                 Severity.ERROR,
                 "duplicate-entry",
