@@ -7,8 +7,9 @@ driven by Playwright): the time from navigation start to the first frame
 painted after ``load`` (the page is there and usable), and the time of one
 filter (every row shown or hidden, then layout) - the report's own
 environment filter against a bare loop that hides the same rows. Also the
-Python side: `render_html` against joining the floor's HTML. Prints
-min/median/max of each and the ratio of the medians.
+Python side: `render_html` against joining the floor's HTML. Ours and the
+floor take turns, one run each a round (`_paired.rounds`); each prints
+min/median/max of both and of the per-round ratio.
 
 Run (needs the test extra and chromium): .venv/bin/python benchmarks/report.py
 [--rounds N] [--rows N] [--nodes N]
@@ -19,13 +20,14 @@ from __future__ import annotations
 import argparse
 import html
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from _paired import rounds
+from _paired import show
 from playwright.sync_api import sync_playwright
 
 from tentacle_ha import report as _report
@@ -104,13 +106,10 @@ def _floor_html(report: _report.Report) -> str:
     )
 
 
-def _python(func: Callable[[], str], rounds: int) -> list[float]:
-    out = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        func()
-        out.append(time.perf_counter() - started)
-    return out
+def _timed(func: Callable[[], str]) -> tuple[float, ...]:
+    started = time.perf_counter()
+    func()
+    return (time.perf_counter() - started,)
 
 
 def _browser(browser: Browser, path: Path, filter_js: str) -> tuple[float, float]:
@@ -124,14 +123,11 @@ def _browser(browser: Browser, path: Path, filter_js: str) -> tuple[float, float
 
 
 def _line(name: str, ours: list[float], floor: list[float]) -> str:
-    ratio = statistics.median(ours) / statistics.median(floor)
-
-    def mmm(values: list[float]) -> str:
-        return f"{min(values):.3f}/{statistics.median(values):.3f}/{max(values):.3f} s"
-
+    ratios = [o / f for o, f in zip(ours, floor, strict=True)]
     return (
-        f"{name}: report min/median/max {mmm(ours)}; floor {mmm(floor)}; "
-        f"ratio {ratio:.1f}x"
+        f"{name}: report min/median/max {show(ours, '{:.3f}')} s; "
+        f"floor {show(floor, '{:.3f}')} s; "
+        f"ratio per round {show(ratios, '{:.2f}')}x"
     )
 
 
@@ -141,6 +137,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--nodes", type=int, default=5)
     args = parser.parse_args()
+    if args.rounds < 5:
+        parser.error("--rounds must be at least 5")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         sys.exit(
@@ -148,13 +146,14 @@ def main() -> None:
         )
     made = _large(args.rows, args.nodes)
     print(f"{args.rows} rows x {args.nodes} nodes, {args.rounds} rounds")
-    print(
-        _line(
-            "python render",
-            _python(lambda: _report.render_html(made), args.rounds),
-            _python(lambda: _floor_html(made), args.rounds),
-        )
+    mine, bare = rounds(
+        [
+            lambda: _timed(lambda: _report.render_html(made)),
+            lambda: _timed(lambda: _floor_html(made)),
+        ],
+        args.rounds,
     )
+    print(_line("python render", [m[0] for m in mine], [b[0] for b in bare]))
     with tempfile.TemporaryDirectory() as folder:
         ours_path = Path(folder, "report.html")
         floor_path = Path(folder, "floor.html")
@@ -168,14 +167,13 @@ def main() -> None:
                 timeout=30_000,
             )
             try:
-                ours = [
-                    _browser(browser, ours_path, _OUR_FILTER)
-                    for _ in range(args.rounds)
-                ]
-                floor = [
-                    _browser(browser, floor_path, _FLOOR_FILTER)
-                    for _ in range(args.rounds)
-                ]
+                ours, floor = rounds(
+                    [
+                        lambda: _browser(browser, ours_path, _OUR_FILTER),
+                        lambda: _browser(browser, floor_path, _FLOOR_FILTER),
+                    ],
+                    args.rounds,
+                )
             finally:
                 browser.close()
     print(
