@@ -151,7 +151,7 @@ def test_entry_checks_are_linear(n: int, monkeypatch: pytest.MonkeyPatch) -> Non
     second look per entry would work each address out again.
     """
     calls = {"identity": 0, "address": 0}
-    identity, key = audit._identity, audit.address_key  # the audit's own
+    identity, key = audit._identity, address_key  # what the audit calls
 
     def counting(server: TrustedServer) -> tuple[str, tuple[object, ...] | None]:
         calls["identity"] += 1
