@@ -42,3 +42,23 @@ def spread(values: Sequence[float]) -> tuple[float, float, float]:
 def show(values: Sequence[float], fmt: str = "{:.2f}") -> str:
     """``min / median / max`` of *values*, each written with *fmt*."""
     return " / ".join(fmt.format(v) for v in spread(values))
+
+
+def plain_write(path: str, data: bytes, *, fsync: bool = True) -> None:
+    """The floors' atomic write: temp, fsync, rename, folder fsync; no checks."""
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.floor-tmp")  # noqa: PTH118 -- plain strings
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)  # noqa: PTH105 -- plain strings, as the floor is
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if fsync:
+            os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

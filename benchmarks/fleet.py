@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _paired import INSTALLED_ENV  # noqa: E402 -- after the path set-up
+from _paired import plain_write  # noqa: E402 -- after the path set-up
 from _paired import rounds  # noqa: E402 -- after the path set-up
 from _paired import show  # noqa: E402 -- after the path set-up
 from _paired import spread  # noqa: E402 -- after the path set-up
@@ -115,21 +116,7 @@ def _floor_file(path: str, third: str) -> None:
     """Read, lxml-parse, edit, serialise; temp + fsync + rename + folder fsync."""
     with open(path, "rb") as file:  # noqa: PTH123 -- the plainest read
         data = file.read()
-    out = _floor_edit(data, third)
-    folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".{name}.floor-tmp")  # noqa: PTH118 -- plain strings
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, out)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)  # noqa: PTH105 -- plain strings, as the floor is
-    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    plain_write(path, _floor_edit(data, third))
 
 
 def _writer_file(path: str, third: str) -> None:
