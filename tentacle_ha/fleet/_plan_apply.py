@@ -180,30 +180,6 @@ class FilePlan:
             "diff": self.diff,
         }
 
-    def __reduce__(self) -> tuple[Callable[..., FilePlan], tuple[Any, ...]]:
-        # Every worker sends one back: a tuple pickles in half the time of
-        # attrs' state dict.
-        return _file_plan, (
-            self.path, self.status, self.before_sha256, self.after_sha256,
-            self.diff, self.reason, self.restart_required,
-        )  # fmt: skip
-
-
-def _file_plan(  # noqa: PLR0917 -- FilePlan's fields, in order
-    path: str,
-    status: Status,
-    before_sha256: str | None,
-    after_sha256: str | None,
-    diff: str,
-    reason: str,
-    restart_required: bool,  # noqa: FBT001 -- positional, from __reduce__
-) -> FilePlan:
-    return FilePlan(
-        path=path, status=status, before_sha256=before_sha256,
-        after_sha256=after_sha256, diff=diff, reason=reason,
-        restart_required=restart_required,
-    )  # fmt: skip
-
 
 @attrs.frozen(kw_only=True)
 class FileOutcome:
@@ -241,29 +217,6 @@ class FileOutcome:
             "backup": self.backup,
             "restart_required": self.restart_required,
         }
-
-    def __reduce__(self) -> tuple[Callable[..., FileOutcome], tuple[Any, ...]]:
-        # As FilePlan's: one a file from every worker.
-        return _file_outcome, (
-            self.path, self.status, self.reason, self.before_sha256,
-            self.after_sha256, self.backup, self.restart_required,
-        )  # fmt: skip
-
-
-def _file_outcome(  # noqa: PLR0917 -- FileOutcome's fields, in order
-    path: str,
-    status: Status,
-    reason: str,
-    before_sha256: str | None,
-    after_sha256: str | None,
-    backup: str | None,
-    restart_required: bool,  # noqa: FBT001 -- positional, from __reduce__
-) -> FileOutcome:
-    return FileOutcome(
-        path=path, status=status, reason=reason, before_sha256=before_sha256,
-        after_sha256=after_sha256, backup=backup,
-        restart_required=restart_required,
-    )  # fmt: skip
 
 
 def _found_status(finding: Finding) -> Status:

@@ -263,11 +263,7 @@ def _every_field_set(cls: type[Any]) -> Any:
 
 @pytest.mark.parametrize("cls", [fleet.FilePlan, fleet.FileOutcome])
 def test_records_pickle_every_field(cls: type[Any]) -> None:
-    """Each worker's records come back whole: every field, in its own place.
-
-    They pickle as a tuple (`__reduce__`); a field added without it, or two
-    swapped, comes back different.
-    """
+    """Each worker's records come back whole: every field, in its own place."""
     record = _every_field_set(cls)
     again = pickle.loads(pickle.dumps(record))  # noqa: S301 -- our own bytes
     assert type(again) is cls
