@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,6 +33,13 @@ def rounds(
         for contender, out in zip(contenders, samples, strict=True):
             out.append(contender())
     return samples
+
+
+def wall(func: Callable[[], object]) -> tuple[float, ...]:
+    """One call of *func*, timed by the wall clock: a contender's figures."""
+    started = time.perf_counter()
+    func()
+    return (time.perf_counter() - started,)
 
 
 def spread(values: Sequence[float]) -> tuple[float, float, float]:

@@ -18,20 +18,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from typing import TYPE_CHECKING
 
 from _paired import rounds
 from _paired import show
 from _paired import spread
+from _paired import wall
 from lxml import etree
 
 from tentacle_ha import address_key
 from tentacle_ha import audit_config
 from tentacle_ha import loads
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 _THUMB = "8E2F430B7A91C5D26F11E83CA0579B44D12E6CF3"
 
@@ -66,12 +62,6 @@ def _floor(data: bytes) -> object:
     return {(e["Thumbprint"].upper(), e["Address"].lower()): e for e in entries}
 
 
-def _timed(func: Callable[[bytes], object], data: bytes) -> float:
-    started = time.perf_counter()
-    func(data)
-    return time.perf_counter() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -83,10 +73,10 @@ def main() -> None:
 
         def ours(data: bytes = data) -> tuple[float, ...]:
             address_key.cache_clear()
-            return (_timed(_ours, data),)
+            return wall(lambda: _ours(data))
 
         def floor(data: bytes = data) -> tuple[float, ...]:
-            return (_timed(_floor, data),)
+            return wall(lambda: _floor(data))
 
         mine, bare = rounds([ours, floor], args.rounds)
         times = [m[0] for m in mine]

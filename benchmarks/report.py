@@ -22,19 +22,17 @@ import html
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from _paired import rounds
 from _paired import show
+from _paired import wall
 from playwright.sync_api import sync_playwright
 
 from tentacle_ha import report as _report
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from playwright.sync_api import Browser
 
 _STATUSES = ("ok", "ok", "ok", "draining", "not_trusted", "timeout")
@@ -106,12 +104,6 @@ def _floor_html(report: _report.Report) -> str:
     )
 
 
-def _timed(func: Callable[[], str]) -> tuple[float, ...]:
-    started = time.perf_counter()
-    func()
-    return (time.perf_counter() - started,)
-
-
 def _browser(browser: Browser, path: Path, filter_js: str) -> tuple[float, float]:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.set_default_timeout(30_000)
@@ -148,8 +140,8 @@ def main() -> None:
     print(f"{args.rows} rows x {args.nodes} nodes, {args.rounds} rounds")
     mine, bare = rounds(
         [
-            lambda: _timed(lambda: _report.render_html(made)),
-            lambda: _timed(lambda: _floor_html(made)),
+            lambda: wall(lambda: _report.render_html(made)),
+            lambda: wall(lambda: _floor_html(made)),
         ],
         args.rounds,
     )
